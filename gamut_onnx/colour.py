@@ -1,0 +1,127 @@
+"""Colour science of the reference protocol: ROMM and sRGB transfer curves, the CAT02-adapted
+ProPhoto <-> sRGB matrices, 8-bit quantisation and the two pixel masks.
+
+Functions are small, pure and named after the standard they implement (colour-science style).
+Arrays are HxWx3 (or Nx3), float values are linear light in [0, 1] unless the name says otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# --- matrices -----------------------------------------------------------------------------------
+# Derived from the primaries and white points (ProPhoto/ROMM, D50 = (0.96422, 1, 0.82521); sRGB,
+# D65 = (0.95047, 1, 1.08883)) with a von Kries CAT02 adaptation D50 -> D65, as in the GamutMLP
+# authors' code. Rounded to 4 decimals they are the paper's numbers; we keep full precision so
+# that white maps to white and the pair is an exact inverse.
+PROPHOTO_TO_SRGB = np.array(
+    [
+        [2.036480572, -0.7372959698, -0.2991846022],
+        [-0.2258489439, 1.2231522704, 0.0026966734],
+        [-0.0106109205, -0.1348970988, 1.1455080193],
+    ]
+)
+SRGB_TO_PROPHOTO = np.linalg.inv(PROPHOTO_TO_SRGB)
+
+# ROMM RGB (ISO 22028-2) primaries as XYZ colorants under D50, used for ICC profiles.
+PROPHOTO_XYZ_D50 = np.array(
+    [
+        [0.7976749444, 0.1351917015, 0.0313533541],
+        [0.2880402379, 0.7118740972, 0.0000856649],
+        [0.0, 0.0, 0.82521],
+    ]
+)
+
+# ROMM encoding: linear segment below Et = 1/512 (encoded 1/32), then a 1/1.8 power.
+ROMM_ET = 1.0 / 512.0
+
+
+def romm_decode(v: np.ndarray) -> np.ndarray:
+    """ROMM/ProPhoto encoded value in [0, 1] -> linear light (ISO 22028-2)."""
+    v = np.asarray(v, dtype=np.float64)
+    return np.where(v < 16.0 * ROMM_ET, v / 16.0, np.power(np.maximum(v, 0.0), 1.8))
+
+
+def romm_encode(x: np.ndarray) -> np.ndarray:
+    """Linear light in [0, 1] -> ROMM/ProPhoto encoded value (inverse of `romm_decode`)."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    return np.where(x < ROMM_ET, 16.0 * x, np.power(x, 1.0 / 1.8))
+
+
+def srgb_decode(v: np.ndarray) -> np.ndarray:
+    """sRGB encoded value in [0, 1] -> linear light (IEC 61966-2-1)."""
+    v = np.asarray(v, dtype=np.float64)
+    return np.where(v <= 0.04045, v / 12.92, np.power((np.maximum(v, 0.0) + 0.055) / 1.055, 2.4))
+
+
+def srgb_encode(x: np.ndarray) -> np.ndarray:
+    """Linear light in [0, 1] -> sRGB encoded value (IEC 61966-2-1)."""
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
+
+
+# Exact 8-bit sRGB -> linear table: the decoder, the fixed ONNX graph and training all use it.
+SRGB8_TO_LINEAR = srgb_decode(np.arange(256) / 255.0).astype(np.float32)
+
+
+def apply_matrix(rgb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Multiply every pixel of an ...x3 array by a 3x3 matrix."""
+    return np.asarray(rgb) @ np.asarray(matrix, dtype=np.float64).T
+
+
+def prophoto_to_srgb_linear(prophoto: np.ndarray) -> np.ndarray:
+    """Linear ProPhoto -> linear sRGB, unclipped (values outside [0, 1] are out of gamut)."""
+    return apply_matrix(prophoto, PROPHOTO_TO_SRGB)
+
+
+def quantise_8bit(encoded: np.ndarray) -> np.ndarray:
+    """Encoded [0, 1] -> uint8 by rounding to nearest.
+
+    The GamutMLP authors' code truncates (`(x * 255).astype(uint8)`); rounding halves the
+    quantisation error and is what image libraries do, so we round (see docs/design.md).
+    """
+    return np.rint(np.clip(encoded, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def prophoto_to_srgb8(prophoto: np.ndarray) -> np.ndarray:
+    """The reference reduction: linear ProPhoto -> sRGB matrix -> clip -> sRGB curve -> 8 bit."""
+    return quantise_8bit(srgb_encode(np.clip(prophoto_to_srgb_linear(prophoto), 0.0, 1.0)))
+
+
+def srgb8_to_prophoto(srgb8: np.ndarray) -> np.ndarray:
+    """The reference expansion: 8-bit sRGB -> linear -> ProPhoto matrix, clipped to [0, 1].
+
+    Computed in float32 with one multiply-add per term in a fixed order, exactly as the fixed
+    ONNX graph does, so the MLP sees bit-identical inputs at fit and at restore time.
+    """
+    lin = SRGB8_TO_LINEAR[np.asarray(srgb8)]
+    m = SRGB_TO_PROPHOTO.astype(np.float32)
+    out = np.empty(lin.shape, dtype=np.float32)
+    for i in range(3):
+        acc = lin[..., 0] * m[i, 0]
+        acc = acc + lin[..., 1] * m[i, 1]
+        acc = acc + lin[..., 2] * m[i, 2]
+        out[..., i] = acc
+    return np.clip(out, np.float32(0.0), np.float32(1.0))
+
+
+def out_of_gamut_mask(prophoto: np.ndarray) -> np.ndarray:
+    """Pixels that sRGB cannot hold (the paper's OG mask).
+
+    Some linear-sRGB channel leaves [0, 1], excluding pixels with every channel > 1 (too bright,
+    not a gamut problem) or every channel < 0.
+    """
+    srgb = prophoto_to_srgb_linear(prophoto)
+    outside = np.any((srgb < 0.0) | (srgb > 1.0), axis=-1)
+    all_high = np.all(srgb > 1.0, axis=-1)
+    all_low = np.all(srgb < 0.0, axis=-1)
+    return outside & ~all_high & ~all_low
+
+
+def boundary_mask(srgb8: np.ndarray) -> np.ndarray:
+    """Pixels with some channel at 0 or 255: where clipping may have happened.
+
+    Computable from the carrier alone, so the decoder can gate the MLP to these pixels.
+    """
+    srgb8 = np.asarray(srgb8)
+    return np.any((srgb8 == 0) | (srgb8 == 255), axis=-1)
