@@ -1,0 +1,219 @@
+"""Builds the fixed restore graph with the onnx helper API.
+
+One graph restores every image: the MLP weights are graph inputs, so a runtime keeps a single
+cached session and no file ever supplies executable graph structure. The graph repeats the
+float32 operations of gamut_onnx/features.py in the same order (see that module for why).
+
+Inputs                                        Output
+  srgb8      uint8 [h, w, 3]   carrier tile     prophoto  float32 [h, w, 3]  linear, [0, 1]
+  origin     int64 [2]         tile (row, col) in the image
+  image_size int64 [2]         full image (H, W)
+  gate       float32 []        1: MLP only at boundary pixels (a channel at 0 or 255); 0: all
+  w1 [F, D], b1 [D], w2 [D, D], b2 [D], w3 [D, 3], b3 [3]   float32 weights, F = 10 * octaves
+
+Regenerate the shipped copy with `python -m gamut_onnx.exporters.graph`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from gamut_onnx.blob import Blob
+from gamut_onnx.colour import SRGB8_TO_LINEAR, SRGB_TO_PROPHOTO
+from gamut_onnx.features import INPUT_CHANNELS
+
+OPSET = 17
+GRAPH_NAME = "gamut_onnx_restore_v1"
+WEIGHT_INPUTS = ("w1", "b1", "w2", "b2", "w3", "b3")
+SHIPPED_GRAPH = Path(__file__).resolve().parents[1] / "runtimes" / "python" / "restore.onnx"
+
+
+class _GraphBuilder:
+    """Tiny helper that names nodes and collects constants."""
+
+    def __init__(self) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._count = 0
+
+    def const(self, value: np.ndarray | float | int, dtype=np.float32) -> str:
+        name = f"c{len(self.initializers)}"
+        self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, **attrs) -> str:
+        self._count += 1
+        out = f"{op_type.lower()}_{self._count}"
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
+        return out
+
+
+def _coordinate(g: _GraphBuilder, size: str, offset: str, length: str) -> str:
+    """index * (2 / max(size - 1, 1)) - 1 for index = offset .. offset + length - 1."""
+    denom = g.op(
+        "Cast",
+        g.op("Max", g.op("Sub", size, g.const(1, np.int64)), g.const(1, np.int64)),
+        to=TensorProto.FLOAT,
+    )
+    scale = g.op("Div", g.const(2.0), denom)
+    index = g.op(
+        "Cast",
+        g.op("Range", offset, g.op("Add", offset, length), g.const(1, np.int64)),
+        to=TensorProto.FLOAT,
+    )
+    return g.op("Sub", g.op("Mul", index, scale), g.const(1.0))
+
+
+def build_restore_graph() -> onnx.ModelProto:
+    """The whole restore: 8-bit sRGB tile + weights -> linear ProPhoto tile."""
+    g = _GraphBuilder()
+    i64 = np.int64
+
+    # 8-bit sRGB -> linear through the exact 256-entry table, then the ProPhoto matrix, written
+    # as one multiply-add per term in the same order as colour.srgb8_to_prophoto.
+    linear = g.op("Gather", g.const(SRGB8_TO_LINEAR), g.op("Cast", "srgb8", to=TensorProto.INT32))
+    chans = [
+        g.op("Slice", linear, g.const([c], i64), g.const([c + 1], i64), g.const([2], i64))
+        for c in range(3)
+    ]
+    m = SRGB_TO_PROPHOTO.astype(np.float32)
+    rows = []
+    for r in range(3):
+        acc = g.op("Mul", chans[0], g.const(m[r, 0]))
+        acc = g.op("Add", acc, g.op("Mul", chans[1], g.const(m[r, 1])))
+        acc = g.op("Add", acc, g.op("Mul", chans[2], g.const(m[r, 2])))
+        rows.append(acc)
+    prophoto = g.op("Clip", g.op("Concat", *rows, axis=2), g.const(0.0), g.const(1.0))
+
+    # Pixel coordinates of this tile within the full image.
+    shape = g.op("Shape", "srgb8")
+    h = g.op("Slice", shape, g.const([0], i64), g.const([1], i64))
+    w = g.op("Slice", shape, g.const([1], i64), g.const([2], i64))
+    hw = g.op("Slice", shape, g.const([0], i64), g.const([2], i64))
+    sq = g.const([0], i64)
+    origin_r = g.op("Squeeze", g.op("Slice", "origin", g.const([0], i64), g.const([1], i64)), sq)
+    origin_c = g.op("Squeeze", g.op("Slice", "origin", g.const([1], i64), g.const([2], i64)), sq)
+    size_h = g.op("Squeeze", g.op("Slice", "image_size", g.const([0], i64), g.const([1], i64)), sq)
+    size_w = g.op("Squeeze", g.op("Slice", "image_size", g.const([1], i64), g.const([2], i64)), sq)
+    x = _coordinate(g, size_w, origin_c, g.op("Squeeze", w, sq))
+    y = _coordinate(g, size_h, origin_r, g.op("Squeeze", h, sq))
+    ones = g.op(
+        "ConstantOfShape",
+        g.op("Concat", hw, g.const([1], i64), axis=0),
+        value=numpy_helper.from_array(np.ones(1, np.float32)),
+    )
+    x_map = g.op("Mul", ones, g.op("Reshape", x, g.const([1, -1, 1], i64)))
+    y_map = g.op("Mul", ones, g.op("Reshape", y, g.const([-1, 1, 1], i64)))
+    colour = g.op("Sub", g.op("Mul", prophoto, g.const(2.0)), g.const(1.0))
+    inputs = g.op("Concat", x_map, y_map, colour, axis=2)
+
+    # Select the pixels the MLP runs on: boundary pixels when gated, else all of them.
+    flat_inputs = g.op("Reshape", inputs, g.const([-1, INPUT_CHANNELS], i64))
+    flat_prophoto = g.op("Reshape", prophoto, g.const([-1, 3], i64))
+    at_edge = g.op(
+        "Or",
+        g.op("Equal", "srgb8", g.const(0, np.uint8)),
+        g.op("Equal", "srgb8", g.const(255, np.uint8)),
+    )
+    boundary = g.op(
+        "Cast",
+        g.op("ReduceMax", g.op("Cast", at_edge, to=TensorProto.INT32), axes=[2], keepdims=0),
+        to=TensorProto.BOOL,
+    )
+    ungated = g.op("Less", "gate", g.const(0.5))
+    selected = g.op("Reshape", g.op("Or", boundary, ungated), g.const([-1], i64))
+    index = g.op("Transpose", g.op("NonZero", selected), perm=[1, 0])  # [K, 1]
+    v = g.op("GatherND", flat_inputs, index)  # [K, 5]
+    base = g.op("GatherND", flat_prophoto, index)  # [K, 3]
+
+    # Octave encoding: for each input, sin over octaves then cos over octaves.
+    feature_count = g.op("Slice", g.op("Shape", "w1"), g.const([0], i64), g.const([1], i64))
+    octaves = g.op("Div", feature_count, g.const([2 * INPUT_CHANNELS], i64))
+    k = g.op(
+        "Cast",
+        g.op("Range", g.const(0, i64), g.op("Squeeze", octaves, sq), g.const(1, i64)),
+        to=TensorProto.FLOAT,
+    )
+    freq = g.op("Mul", g.const(np.float32(np.pi)), g.op("Pow", g.const(2.0), k))
+    angles = g.op("Mul", g.op("Unsqueeze", v, g.const([2], i64)), freq)  # [K, 5, L]
+    encoded = g.op("Concat", g.op("Sin", angles), g.op("Cos", angles), axis=2)
+    features = g.op("Reshape", encoded, g.op("Concat", g.const([-1], i64), feature_count, axis=0))
+
+    # MLP: two ReLU layers and a linear residual head.
+    h1 = g.op("Relu", g.op("Add", g.op("MatMul", features, "w1"), "b1"))
+    h2 = g.op("Relu", g.op("Add", g.op("MatMul", h1, "w2"), "b2"))
+    residual = g.op("Add", g.op("MatMul", h2, "w3"), "b3")
+    restored = g.op("Clip", g.op("Add", base, residual), g.const(0.0), g.const(1.0))
+    out_flat = g.op("ScatterND", flat_prophoto, index, restored)
+    g.nodes.append(helper.make_node("Reshape", [out_flat, g.op("Shape", prophoto)], ["prophoto"]))
+
+    f32, i64t = TensorProto.FLOAT, TensorProto.INT64
+    graph_inputs = [
+        helper.make_tensor_value_info("srgb8", TensorProto.UINT8, ["h", "w", 3]),
+        helper.make_tensor_value_info("origin", i64t, [2]),
+        helper.make_tensor_value_info("image_size", i64t, [2]),
+        helper.make_tensor_value_info("gate", f32, []),
+        helper.make_tensor_value_info("w1", f32, ["features", "width"]),
+        helper.make_tensor_value_info("b1", f32, ["width"]),
+        helper.make_tensor_value_info("w2", f32, ["width", "width"]),
+        helper.make_tensor_value_info("b2", f32, ["width"]),
+        helper.make_tensor_value_info("w3", f32, ["width", 3]),
+        helper.make_tensor_value_info("b3", f32, [3]),
+    ]
+    outputs = [helper.make_tensor_value_info("prophoto", f32, ["h", "w", 3])]
+    graph = helper.make_graph(g.nodes, GRAPH_NAME, graph_inputs, outputs, g.initializers)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="gamut-onnx",
+        doc_string="GamutMLP restore v1: 8-bit sRGB + weight blob -> linear ProPhoto RGB",
+    )
+    model.ir_version = 8  # readable by onnxruntime >= 1.10
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def restore_graph_bytes() -> bytes:
+    """Deterministic serialisation of the fixed graph (what ships as restore.onnx)."""
+    return build_restore_graph().SerializeToString(deterministic=True)
+
+
+def bake_restore_graph(blob: Blob) -> onnx.ModelProto:
+    """A standalone per-image model: the fixed graph with this blob's weights as initializers.
+
+    Its only input is `srgb8` [H, W, 3] for the whole carrier image (no tiling).
+    """
+    model = build_restore_graph()
+    graph = model.graph
+    values = {
+        "origin": np.zeros(2, np.int64),
+        "image_size": np.array([blob.image_height, blob.image_width], np.int64),
+        "gate": np.float32(1.0 if blob.gated else 0.0),
+        **dict(zip(WEIGHT_INPUTS, blob.weights, strict=True)),
+    }
+    graph.initializer.extend(numpy_helper.from_array(np.asarray(v), k) for k, v in values.items())
+    kept = [i for i in graph.input if i.name not in values]
+    del graph.input[:]
+    graph.input.extend(kept)
+    graph.input[0].type.tensor_type.shape.dim[0].dim_value = blob.image_height
+    graph.input[0].type.tensor_type.shape.dim[1].dim_value = blob.image_width
+    graph.name = "gamut_onnx_restore_v1_baked"
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Regenerate runtimes/python/restore.onnx (or write to the path given)."""
+    argv = sys.argv[1:] if argv is None else argv
+    target = Path(argv[0]) if argv else SHIPPED_GRAPH
+    target.write_bytes(restore_graph_bytes())
+    print(f"wrote {target} ({target.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""The carrier: an ordinary 8-bit sRGB PNG or TIFF that also holds the weight blob.
+
+Any viewer shows the sRGB pixels; gamut-onnx finds the blob (PNG chunk gmLP or TIFF tag 65117)
+and restores ProPhoto colour from it. This module is the only place that knows the two formats.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import png, tiff
+from .errors import GamutError
+from .files import write_atomic
+
+CARRIER_FORMATS = ("png", "tiff")
+
+# Private ancillary PNG chunk for the blob. Case bits: 'g' lowercase = ancillary (viewers may
+# ignore it), 'm' lowercase = private, 'L' uppercase = reserved bit (must be), 'P' uppercase =
+# unsafe-to-copy: an editor that changes the pixels must drop it, as the model is only valid
+# for these exact pixels.
+PNG_BLOB_CHUNK = b"gmLP"
+
+# sRGB colorimetry chunks, as the PNG spec recommends for sRGB images (sRGB intent 0 =
+# perceptual, plus gAMA/cHRM fallbacks for readers that ignore sRGB).
+_SRGB_CHUNKS = [
+    (b"sRGB", b"\x00"),
+    (b"gAMA", struct.pack(">I", 45455)),
+    (b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)),
+]
+
+_SUFFIXES = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
+
+
+@dataclass
+class Carrier:
+    """What a carrier file holds."""
+
+    srgb8: np.ndarray  # HxWx3 uint8
+    alpha: np.ndarray | None  # HxW uint8
+    blob: bytes | None  # None for a plain image (or one an editor stripped)
+    format: str  # "png" | "tiff"
+    icc: bytes | None = None  # embedded ICC profile if any, so callers can warn when not sRGB
+
+
+def carrier_format_for(path: str | os.PathLike) -> str:
+    """Carrier format from the file suffix, so the user picks it by naming the output."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise GamutError(f"unsupported carrier extension '{suffix}': use .png or .tif")
+    return _SUFFIXES[suffix]
+
+
+def _check_inputs(srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes | None) -> None:
+    """Refuse anything but HxWx3 uint8 colour, matching HxW uint8 alpha and non-empty bytes."""
+    if srgb8.dtype != np.uint8 or srgb8.ndim != 3 or srgb8.shape[2] != 3 or srgb8.size == 0:
+        raise GamutError(f"carrier pixels must be HxWx3 uint8, not {srgb8.dtype} {srgb8.shape}")
+    if alpha is not None and (alpha.dtype != np.uint8 or alpha.shape != srgb8.shape[:2]):
+        raise GamutError(f"carrier alpha must be HxW uint8, not {alpha.dtype} {alpha.shape}")
+    if blob is not None and (not isinstance(blob, (bytes, bytearray)) or not blob):
+        raise GamutError("carrier blob must be non-empty bytes or None")
+
+
+def _encode_png_carrier(srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes | None) -> bytes:
+    pixels = srgb8 if alpha is None else np.dstack([srgb8, alpha])
+    chunks = list(_SRGB_CHUNKS)
+    if blob is not None:
+        chunks.append((PNG_BLOB_CHUNK, bytes(blob)))
+    return png.encode_png(pixels, chunks)
+
+
+def encode_carrier(
+    fmt: str, srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes | None
+) -> bytes:
+    """Carrier file bytes in `fmt` ("png" or "tiff"); blob None writes a plain sRGB image."""
+    srgb8 = np.asarray(srgb8)
+    alpha = None if alpha is None else np.asarray(alpha)
+    _check_inputs(srgb8, alpha, blob)
+    if fmt == "png":
+        return _encode_png_carrier(srgb8, alpha, blob)
+    if fmt == "tiff":
+        return tiff.encode_tiff_carrier(srgb8, alpha, None if blob is None else bytes(blob))
+    raise GamutError(f"unknown carrier format {fmt!r}: use one of {', '.join(CARRIER_FORMATS)}")
+
+
+def _check_png_kind(header: png.PngHeader) -> None:
+    """Only 8-bit RGB/RGBA PNGs are sRGB carriers; say what to do with the others."""
+    if header.colour_type in (0, 4):
+        raise GamutError("grayscale PNG is not a carrier: it has no colour to restore")
+    if header.colour_type == 3:
+        raise GamutError("palette PNG is not a carrier: save it as 8-bit RGB")
+    if header.bit_depth == 16:
+        raise GamutError("16-bit PNG is not an sRGB carrier; to encode it use `gamut-onnx encode`")
+    if header.colour_type not in (2, 6) or header.bit_depth != 8:
+        raise GamutError(
+            f"unsupported PNG (colour type {header.colour_type}, {header.bit_depth}-bit)"
+        )
+
+
+def _png_icc(chunks: dict[bytes, list[bytes]]) -> bytes | None:
+    """The profile from an iCCP chunk (name, NUL, method 0, zlib data), if there is one."""
+    if b"iCCP" not in chunks:
+        return None
+    payload = chunks[b"iCCP"][0]
+    return zlib.decompress(payload[payload.index(b"\x00") + 2 :])
+
+
+def _decode_png_carrier(data: bytes) -> Carrier:
+    header = png.read_ihdr(data)
+    _check_png_kind(header)
+    pixels, chunks = png.decode_png(data)
+    blobs = chunks.get(PNG_BLOB_CHUNK, [])
+    if len(blobs) > 1:
+        raise GamutError(f"PNG holds {len(blobs)} gmLP chunks; a carrier has at most one")
+    pixels = pixels.reshape(header.height, header.width, -1)  # 1-pixel-wide images come flat
+    alpha = pixels[..., 3].copy() if pixels.shape[2] == 4 else None
+    srgb8 = np.ascontiguousarray(pixels[..., :3])
+    return Carrier(srgb8, alpha, blobs[0] if blobs else None, "png", _png_icc(chunks))
+
+
+def _decode_tiff_carrier(data: bytes) -> Carrier:
+    srgb8, alpha, blob, icc = tiff.decode_tiff_carrier(data)
+    return Carrier(srgb8, alpha, blob, "tiff", icc)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def decode_carrier(data: bytes, name: str = "<bytes>") -> Carrier:
+    """Read a carrier from bytes, dispatching on magic bytes (the suffix may be wrong)."""
+    if data.startswith(png.PNG_SIGNATURE):
+        decode = _decode_png_carrier
+    elif data[:4] in _TIFF_MAGIC:
+        decode = _decode_tiff_carrier
+    else:
+        raise GamutError(f"{name} is not a PNG or TIFF carrier")
+    try:
+        return decode(data)
+    except GamutError as exc:
+        raise GamutError(f"{name}: {exc}") from exc
+    except Exception as exc:  # imagecodecs, tifffile and zlib raise many kinds
+        detail = _one_line(exc)
+        raise GamutError(f"cannot read {name}: file is truncated or corrupt ({detail})") from exc
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise GamutError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise GamutError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def write_carrier(
+    path: str | os.PathLike, srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes | None
+) -> None:
+    """Encode first, then write atomically: a failure leaves no file and no temp file."""
+    data = encode_carrier(carrier_format_for(path), srgb8, alpha, blob)
+    write_atomic(path, data)
+
+
+def read_carrier(path: str | os.PathLike) -> Carrier:
+    """Read a PNG or TIFF carrier; every failure is a one-line GamutError."""
+    path = Path(path)
+    return decode_carrier(_read_bytes(path), str(path))
+
+
+def write_restored_tiff(
+    path: str | os.PathLike, prophoto_linear: np.ndarray, alpha: np.ndarray | None
+) -> None:
+    """Write the restored 16-bit ProPhoto TIFF atomically (only TIFF holds 16-bit ProPhoto)."""
+    if Path(path).suffix.lower() not in (".tif", ".tiff"):
+        raise GamutError(f"restored output must be a .tif file, not '{Path(path).name}'")
+    prophoto_linear = np.asarray(prophoto_linear)
+    if alpha is not None:
+        alpha = np.asarray(alpha)
+        if alpha.dtype != np.uint8 or alpha.shape != prophoto_linear.shape[:2]:
+            raise GamutError(f"alpha must be HxW uint8, not {alpha.dtype} {alpha.shape}")
+    write_atomic(path, tiff.encode_restored_tiff(prophoto_linear, alpha))

@@ -1,0 +1,385 @@
+"""The `gamut-onnx` command line.
+
+Exit codes: 0 success, 1 a problem with the input or environment (one line on stderr),
+2 a usage error. `--debug` shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import zlib
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gamut_onnx import __version__
+from gamut_onnx.errors import GamutError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Keep wide-gamut colour in 8-bit sRGB files: a per-image GamutMLP rides in the file.",
+    epilog=(
+        "Examples:\n\n"
+        "  gamut-onnx encode photo_prophoto.tif -o photo.png\n\n"
+        "  gamut-onnx decode photo.png -o restored.tif\n\n"
+        "  gamut-onnx inspect photo.png --json\n\n"
+        "  gamut-onnx export-onnx -o restore.onnx"
+    ),
+)
+_state = {"debug": False}
+
+
+class Preset(str, Enum):
+    default = "default"
+    paper = "paper"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Gate(str, Enum):
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
+class Weights(str, Enum):
+    fp16 = "fp16"
+    fp32 = "fp32"
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+def _json_safe(value):
+    """JSON has no inf/nan: report them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _print_json(data: dict) -> None:
+    typer.echo(json.dumps({k: _json_safe(v) for k, v in data.items()}))
+
+
+def _fit_progress(total: int, enabled: bool):
+    """A rich progress bar with the running loss, on stderr; a no-op when disabled."""
+    if not enabled:
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("fitting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("fit", total=total, loss="-")
+
+    def update(step: int, loss: float) -> None:
+        bar.update(task, completed=step, loss=f"{loss:.3g}")
+
+    return bar, update
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    _state["debug"] = debug
+    if version:
+        typer.echo(f"gamut-onnx {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def encode(
+    source: Annotated[Path, typer.Argument(help="16/8-bit or float ProPhoto TIFF, or 16-bit PNG.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Carrier: .png or .tif.")],
+    preset: Annotated[Preset, typer.Option(help="Fit recipe.")] = Preset.default,
+    width: Annotated[int | None, typer.Option(help="Hidden units: 16, 32, 64 or 128.")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Optimiser steps.")] = None,
+    batch: Annotated[int | None, typer.Option(min=1, help="Samples per step.")] = None,
+    lr: Annotated[float | None, typer.Option(min=0.0, help="Adam learning rate.")] = None,
+    og_stride: Annotated[int | None, typer.Option(min=1, help="Use every n-th OG pixel.")] = None,
+    ig_stride: Annotated[int | None, typer.Option(min=1, help="Every n-th in-gamut pixel.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (CPU fits are deterministic).")
+    ] = None,
+    device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
+    weights: Annotated[Weights, typer.Option(help="Weight precision in the blob.")] = Weights.fp16,
+    gate: Annotated[
+        Gate, typer.Option(help="MLP at boundary pixels only (auto: decide by PSNR).")
+    ] = Gate.auto,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Reduce a wide-gamut photo to 8-bit sRGB and embed the model that restores it.
+
+    Example: gamut-onnx encode photo_prophoto.tif -o photo.png
+    """
+    from gamut_onnx.carrier import carrier_format_for, write_carrier
+    from gamut_onnx.codec import encode as encode_image
+    from gamut_onnx.fit import preset as make_preset
+    from gamut_onnx.inputs import read_prophoto
+
+    carrier_format_for(output)  # fail on a bad extension before the slow part
+    config = make_preset(
+        preset.value,
+        width=width,
+        steps=steps,
+        batch=batch,
+        lr=lr,
+        og_stride=og_stride,
+        ig_stride=ig_stride,
+        seed=seed,
+    )
+    image = read_prophoto(source)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise GamutError('encoding needs PyTorch: pip install "gamut-onnx[fit]"') from None
+    bar, update = _fit_progress(config.steps, enabled=not quiet and not as_json)
+    if bar is not None:
+        bar.start()
+    try:
+        result = encode_image(
+            image.prophoto,
+            image.alpha,
+            config=config,
+            weight_dtype="float16" if weights is Weights.fp16 else "float32",
+            gate=gate.value,
+            device=device.value,
+            progress=update,
+        )
+    finally:
+        if bar is not None:
+            bar.stop()
+    write_carrier(output, result.srgb8, result.alpha, result.blob)
+    report = {"output": str(output), "preset": preset.value, **result.report()}
+    if as_json:
+        _print_json(report)
+    else:
+        typer.echo(
+            f"{output}: {result.blob_bytes} B model, {result.og_fraction:.1%} OG pixels, "
+            f"PSNR {result.psnr_clip:.2f} -> {result.psnr:.2f} dB "
+            f"(OG {result.psnr_og_clip:.2f} -> {result.psnr_og:.2f} dB), "
+            f"fit {result.fit_s:.1f} s on {result.device}"
+        )
+
+
+@app.command()
+def decode(
+    carrier: Annotated[Path, typer.Argument(help="A PNG or TIFF written by `encode`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="16-bit ProPhoto TIFF.")],
+    provider: Annotated[
+        str, typer.Option(help="onnxruntime provider: auto, cpu or cuda.")
+    ] = "auto",
+    strict: Annotated[
+        bool, typer.Option(help="Fail instead of warning (no model, edits).")
+    ] = False,
+    tile: Annotated[int, typer.Option(min=16, help="Tile size in pixels (bounds memory).")] = 512,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Restore the wide-gamut image (no PyTorch needed).
+
+    Example: gamut-onnx decode photo.png -o restored.tif
+    """
+    from gamut_onnx.carrier import read_carrier, write_restored_tiff
+    from gamut_onnx.codec import decode as decode_carrier
+
+    if output.suffix.lower() not in (".tif", ".tiff"):
+        raise GamutError(f"output must be a .tif file, not '{output.suffix or output.name}'")
+    result = decode_carrier(read_carrier(carrier), provider=provider, strict=strict, tile=tile)
+    for message in result.warnings:
+        _warn(message)
+    write_restored_tiff(output, result.prophoto, result.alpha)
+    h, w = result.prophoto.shape[:2]
+    if as_json:
+        _print_json(
+            {
+                "output": str(output),
+                "width": w,
+                "height": h,
+                "restored": result.restored,
+                "provider": result.provider,
+                "decode_s": result.decode_s,
+                "warnings": result.warnings,
+            }
+        )
+    else:
+        what = "restored" if result.restored else "expanded (no model)"
+        typer.echo(f"{output}: {w}x{h} {what} in {result.decode_s:.2f} s ({result.provider})")
+
+
+@app.command()
+def inspect(
+    carrier: Annotated[Path, typer.Argument(help="A PNG or TIFF carrier.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show what is embedded: model architecture, sizes, checksums.
+
+    Example: gamut-onnx inspect photo.png --json
+    """
+    from gamut_onnx.blob import pixel_digest, unpack_blob
+    from gamut_onnx.carrier import read_carrier
+
+    found = read_carrier(carrier)
+    h, w = found.srgb8.shape[:2]
+    info = {
+        "file": str(carrier),
+        "carrier": found.format,
+        "image_width": w,
+        "image_height": h,
+        "alpha": found.alpha is not None,
+        "has_model": found.blob is not None,
+    }
+    if found.blob is not None:
+        blob = unpack_blob(found.blob)
+        info.update(
+            blob_bytes=len(found.blob),
+            format_version=blob.format_version,
+            width=blob.width,
+            hidden_layers=blob.hidden_layers,
+            octaves=blob.octaves,
+            weight_dtype=blob.weight_dtype,
+            source_space=blob.source_space,
+            gated=blob.gated,
+            model_image_size=[blob.image_width, blob.image_height],
+            blob_crc32=f"{zlib.crc32(found.blob[:-4]):08x}",
+            pixel_digest=blob.pixel_digest.hex(),
+            pixel_digest_ok=blob.pixel_digest == pixel_digest(found.srgb8),
+        )
+    if as_json:
+        _print_json(info)
+        return
+    for key, value in info.items():
+        typer.echo(f"{key:>18}: {value}")
+
+
+@app.command("export-onnx")
+def export_onnx(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the .onnx.")],
+    bake: Annotated[Path | None, typer.Option(help="Carrier whose weights to bake in.")] = None,
+) -> None:
+    """Write the fixed restore graph, or a standalone model with one image's weights baked in.
+
+    Examples: gamut-onnx export-onnx -o restore.onnx;
+    gamut-onnx export-onnx --bake photo.png -o photo.onnx
+    """
+    from gamut_onnx.files import write_atomic
+    from gamut_onnx.runtime import GRAPH_PATH
+
+    if bake is None:
+        write_atomic(output, GRAPH_PATH.read_bytes())
+        typer.echo(f"{output}: fixed restore graph ({output.stat().st_size} bytes)")
+        return
+    from gamut_onnx.carrier import read_carrier
+    from gamut_onnx.codec import read_blob
+    from gamut_onnx.exporters.graph import bake_restore_graph
+
+    blob, warnings = read_blob(read_carrier(bake))
+    if blob is None:
+        raise GamutError(f"{bake} carries no gamut-onnx model to bake")
+    for message in warnings:
+        _warn(message)
+    write_atomic(output, bake_restore_graph(blob).SerializeToString())
+    typer.echo(f"{output}: standalone model for {blob.image_width}x{blob.image_height} pixels")
+
+
+@app.command()
+def sample(
+    output: Annotated[Path, typer.Option("-o", "--output", help="16-bit ProPhoto TIFF.")],
+    width: Annotated[int, typer.Option(min=8, max=8192)] = 384,
+    height: Annotated[int, typer.Option(min=8, max=8192)] = 256,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Render the built-in synthetic wide-gamut scene (no download needed)."""
+    from gamut_onnx.carrier import write_restored_tiff
+    from gamut_onnx.sample import synthetic_scene
+
+    write_restored_tiff(output, synthetic_scene(width, height, seed), None)
+    typer.echo(f"{output}: {width}x{height} synthetic ProPhoto scene")
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Argument(help="Where to write the demo files.")] = Path("demo"),
+) -> None:
+    """The main job on the built-in sample: sample -> encode -> decode, with PSNR numbers."""
+    from gamut_onnx.carrier import read_carrier
+    from gamut_onnx.colour import out_of_gamut_mask, srgb8_to_prophoto
+    from gamut_onnx.inputs import read_prophoto
+    from gamut_onnx.metrics import psnr
+
+    folder.mkdir(parents=True, exist_ok=True)
+    source, carrier, restored = (
+        folder / "sample.tif",
+        folder / "sample.png",
+        folder / "restored.tif",
+    )
+    sample(source)
+    encode(
+        source,
+        carrier,
+        Preset.default,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Device.auto,
+        Weights.fp16,
+        Gate.auto,
+        False,
+        False,
+    )
+    decode(carrier, restored, "auto", False, 512, False)
+    truth = read_prophoto(source).prophoto
+    back = read_prophoto(restored).prophoto
+    clipped = srgb8_to_prophoto(read_carrier(carrier).srgb8)
+    og = out_of_gamut_mask(truth)
+    typer.echo(
+        f"demo: PSNR on out-of-gamut pixels, plain sRGB {psnr(clipped, truth, og):.2f} dB -> "
+        f"restored {psnr(back, truth, og):.2f} dB (whole image {psnr(clipped, truth):.2f} -> "
+        f"{psnr(back, truth):.2f} dB); files in {folder}/"
+    )
+
+
+def main() -> None:
+    """Entry point: one-line errors and exit codes instead of tracebacks."""
+    try:
+        app()  # standalone mode: typer reports usage errors itself, with exit code 2
+    except GamutError as exc:
+        if _state["debug"]:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: still one line unless --debug
+        if _state["debug"]:
+            raise
+        typer.echo(
+            f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True
+        )
+        sys.exit(1)

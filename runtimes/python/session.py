@@ -1,0 +1,104 @@
+"""Restore on onnxruntime: one cached session over the fixed graph serves every image.
+
+No torch here. Images are processed in fixed-size tiles so memory stays bounded whatever the
+image size; onnxruntime's intra-op threads use every core.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from gamut_onnx.blob import Blob
+from gamut_onnx.errors import GamutError
+
+GRAPH_PATH = Path(__file__).with_name("restore.onnx")
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+DEFAULT_TILE = 512
+
+
+def _ort():
+    import onnxruntime
+
+    onnxruntime.set_default_logger_severity(4)  # keep provider fallback chatter off stderr
+    return onnxruntime
+
+
+@cache
+def _session(provider: str, threads: int):
+    ort = _ort()
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    options.intra_op_num_threads = threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    names = [PROVIDERS[provider]] + ([PROVIDERS["cpu"]] if provider != "cpu" else [])
+    try:
+        return ort.InferenceSession(str(GRAPH_PATH), sess_options=options, providers=names)
+    except Exception as exc:  # onnxruntime raises its own unrelated types
+        raise GamutError(f"cannot start onnxruntime with {provider}: {exc}") from exc
+
+
+def cuda_usable() -> bool:
+    """True when onnxruntime's CUDA provider actually loads (not merely compiled in)."""
+    if PROVIDERS["cuda"] not in _ort().get_available_providers():
+        return False
+    try:
+        return PROVIDERS["cuda"] in _session("cuda", os.cpu_count() or 1).get_providers()
+    except GamutError:
+        return False
+
+
+def resolve_provider(provider: str = "auto") -> str:
+    """'auto' -> 'cuda' when usable, else 'cpu'; an explicit choice must be usable."""
+    if provider == "auto":
+        return "cuda" if cuda_usable() else "cpu"
+    if provider not in PROVIDERS:
+        raise GamutError(f"unknown provider {provider!r} (choose auto, cpu or cuda)")
+    if provider == "cuda" and not cuda_usable():
+        raise GamutError("the CUDA provider is not usable here (no GPU or CUDA libraries)")
+    return provider
+
+
+class RestoreSession:
+    """Runs the fixed restore graph for any blob.
+
+    >>> session = RestoreSession()                 # CUDA when usable, else CPU
+    >>> prophoto = session.restore(srgb8, blob)    # float32 HxWx3 linear ProPhoto
+    """
+
+    def __init__(self, provider: str = "auto", tile: int = DEFAULT_TILE, threads: int = 0):
+        self.provider = resolve_provider(provider)
+        self.tile = int(tile)
+        if self.tile < 16:
+            raise GamutError(f"tile size {tile} is too small (minimum 16)")
+        self._session = _session(self.provider, threads or os.cpu_count() or 1)
+
+    def restore(self, srgb8: np.ndarray, blob: Blob) -> np.ndarray:
+        """8-bit sRGB carrier pixels (HxWx3) + blob -> linear ProPhoto float32 HxWx3."""
+        srgb8 = np.ascontiguousarray(srgb8[..., :3], dtype=np.uint8)
+        h, w = srgb8.shape[:2]
+        if (h, w) != (blob.image_height, blob.image_width):
+            raise GamutError(
+                f"blob was fitted for a {blob.image_width}x{blob.image_height} image, "
+                f"but the carrier is {w}x{h}"
+            )
+        feeds = {
+            "image_size": np.array([h, w], np.int64),
+            "gate": np.array(1.0 if blob.gated else 0.0, np.float32),
+            **{
+                name: np.ascontiguousarray(v, np.float32)
+                for name, v in zip(("w1", "b1", "w2", "b2", "w3", "b3"), blob.weights, strict=True)
+            },
+        }
+        out = np.empty((h, w, 3), np.float32)
+        t = self.tile
+        for r in range(0, h, t):
+            for c in range(0, w, t):
+                tile = np.ascontiguousarray(srgb8[r : r + t, c : c + t])
+                feeds["srgb8"] = tile
+                feeds["origin"] = np.array([r, c], np.int64)
+                (out[r : r + t, c : c + t],) = self._session.run(["prophoto"], feeds)
+        return out
