@@ -97,15 +97,32 @@ def _fit_progress(total: int, enabled: bool):
     return bar, update
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"gamut-onnx {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     _state["debug"] = debug
-    if version:
-        typer.echo(f"gamut-onnx {__version__}")
-        raise typer.Exit()
+
+
+def _check_output(output: Path, *inputs: Path) -> None:
+    """Fail before the slow part: the folder must exist and no input may be overwritten."""
+    if not output.parent.is_dir():
+        raise GamutError(f"cannot write {output}: folder {output.parent} does not exist")
+    for source in inputs:
+        if source.exists() and output.exists() and output.resolve() == source.resolve():
+            raise GamutError(f"output {output} would overwrite the input; choose another name")
 
 
 @app.command()
@@ -140,6 +157,7 @@ def encode(
     from gamut_onnx.inputs import read_prophoto
 
     carrier_format_for(output)  # fail on a bad extension before the slow part
+    _check_output(output, source)
     config = make_preset(
         preset.value,
         width=width,
@@ -206,6 +224,7 @@ def decode(
 
     if output.suffix.lower() not in (".tif", ".tiff"):
         raise GamutError(f"output must be a .tif file, not '{output.suffix or output.name}'")
+    _check_output(output, carrier)
     result = decode_carrier(read_carrier(carrier), provider=provider, strict=strict, tile=tile)
     for message in result.warnings:
         _warn(message)
@@ -286,6 +305,7 @@ def export_onnx(
     from gamut_onnx.files import write_atomic
     from gamut_onnx.runtime import GRAPH_PATH
 
+    _check_output(output, *([bake] if bake else []))
     if bake is None:
         write_atomic(output, GRAPH_PATH.read_bytes())
         typer.echo(f"{output}: fixed restore graph ({output.stat().st_size} bytes)")
@@ -310,7 +330,10 @@ def sample(
     height: Annotated[int, typer.Option(min=8, max=8192)] = 256,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
-    """Render the built-in synthetic wide-gamut scene (no download needed)."""
+    """Render the built-in synthetic wide-gamut scene (no download needed).
+
+    Example: gamut-onnx sample -o sample.tif --width 640 --height 480
+    """
     from gamut_onnx.carrier import write_restored_tiff
     from gamut_onnx.sample import synthetic_scene
 
@@ -322,7 +345,10 @@ def sample(
 def demo(
     folder: Annotated[Path, typer.Argument(help="Where to write the demo files.")] = Path("demo"),
 ) -> None:
-    """The main job on the built-in sample: sample -> encode -> decode, with PSNR numbers."""
+    """The main job on the built-in sample: sample -> encode -> decode, with PSNR numbers.
+
+    Example: gamut-onnx demo out/
+    """
     from gamut_onnx.carrier import read_carrier
     from gamut_onnx.colour import out_of_gamut_mask, srgb8_to_prophoto
     from gamut_onnx.inputs import read_prophoto

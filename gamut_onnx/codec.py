@@ -128,7 +128,7 @@ def encode(
 def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
     """The carrier's blob checked against its pixels, plus warnings for soft problems."""
     if carrier.blob is None:
-        return None, ["no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"]
+        return None, ["no gamut-onnx model in this file: it decodes as plain sRGB (clip-expand)"]
     blob = unpack_blob(carrier.blob)
     h, w = carrier.srgb8.shape[:2]
     if (blob.image_height, blob.image_width) != (h, w):
@@ -155,7 +155,7 @@ def decode(
     start = time.perf_counter()
     blob, warnings = read_blob(carrier)
     if strict and warnings:
-        raise GamutError(warnings[0] + " (--strict)")
+        raise GamutError(f"refusing to decode under --strict: {warnings[0]}")
     if blob is None:
         prophoto, used = srgb8_to_prophoto(carrier.srgb8), "none"
     else:

@@ -65,6 +65,14 @@ def resolve_device(device: str = "auto") -> str:
     return device
 
 
+def cpu_threads() -> int:
+    """OMP_NUM_THREADS when set, else the cores this process may run on."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def sample_indices(og_mask: np.ndarray, og_stride: int, ig_stride: int) -> np.ndarray:
     """Flat indices of the training pixels: every n-th OG and every m-th in-gamut pixel."""
     flat = np.asarray(og_mask).reshape(-1)
@@ -115,7 +123,7 @@ def fit(
     start = time.perf_counter()
     device = resolve_device(device)
     if device == "cpu":
-        torch.set_num_threads(os.cpu_count() or 1)
+        torch.set_num_threads(cpu_threads())
     torch.manual_seed(config.seed)
     idx = sample_indices(og_mask, config.og_stride, config.ig_stride)
     if idx.size == 0:

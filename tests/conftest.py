@@ -1,0 +1,61 @@
+"""Shared fixtures: run the real CLI in a subprocess, and carriers encoded once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).with_name("gamut-onnx")
+BLOCK_TORCH = "import sys; sys.modules['torch'] = None; "
+# Fast, deterministic fits: tiny images, few steps, fitted on the CPU.
+FAST_FIT = ("--steps", "150", "--batch", "2048", "--device", "cpu", "--seed", "3")
+
+
+def run_cli(*args, block_torch=False, cwd=None):
+    """Run `gamut-onnx ARGS` in a fresh interpreter; `import torch` fails when block_torch."""
+    if block_torch or not SCRIPT.exists():
+        prefix = BLOCK_TORCH if block_torch else ""
+        cmd = [sys.executable, "-c", prefix + "from gamut_onnx.cli import main; main()"]
+    else:
+        cmd = [str(SCRIPT)]
+    env = dict(os.environ)
+    # torch fits with one OpenMP thread per core; busy-waiting threads crawl when another
+    # process holds a core (10x slower on a loaded 2-core runner), passive waiting does not.
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return subprocess.run(
+        [*cmd, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
+
+
+def check_ok(result):
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def make_source(path, width=96, height=64):
+    check_ok(run_cli("sample", "-o", path, "--width", width, "--height", height))
+    return path
+
+
+@pytest.fixture(scope="session")
+def work(tmp_path_factory):
+    """A 96x64 ProPhoto source with a PNG and a TIFF carrier encoded from it (with --json)."""
+    folder = tmp_path_factory.mktemp("session")
+    source = make_source(folder / "source.tif")
+    reports = {}
+    for fmt, name in (("png", "carrier.png"), ("tiff", "carrier.tif")):
+        result = check_ok(run_cli("encode", source, "-o", folder / name, *FAST_FIT, "--json"))
+        reports[fmt] = (result.stdout, json.loads(result.stdout))
+    return {
+        "dir": folder,
+        "source": source,
+        "png": folder / "carrier.png",
+        "tiff": folder / "carrier.tif",
+        "reports": reports,
+    }

@@ -1,0 +1,170 @@
+"""The fixed ONNX graph: shipped copy, standard ops, and parity with the torch model."""
+
+import dataclasses
+
+import numpy as np
+import onnx
+import pytest
+
+from gamut_onnx.blob import Blob, pixel_digest, unpack_blob, weight_shapes
+from gamut_onnx.colour import boundary_mask
+from gamut_onnx.exporters.graph import OPSET, restore_graph_bytes
+from gamut_onnx.features import mlp_inputs
+from gamut_onnx.runtime import GRAPH_PATH, RestoreSession
+from gamut_onnx.sample import synthetic_scene
+
+torch = pytest.importorskip("torch")
+
+
+def test_shipped_graph_equals_a_fresh_build():
+    assert GRAPH_PATH.read_bytes() == restore_graph_bytes(), (
+        "runtimes/python/restore.onnx is stale: run `python -m gamut_onnx.exporters.graph`"
+    )
+
+
+def test_graph_uses_standard_ops_at_opset_17():
+    model = onnx.load(GRAPH_PATH)
+    onnx.checker.check_model(model, full_check=True)
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", OPSET)]
+    assert OPSET >= 17
+    assert all(node.domain in ("", "ai.onnx") for node in model.graph.node)
+    assert [i.name for i in model.graph.input][:4] == ["srgb8", "origin", "image_size", "gate"]
+
+
+def random_carrier(h=150, w=200, seed=3):
+    """A carrier-like image with clipped channels, from the synthetic scene."""
+    from gamut_onnx.colour import prophoto_to_srgb8
+
+    return prophoto_to_srgb8(synthetic_scene(w, h, seed))
+
+
+def trained_like_model(width=32, octaves=12, seed=0):
+    from gamut_onnx.fit import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(width, octaves)
+    with torch.no_grad():  # larger weights than the init, like a fitted model
+        for p in model.parameters():
+            p.mul_(3.0)
+    return model
+
+
+def torch_restore(model, srgb8, octaves=12):
+    from gamut_onnx.features import frequency_bands
+    from gamut_onnx.fit import encode_features
+
+    inputs, clipped = mlp_inputs(srgb8)
+    x = torch.from_numpy(inputs.reshape(-1, 5))
+    with torch.no_grad():
+        residual = model(encode_features(x, torch.from_numpy(frequency_bands(octaves))))
+    out = np.clip(clipped.reshape(-1, 3) + residual.numpy(), 0, 1)
+    return out.reshape(clipped.shape), clipped
+
+
+def fp32_blob(model, srgb8, octaves=12, gated=False) -> Blob:
+    from gamut_onnx.exporters.weights import blob_from_model
+
+    return unpack_blob(blob_from_model(model, octaves, srgb8, weight_dtype="float32", gated=gated))
+
+
+@pytest.mark.parametrize("width", [16, 32, 128])
+def test_parity_with_torch_fp32(width):
+    srgb8 = random_carrier()
+    model = trained_like_model(width)
+    expected, _ = torch_restore(model, srgb8)
+    got = RestoreSession("cpu", tile=64).restore(srgb8, fp32_blob(model, srgb8))
+    assert np.abs(got - expected).max() < 1e-4
+
+
+def test_tiling_does_not_change_the_result():
+    srgb8 = random_carrier(97, 131)
+    blob = fp32_blob(trained_like_model(), srgb8)
+    whole = RestoreSession("cpu", tile=4096).restore(srgb8, blob)
+    for tile in (16, 50, 64):
+        np.testing.assert_allclose(
+            RestoreSession("cpu", tile=tile).restore(srgb8, blob), whole, atol=1e-6
+        )
+
+
+def test_gated_mode_only_touches_boundary_pixels():
+    srgb8 = random_carrier()
+    model = trained_like_model()
+    ungated = RestoreSession("cpu").restore(srgb8, fp32_blob(model, srgb8))
+    gated = RestoreSession("cpu").restore(srgb8, fp32_blob(model, srgb8, gated=True))
+    _, clipped = mlp_inputs(srgb8)
+    edge = boundary_mask(srgb8)
+    assert 0.05 < edge.mean() < 0.95
+    np.testing.assert_array_equal(gated[edge], ungated[edge])
+    np.testing.assert_array_equal(gated[~edge], clipped[~edge])
+
+
+def test_gated_mode_with_no_boundary_pixel_is_plain_expansion():
+    srgb8 = np.full((20, 30, 3), 128, np.uint8)
+    model = trained_like_model()
+    out = RestoreSession("cpu").restore(srgb8, fp32_blob(model, srgb8, gated=True))
+    np.testing.assert_array_equal(out, mlp_inputs(srgb8)[1])
+
+
+def test_size_mismatch_is_rejected():
+    from gamut_onnx.errors import GamutError
+
+    srgb8 = random_carrier()
+    blob = fp32_blob(trained_like_model(), srgb8)
+    with pytest.raises(GamutError, match="fitted for a 200x150"):
+        RestoreSession("cpu").restore(srgb8[:100], blob)
+
+
+def test_baked_model_matches_the_fixed_graph():
+    import onnxruntime as ort
+
+    from gamut_onnx.exporters.graph import bake_restore_graph
+
+    srgb8 = random_carrier(40, 60)
+    blob = fp32_blob(trained_like_model(), srgb8, gated=True)
+    baked = ort.InferenceSession(
+        bake_restore_graph(blob).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    assert [i.name for i in baked.get_inputs()] == ["srgb8"]
+    (out,) = baked.run(None, {"srgb8": srgb8})
+    np.testing.assert_allclose(out, RestoreSession("cpu").restore(srgb8, blob), atol=1e-6)
+
+
+def test_fp16_blob_stays_close_to_fp32():
+    srgb8 = random_carrier()
+    model = trained_like_model()
+    from gamut_onnx.exporters.weights import blob_from_model
+
+    half = unpack_blob(blob_from_model(model, 12, srgb8, weight_dtype="float16"))
+    a = RestoreSession("cpu").restore(srgb8, half)
+    b = RestoreSession("cpu").restore(srgb8, fp32_blob(model, srgb8))
+    assert np.abs(a - b).max() < 0.05  # untrained weights: a loose bound, real fits in results
+
+
+@pytest.mark.gpu
+def test_cuda_provider_matches_cpu():
+    from gamut_onnx.runtime import cuda_usable
+
+    if not cuda_usable():
+        pytest.skip("onnxruntime CUDA provider not usable here")
+    srgb8 = random_carrier()
+    blob = fp32_blob(trained_like_model(), srgb8)
+    cpu = RestoreSession("cpu").restore(srgb8, blob)
+    gpu = RestoreSession("cuda").restore(srgb8, blob)
+    assert np.abs(cpu - gpu).max() < 1e-4
+
+
+def test_random_weights_blob_shapes_are_what_the_graph_expects():
+    shapes = weight_shapes(32, 12)
+    assert shapes[0] == (120, 32)
+    blob = Blob(
+        weights=[np.zeros(s, np.float32) for s in shapes],
+        width=32,
+        octaves=12,
+        image_width=5,
+        image_height=4,
+        pixel_digest=pixel_digest(np.zeros((4, 5, 3))),
+    )
+    out = RestoreSession("cpu").restore(
+        np.full((4, 5, 3), 255, np.uint8), dataclasses.replace(blob)
+    )
+    np.testing.assert_allclose(out, 1.0, atol=1e-6)
