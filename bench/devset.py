@@ -66,8 +66,21 @@ def score(source: Path, work: Path, encode_args: list[str]) -> dict:
     }
 
 
-COLUMNS = ["image", "size", "og_pct", "psnr_clip", "psnr", "psnr_og_clip", "psnr_og", "gated",
-           "fit_s", "encode_s", "decode_s", "decode_cmd_s", "blob_bytes"]
+COLUMNS = [
+    "image",
+    "size",
+    "og_pct",
+    "psnr_clip",
+    "psnr",
+    "psnr_og_clip",
+    "psnr_og",
+    "gated",
+    "fit_s",
+    "encode_s",
+    "decode_s",
+    "decode_cmd_s",
+    "blob_bytes",
+]
 
 
 def markdown(rows: list[dict]) -> str:
@@ -76,10 +89,16 @@ def markdown(rows: list[dict]) -> str:
 
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(fmt(r[c]) for c in COLUMNS) + " |" for r in rows]
-    means = {c: float(np.mean([r[c] for r in rows])) for c in COLUMNS
-             if isinstance(rows[0][c], (int, float)) and not isinstance(rows[0][c], bool)}
-    lines.append("| **mean** | | " + " | ".join(
-        fmt(means[c]) if c in means else "" for c in COLUMNS[2:]) + " |")
+    means = {
+        c: float(np.mean([r[c] for r in rows]))
+        for c in COLUMNS
+        if isinstance(rows[0][c], (int, float)) and not isinstance(rows[0][c], bool)
+    }
+    lines.append(
+        "| **mean** | | "
+        + " | ".join(fmt(means[c]) if c in means else "" for c in COLUMNS[2:])
+        + " |"
+    )
     return "\n".join(lines)
 
 
@@ -95,9 +114,13 @@ def main() -> None:
         for source in sources:
             rows.append(score(source, Path(tmp), args.encode_args))
             r = rows[-1]
-            print(f"{r['image']}: PSNR {r['psnr_clip']:.2f} -> {r['psnr']:.2f}, OG "
-                  f"{r['psnr_og_clip']:.2f} -> {r['psnr_og']:.2f}, fit {r['fit_s']:.1f} s, "
-                  f"decode {r['decode_s']:.2f} s", file=sys.stderr, flush=True)
+            print(
+                f"{r['image']}: PSNR {r['psnr_clip']:.2f} -> {r['psnr']:.2f}, OG "
+                f"{r['psnr_og_clip']:.2f} -> {r['psnr_og']:.2f}, fit {r['fit_s']:.1f} s, "
+                f"decode {r['decode_s']:.2f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     table = markdown(rows)
     print(table)
     if args.out:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,14 +102,6 @@ def _check_png_kind(header: png.PngHeader) -> None:
         )
 
 
-def _png_icc(chunks: dict[bytes, list[bytes]]) -> bytes | None:
-    """The profile from an iCCP chunk (name, NUL, method 0, zlib data), if there is one."""
-    if b"iCCP" not in chunks:
-        return None
-    payload = chunks[b"iCCP"][0]
-    return zlib.decompress(payload[payload.index(b"\x00") + 2 :])
-
-
 def _decode_png_carrier(data: bytes) -> Carrier:
     header = png.read_ihdr(data)
     _check_png_kind(header)
@@ -121,7 +112,7 @@ def _decode_png_carrier(data: bytes) -> Carrier:
     pixels = pixels.reshape(header.height, header.width, -1)  # 1-pixel-wide images come flat
     alpha = pixels[..., 3].copy() if pixels.shape[2] == 4 else None
     srgb8 = np.ascontiguousarray(pixels[..., :3])
-    return Carrier(srgb8, alpha, blobs[0] if blobs else None, "png", _png_icc(chunks))
+    return Carrier(srgb8, alpha, blobs[0] if blobs else None, "png", png.iccp_profile(chunks))
 
 
 def _decode_tiff_carrier(data: bytes) -> Carrier:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import struct
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +16,11 @@ import imagecodecs
 import numpy as np
 import tifffile
 
-from gamut_onnx import colour
+from gamut_onnx import colour, png
 from gamut_onnx.errors import GamutError
 from gamut_onnx.icc import check_prophoto_icc
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PNG_MAGIC = png.PNG_SIGNATURE
 TIFF_MAGICS = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 TOLERANCE = 1e-3  # float samples this far outside [0, 1] are rounding noise, clipped silently
 EXPECTED = "expected a 16-bit ProPhoto RGB image"
@@ -158,44 +156,17 @@ def _read_tiff(data: bytes, name: str) -> SourceImage:
 
 
 # --- PNG ----------------------------------------------------------------------------------------
-def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    """Walk the (type, payload) chunks up to IEND, checking lengths and CRCs."""
-    chunks, pos = [], 8
-    while True:
-        if pos + 8 > len(data):
-            raise ValueError("no IEND chunk")
-        length, ctype = struct.unpack_from(">I4s", data, pos)
-        end = pos + 8 + length
-        if end + 4 > len(data):
-            raise ValueError(f"{ctype!r} chunk runs past the end")
-        (crc,) = struct.unpack_from(">I", data, end)
-        if zlib.crc32(data[pos + 4 : end]) != crc:
-            raise ValueError(f"bad CRC in {ctype!r} chunk")
-        chunks.append((ctype, data[pos + 8 : end]))
-        if ctype == b"IEND":
-            return chunks
-        pos = end + 4
-
-
-def _png_icc(payload: bytes) -> bytes:
-    """iCCP payload: profile name, NUL, compression method 0, zlib stream."""
-    nul = payload.index(b"\0")
-    return zlib.decompress(payload[nul + 2 :])
-
-
 _PNG_TYPES = {0: "grayscale", 3: "palette", 4: "grayscale with alpha"}
 
 
 def _read_png(data: bytes, name: str) -> SourceImage:
     try:
-        chunks = png_chunks(data)
-        if chunks[0][0] != b"IHDR" or len(chunks[0][1]) != 13:
-            raise ValueError("first chunk is not IHDR")
-        w, h, depth, ctype = struct.unpack_from(">IIBB", chunks[0][1])
-        found = dict(chunks)
-        icc = _png_icc(found[b"iCCP"]) if b"iCCP" in found else None
-    except (ValueError, zlib.error, struct.error) as e:
+        header = png.read_ihdr(data)
+        found = png.ancillary_chunks(data)
+        icc = png.iccp_profile(found)
+    except GamutError as e:
         raise _corrupt(name, e) from None
+    w, h, depth, ctype = header.width, header.height, header.bit_depth, header.colour_type
     if ctype not in (2, 6):
         what = _PNG_TYPES.get(ctype, f"colour type {ctype}")
         raise GamutError(f"{name}: PNG is {what}; {EXPECTED}")

@@ -100,10 +100,26 @@ def encode_png(pixels: np.ndarray, extra_chunks: list[tuple[bytes, bytes]]) -> b
     return body[:ihdr_end] + extra + body[ihdr_end:]
 
 
-def decode_png(data: bytes) -> tuple[np.ndarray, dict[bytes, list[bytes]]]:
-    """Decode pixels with libpng and return every ancillary chunk, grouped by type."""
+def ancillary_chunks(data: bytes) -> dict[bytes, list[bytes]]:
+    """Every ancillary chunk's payload, grouped by type (CRCs checked)."""
     ancillary: dict[bytes, list[bytes]] = {}
     for ctype, payload in iter_chunks(data):
         if ctype[0:1].islower():
             ancillary.setdefault(ctype, []).append(payload)
-    return imagecodecs.png_decode(data), ancillary
+    return ancillary
+
+
+def iccp_profile(chunks: dict[bytes, list[bytes]]) -> bytes | None:
+    """The ICC profile of an iCCP chunk (name, NUL, method 0, zlib data), if there is one."""
+    if b"iCCP" not in chunks:
+        return None
+    payload = chunks[b"iCCP"][0]
+    try:
+        return zlib.decompress(payload[payload.index(b"\x00") + 2 :])
+    except (ValueError, zlib.error) as exc:
+        raise GamutError(f"PNG iCCP chunk is corrupt ({exc})") from None
+
+
+def decode_png(data: bytes) -> tuple[np.ndarray, dict[bytes, list[bytes]]]:
+    """Decode pixels with libpng and return every ancillary chunk, grouped by type."""
+    return imagecodecs.png_decode(data), ancillary_chunks(data)
