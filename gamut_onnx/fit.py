@@ -33,6 +33,7 @@ class FitConfig:
     og_stride: int = 5  # train on every 5th out-of-gamut pixel ...
     ig_stride: int = 50  # ... and every 50th in-gamut pixel (raster order), as the paper does
     schedule: str = "cosine"  # "constant" (paper) or "cosine" decay to lr/100
+    max_samples: int = 1_000_000  # evenly thinned beyond this: bounds memory on 12+ MP photos
     seed: int = 0
 
 
@@ -75,12 +76,18 @@ def cpu_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
-def sample_indices(og_mask: np.ndarray, og_stride: int, ig_stride: int) -> np.ndarray:
-    """Flat indices of the training pixels: every n-th OG and every m-th in-gamut pixel."""
+def sample_indices(
+    og_mask: np.ndarray, og_stride: int, ig_stride: int, max_samples: int | None = None
+) -> np.ndarray:
+    """Flat indices of the training pixels: every n-th OG and every m-th in-gamut pixel,
+    evenly thinned to at most `max_samples`."""
     flat = np.asarray(og_mask).reshape(-1)
     og = np.flatnonzero(flat)[::og_stride]
     ig = np.flatnonzero(~flat)[::ig_stride]
-    return np.sort(np.concatenate([og, ig]))
+    idx = np.sort(np.concatenate([og, ig]))
+    if max_samples is not None and idx.size > max_samples:
+        idx = idx[np.linspace(0, idx.size - 1, max_samples).astype(np.int64)]
+    return idx
 
 
 def build_model(width: int, octaves: int):
@@ -127,7 +134,7 @@ def fit(
     if device == "cpu":
         torch.set_num_threads(cpu_threads())
     torch.manual_seed(config.seed)
-    idx = sample_indices(og_mask, config.og_stride, config.ig_stride)
+    idx = sample_indices(og_mask, config.og_stride, config.ig_stride, config.max_samples)
     if idx.size == 0:
         raise GamutError("image has no pixels to fit")
     x = torch.from_numpy(np.ascontiguousarray(inputs.reshape(-1, INPUT_CHANNELS)[idx]))

@@ -81,3 +81,11 @@ def test_cuda_fit_when_available(problem):
         pytest.skip("no CUDA GPU here")
     result = fit(*problem, preset("default", steps=50), device="cuda")
     assert result.device == "cuda"
+
+
+def test_sampling_is_thinned_evenly_to_the_cap():
+    mask = np.zeros((100, 100), bool)
+    mask[:, :30] = True
+    idx = sample_indices(mask, og_stride=1, ig_stride=1, max_samples=1000)
+    assert idx.size == 1000 and np.all(np.diff(idx) > 0)
+    assert idx[0] == 0 and idx[-1] == 9999
