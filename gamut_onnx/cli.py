@@ -173,7 +173,8 @@ def encode(
         import torch  # noqa: F401
     except ImportError:
         raise GamutError('encoding needs PyTorch: pip install "gamut-onnx[fit]"') from None
-    bar, update = _fit_progress(config.steps, enabled=not quiet and not as_json)
+    show_bar = not quiet and not as_json and sys.stderr.isatty()
+    bar, update = _fit_progress(config.steps, enabled=show_bar)
     if bar is not None:
         bar.start()
     try:
