@@ -1,6 +1,6 @@
 """Round trip every photo of a folder through the real CLI and score it.
 
-    python bench/devset.py ../shared/data/dev [--out docs/devset.md] [-- encode options...]
+    python bench/devset.py ../shared/data/dev [--ext .jpg] [--out t.md] [-- encode options...]
 
 For each image: `gamut-onnx encode --json`, then `gamut-onnx decode --json` in a process where
 torch cannot be imported (as users without PyTorch decode), then PSNR/PSNR-OG of the restored
@@ -39,8 +39,8 @@ def run_json(command: list[str]) -> dict:
     return json.loads(done.stdout)
 
 
-def score(source: Path, work: Path, encode_args: list[str]) -> dict:
-    carrier, restored = work / f"{source.stem}.png", work / f"{source.stem}.tif"
+def score(source: Path, work: Path, encode_args: list[str], ext: str = ".png") -> dict:
+    carrier, restored = work / f"{source.stem}{ext}", work / f"{source.stem}.tif"
     enc = run_json([*CLI, "encode", str(source), "-o", str(carrier), "--json", *encode_args])
     start = time.perf_counter()
     dec = run_json([*CLI_NO_TORCH, "decode", str(carrier), "-o", str(restored), "--json"])
@@ -63,6 +63,7 @@ def score(source: Path, work: Path, encode_args: list[str]) -> dict:
         "decode_s": dec["decode_s"],
         "decode_cmd_s": decode_wall,
         "blob_bytes": enc["blob_bytes"],
+        "file_bytes": enc["file_bytes"],
     }
 
 
@@ -106,13 +107,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--out", type=Path, help="also write the Markdown table here")
-    parser.add_argument("encode_args", nargs="*", help="extra encode options, after --")
-    args = parser.parse_args()
+    parser.add_argument("--ext", default=".png", help="carrier type: .png, .tif or .jpg")
+    args, encode_args = parser.parse_known_args()  # the rest goes to `gamut-onnx encode`
+    args.encode_args = [a for a in encode_args if a != "--"]
     sources = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in (".tif", ".tiff"))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for source in sources:
-            rows.append(score(source, Path(tmp), args.encode_args))
+            rows.append(score(source, Path(tmp), args.encode_args, args.ext))
             r = rows[-1]
             print(
                 f"{r['image']}: PSNR {r['psnr_clip']:.2f} -> {r['psnr']:.2f}, OG "

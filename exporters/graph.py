@@ -8,7 +8,8 @@ Inputs                                        Output
   srgb8      uint8 [h, w, 3]   carrier tile     prophoto  float32 [h, w, 3]  linear, [0, 1]
   origin     int64 [2]         tile (row, col) in the image
   image_size int64 [2]         full image (H, W)
-  gate       float32 []        1: MLP only at boundary pixels (a channel at 0 or 255); 0: all
+  edges      float32 [2]       (low, high): the MLP runs on pixels with a channel <= low or
+                               >= high; (255, 0) selects every pixel, (0, 255) exact clipping
   w1 [F, D], b1 [D], w2 [D, D], b2 [D], w3 [D, 3], b3 [3]   float32 weights, F = 10 * octaves
 
 Regenerate the shipped copy with `python -m gamut_onnx.exporters.graph`.
@@ -23,7 +24,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from gamut_onnx.blob import Blob
+from gamut_onnx.blob import Blob, boundary_edges
 from gamut_onnx.colour import SRGB8_TO_LINEAR, SRGB_TO_PROPHOTO
 from gamut_onnx.features import INPUT_CHANNELS
 
@@ -115,18 +116,12 @@ def build_restore_graph() -> onnx.ModelProto:
     # Select the pixels the MLP runs on: boundary pixels when gated, else all of them.
     flat_inputs = g.op("Reshape", inputs, g.const([-1, INPUT_CHANNELS], i64))
     flat_prophoto = g.op("Reshape", prophoto, g.const([-1, 3], i64))
-    at_edge = g.op(
-        "Or",
-        g.op("Equal", "srgb8", g.const(0, np.uint8)),
-        g.op("Equal", "srgb8", g.const(255, np.uint8)),
-    )
-    boundary = g.op(
-        "Cast",
-        g.op("ReduceMax", g.op("Cast", at_edge, to=TensorProto.INT32), axes=[2], keepdims=0),
-        to=TensorProto.BOOL,
-    )
-    ungated = g.op("Less", "gate", g.const(0.5))
-    selected = g.op("Reshape", g.op("Or", boundary, ungated), g.const([-1], i64))
+    values = g.op("Cast", "srgb8", to=TensorProto.FLOAT)
+    low = g.op("Slice", "edges", g.const([0], i64), g.const([1], i64))
+    high = g.op("Slice", "edges", g.const([1], i64), g.const([2], i64))
+    at_edge = g.op("Or", g.op("LessOrEqual", values, low), g.op("GreaterOrEqual", values, high))
+    any_edge = g.op("ReduceMax", g.op("Cast", at_edge, to=TensorProto.INT32), axes=[2], keepdims=0)
+    selected = g.op("Reshape", g.op("Cast", any_edge, to=TensorProto.BOOL), g.const([-1], i64))
     index = g.op("Transpose", g.op("NonZero", selected), perm=[1, 0])  # [K, 1]
     v = g.op("GatherND", flat_inputs, index)  # [K, 5]
     base = g.op("GatherND", flat_prophoto, index)  # [K, 3]
@@ -157,7 +152,7 @@ def build_restore_graph() -> onnx.ModelProto:
         helper.make_tensor_value_info("srgb8", TensorProto.UINT8, ["h", "w", 3]),
         helper.make_tensor_value_info("origin", i64t, [2]),
         helper.make_tensor_value_info("image_size", i64t, [2]),
-        helper.make_tensor_value_info("gate", f32, []),
+        helper.make_tensor_value_info("edges", f32, [2]),
         helper.make_tensor_value_info("w1", f32, ["features", "width"]),
         helper.make_tensor_value_info("b1", f32, ["width"]),
         helper.make_tensor_value_info("w2", f32, ["width", "width"]),
@@ -193,7 +188,7 @@ def bake_restore_graph(blob: Blob) -> onnx.ModelProto:
     values = {
         "origin": np.zeros(2, np.int64),
         "image_size": np.array([blob.image_height, blob.image_width], np.int64),
-        "gate": np.float32(1.0 if blob.gated else 0.0),
+        "edges": boundary_edges(blob),
         **dict(zip(WEIGHT_INPUTS, blob.weights, strict=True)),
     }
     graph.initializer.extend(numpy_helper.from_array(np.asarray(v), k) for k, v in values.items())

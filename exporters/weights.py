@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gamut_onnx.blob import Blob, pack_blob, pixel_digest
+from gamut_onnx.blob import Blob, pack_blob
 
 
 def model_weights(model) -> list[np.ndarray]:
@@ -17,19 +17,27 @@ def model_weights(model) -> list[np.ndarray]:
 
 
 def blob_from_model(
-    model, octaves: int, srgb8: np.ndarray, *, weight_dtype: str = "float16", gated: bool = False
+    model,
+    octaves: int,
+    *,
+    image_size: tuple[int, int],
+    digest: bytes,
+    weight_dtype: str = "float16",
+    gated: bool = False,
+    boundary_margin: int = 0,
 ) -> bytes:
-    """Pack a fitted module for the carrier pixels `srgb8` into blob bytes."""
+    """Pack a fitted module into blob bytes for a carrier of `image_size` (H, W) and `digest`."""
     weights = model_weights(model)
-    h, w = srgb8.shape[:2]
-    blob = Blob(
-        weights=weights,
-        width=weights[0].shape[1],
-        octaves=octaves,
-        image_width=w,
-        image_height=h,
-        pixel_digest=pixel_digest(srgb8),
-        weight_dtype=weight_dtype,
-        gated=gated,
+    return pack_blob(
+        Blob(
+            weights=weights,
+            width=weights[0].shape[1],
+            octaves=octaves,
+            image_width=int(image_size[1]),
+            image_height=int(image_size[0]),
+            pixel_digest=digest,
+            weight_dtype=weight_dtype,
+            gated=gated,
+            boundary_margin=boundary_margin,
+        )
     )
-    return pack_blob(blob)

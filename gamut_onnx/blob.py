@@ -14,7 +14,8 @@ Layout (little-endian), specified in docs/blob-format.md, which is the normative
     17     1     octaves (u8)
     18     2     width (u16): hidden units per layer
     20     2     flags (u16): bit 0 = MLP applied only at boundary pixels; others zero
-    22     2     reserved, zero
+    22     1     boundary_margin (u8): a boundary pixel has a channel <= margin or >= 255 - margin
+    23     1     reserved, zero
     24     4     image_width (u32)
     28     4     image_height (u32)
     32     32    pixel_digest: SHA-256 of the carrier's decoded 8-bit RGB pixels (row-major HxWx3)
@@ -36,7 +37,7 @@ from gamut_onnx.features import INPUT_CHANNELS
 
 MAGIC = b"GAMUTMLP"
 FORMAT_VERSION = 1
-HEADER = struct.Struct("<8sHHBBBBBBHHHII32s")
+HEADER = struct.Struct("<8sHHBBBBBBHHBBII32s")
 HEADER_BYTES = HEADER.size  # 64
 CRC_BYTES = 4
 DTYPE_CODES = {"float16": 1, "float32": 2}
@@ -47,12 +48,23 @@ SUPPORTED_WIDTHS = (16, 32, 64, 128)
 SUPPORTED_HIDDEN_LAYERS = 2
 FLAG_GATED = 1
 MAX_OCTAVES = 16
+MAX_BOUNDARY_MARGIN = 64
 
 
 def weight_shapes(width: int, octaves: int) -> list[tuple[int, ...]]:
     """Shapes of W1, b1, W2, b2, W3, b3 for the 2-hidden-layer GamutMLP."""
     features = INPUT_CHANNELS * 2 * octaves
     return [(features, width), (width,), (width, width), (width,), (width, 3), (3,)]
+
+
+def boundary_edges(blob: Blob) -> np.ndarray:
+    """The fixed graph's `edges` input: (low, high) channel values that mark a boundary pixel.
+
+    (255, 0) selects every pixel (ungated); gated blobs use (margin, 255 - margin).
+    """
+    if not blob.gated:
+        return np.array([255.0, 0.0], np.float32)
+    return np.array([blob.boundary_margin, 255 - blob.boundary_margin], np.float32)
 
 
 def pixel_digest(srgb8: np.ndarray) -> bytes:
@@ -73,6 +85,7 @@ class Blob:
     pixel_digest: bytes = field(repr=False)
     weight_dtype: str = "float16"
     gated: bool = False
+    boundary_margin: int = 0  # 0 for lossless carriers; JPEG noise moves clipped values off 0/255
     format_version: int = FORMAT_VERSION
     source_space: str = "prophoto-linear"
     hidden_layers: int = SUPPORTED_HIDDEN_LAYERS
@@ -83,6 +96,8 @@ def pack_blob(blob: Blob) -> bytes:
     shapes = weight_shapes(blob.width, blob.octaves)
     if [tuple(w.shape) for w in blob.weights] != shapes:
         raise GamutError(f"weights do not match width {blob.width}, {blob.octaves} octaves")
+    if not 0 <= blob.boundary_margin <= MAX_BOUNDARY_MARGIN:
+        raise GamutError(f"boundary margin {blob.boundary_margin} out of 0..{MAX_BOUNDARY_MARGIN}")
     if blob.weight_dtype not in DTYPE_CODES:
         raise GamutError(f"unknown weight dtype {blob.weight_dtype!r}")
     header = HEADER.pack(
@@ -97,6 +112,7 @@ def pack_blob(blob: Blob) -> bytes:
         blob.octaves,
         blob.width,
         FLAG_GATED if blob.gated else 0,
+        blob.boundary_margin,
         0,
         blob.image_width,
         blob.image_height,
@@ -119,7 +135,7 @@ def unpack_blob(data: bytes) -> Blob:
         raise _fail(f"truncated ({len(data)} bytes, header alone needs {HEADER_BYTES + 4})")
     fields = HEADER.unpack_from(data)
     (magic, version, header_bytes, dtype_code, space, transform, layout) = fields[:7]
-    (layers, octaves, width, flags, reserved, img_w, img_h, digest) = fields[7:]
+    (layers, octaves, width, flags, margin, reserved, img_w, img_h, digest) = fields[7:]
     if magic != MAGIC:
         raise _fail(f"bad magic {magic!r} (expected {MAGIC!r})")
     if version != FORMAT_VERSION:
@@ -143,6 +159,8 @@ def unpack_blob(data: bytes) -> Blob:
         raise _fail(f"{octaves} octaves (supported: 1..{MAX_OCTAVES})")
     if flags & ~FLAG_GATED or reserved:
         raise _fail(f"unknown flags 0x{flags:04x} or non-zero reserved field")
+    if margin > MAX_BOUNDARY_MARGIN:
+        raise _fail(f"boundary margin {margin} (supported: 0..{MAX_BOUNDARY_MARGIN})")
     if img_w == 0 or img_h == 0:
         raise _fail(f"image size {img_w}x{img_h}")
     shapes = weight_shapes(width, octaves)
@@ -170,6 +188,7 @@ def unpack_blob(data: bytes) -> Blob:
         pixel_digest=digest,
         weight_dtype=dtype,
         gated=bool(flags & FLAG_GATED),
+        boundary_margin=margin,
         format_version=version,
         source_space=SOURCE_SPACES[space],
         hidden_layers=layers,

@@ -1,7 +1,8 @@
-"""The carrier: an ordinary 8-bit sRGB PNG or TIFF that also holds the weight blob.
+"""The carrier: an ordinary 8-bit sRGB PNG, TIFF or JPEG that also holds the weight blob.
 
-Any viewer shows the sRGB pixels; gamut-onnx finds the blob (PNG chunk gmLP or TIFF tag 65117)
-and restores ProPhoto colour from it. This module is the only place that knows the two formats.
+Any viewer shows the sRGB pixels; gamut-onnx finds the blob (PNG chunk gmLP, TIFF tag 65117 or
+JPEG APP9 "GAMUT-ONNX" segments) and restores ProPhoto colour from it. This module is the only
+place that dispatches between the formats.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import png, tiff
+from . import jpeg, png, tiff
+from .blob import pixel_digest
 from .errors import GamutError
 from .files import write_atomic
+from .icc import SRGB_ICC
 
-CARRIER_FORMATS = ("png", "tiff")
+CARRIER_FORMATS = ("png", "tiff", "jpeg")
+JPEG_PLAIN_QUALITY = 95  # for plain (model-less) JPEGs written through encode_carrier
 
 # Private ancillary PNG chunk for the blob. Case bits: 'g' lowercase = ancillary (viewers may
 # ignore it), 'm' lowercase = private, 'L' uppercase = reserved bit (must be), 'P' uppercase =
@@ -33,7 +37,7 @@ _SRGB_CHUNKS = [
     (b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)),
 ]
 
-_SUFFIXES = {".png": "png", ".tif": "tiff", ".tiff": "tiff"}
+_SUFFIXES = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpeg", ".jpeg": "jpeg"}
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic and BigTIFF
 
 
@@ -46,13 +50,18 @@ class Carrier:
     blob: bytes | None  # None for a plain image (or one an editor stripped)
     format: str  # "png" | "tiff"
     icc: bytes | None = None  # embedded ICC profile if any, so callers can warn when not sRGB
+    digest: bytes = b""  # what the blob's pixel_digest must equal (see docs/blob-format.md)
+
+    def __post_init__(self) -> None:
+        if not self.digest:  # lossless carriers: SHA-256 of the decoded RGB pixels
+            self.digest = pixel_digest(self.srgb8)
 
 
 def carrier_format_for(path: str | os.PathLike) -> str:
     """Carrier format from the file suffix, so the user picks it by naming the output."""
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
-        raise GamutError(f"unsupported carrier extension '{suffix}': use .png or .tif")
+        raise GamutError(f"unsupported carrier extension '{suffix}': use .png, .tif or .jpg")
     return _SUFFIXES[suffix]
 
 
@@ -77,7 +86,7 @@ def _encode_png_carrier(srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes
 def encode_carrier(
     fmt: str, srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes | None
 ) -> bytes:
-    """Carrier file bytes in `fmt` ("png" or "tiff"); blob None writes a plain sRGB image."""
+    """Carrier file bytes in `fmt`; blob None writes a plain sRGB image (JPEG only that way)."""
     srgb8 = np.asarray(srgb8)
     alpha = None if alpha is None else np.asarray(alpha)
     _check_inputs(srgb8, alpha, blob)
@@ -85,6 +94,12 @@ def encode_carrier(
         return _encode_png_carrier(srgb8, alpha, blob)
     if fmt == "tiff":
         return tiff.encode_tiff_carrier(srgb8, alpha, None if blob is None else bytes(blob))
+    if fmt == "jpeg":
+        if blob is not None or alpha is not None:
+            raise GamutError(
+                "JPEG carriers with a model come from encode (fitted after compression)"
+            )
+        return jpeg.add_segments(jpeg.encode_jpeg(srgb8, JPEG_PLAIN_QUALITY), SRGB_ICC, None)
     raise GamutError(f"unknown carrier format {fmt!r}: use one of {', '.join(CARRIER_FORMATS)}")
 
 
@@ -115,6 +130,11 @@ def _decode_png_carrier(data: bytes) -> Carrier:
     return Carrier(srgb8, alpha, blobs[0] if blobs else None, "png", png.iccp_profile(chunks))
 
 
+def _decode_jpeg_carrier(data: bytes) -> Carrier:
+    parts = jpeg.read_jpeg(data)
+    return Carrier(parts.srgb8, None, parts.blob, "jpeg", parts.icc, parts.digest)
+
+
 def _decode_tiff_carrier(data: bytes) -> Carrier:
     srgb8, alpha, blob, icc = tiff.decode_tiff_carrier(data)
     return Carrier(srgb8, alpha, blob, "tiff", icc)
@@ -129,10 +149,12 @@ def decode_carrier(data: bytes, name: str = "<bytes>") -> Carrier:
     """Read a carrier from bytes, dispatching on magic bytes (the suffix may be wrong)."""
     if data.startswith(png.PNG_SIGNATURE):
         decode = _decode_png_carrier
+    elif data[:2] == b"\xff\xd8":
+        decode = _decode_jpeg_carrier
     elif data[:4] in _TIFF_MAGIC:
         decode = _decode_tiff_carrier
     else:
-        raise GamutError(f"{name} is not a PNG or TIFF carrier")
+        raise GamutError(f"{name} is not a PNG, TIFF or JPEG carrier")
     try:
         return decode(data)
     except GamutError as exc:
@@ -160,7 +182,7 @@ def write_carrier(
 
 
 def read_carrier(path: str | os.PathLike) -> Carrier:
-    """Read a PNG or TIFF carrier; every failure is a one-line GamutError."""
+    """Read a PNG, TIFF or JPEG carrier; every failure is a one-line GamutError."""
     path = Path(path)
     return decode_carrier(_read_bytes(path), str(path))
 

@@ -128,9 +128,14 @@ def _check_output(output: Path, *inputs: Path) -> None:
 @app.command()
 def encode(
     source: Annotated[Path, typer.Argument(help="16/8-bit or float ProPhoto TIFF, or 16-bit PNG.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Carrier: .png or .tif.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Carrier: .png, .tif or .jpg.")],
+    jpeg_quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG carrier quality.")] = 90,
+    open_loop: Annotated[
+        bool, typer.Option("--open-loop", help="JPEG: fit on pre-compression pixels (to compare).")
+    ] = False,
     preset: Annotated[Preset, typer.Option(help="Fit recipe.")] = Preset.default,
     width: Annotated[int | None, typer.Option(help="Hidden units: 16, 32, 64 or 128.")] = None,
+    octaves: Annotated[int | None, typer.Option(min=1, max=16, help="Sin/cos octaves.")] = None,
     steps: Annotated[int | None, typer.Option(min=1, help="Optimiser steps.")] = None,
     batch: Annotated[int | None, typer.Option(min=1, help="Samples per step.")] = None,
     lr: Annotated[float | None, typer.Option(min=0.0, help="Adam learning rate.")] = None,
@@ -151,16 +156,18 @@ def encode(
 
     Example: gamut-onnx encode photo_prophoto.tif -o photo.png
     """
-    from gamut_onnx.carrier import carrier_format_for, write_carrier
+    from gamut_onnx.carrier import carrier_format_for
     from gamut_onnx.codec import encode as encode_image
+    from gamut_onnx.files import write_atomic
     from gamut_onnx.fit import preset as make_preset
     from gamut_onnx.inputs import read_prophoto
 
-    carrier_format_for(output)  # fail on a bad extension before the slow part
+    fmt = carrier_format_for(output)  # fail on a bad extension before the slow part
     _check_output(output, source)
     config = make_preset(
         preset.value,
         width=width,
+        octaves=octaves,
         steps=steps,
         batch=batch,
         lr=lr,
@@ -181,6 +188,9 @@ def encode(
         result = encode_image(
             image.prophoto,
             image.alpha,
+            carrier=fmt,
+            jpeg_quality=jpeg_quality,
+            closed_loop=not open_loop,
             config=config,
             weight_dtype="float16" if weights is Weights.fp16 else "float32",
             gate=gate.value,
@@ -190,8 +200,10 @@ def encode(
     finally:
         if bar is not None:
             bar.stop()
-    write_carrier(output, result.srgb8, result.alpha, result.blob)
+    write_atomic(output, result.data)
     report = {"output": str(output), "preset": preset.value, **result.report()}
+    if fmt == "jpeg":
+        report.update(jpeg_quality=jpeg_quality, closed_loop=not open_loop)
     if as_json:
         _print_json(report)
     else:
@@ -205,7 +217,7 @@ def encode(
 
 @app.command()
 def decode(
-    carrier: Annotated[Path, typer.Argument(help="A PNG or TIFF written by `encode`.")],
+    carrier: Annotated[Path, typer.Argument(help="A PNG, TIFF or JPEG written by `encode`.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="16-bit ProPhoto TIFF.")],
     provider: Annotated[
         str, typer.Option(help="onnxruntime provider: auto, cpu or cuda.")
@@ -250,14 +262,14 @@ def decode(
 
 @app.command()
 def inspect(
-    carrier: Annotated[Path, typer.Argument(help="A PNG or TIFF carrier.")],
+    carrier: Annotated[Path, typer.Argument(help="A PNG, TIFF or JPEG carrier.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show what is embedded: model architecture, sizes, checksums.
 
     Example: gamut-onnx inspect photo.png --json
     """
-    from gamut_onnx.blob import pixel_digest, unpack_blob
+    from gamut_onnx.blob import unpack_blob
     from gamut_onnx.carrier import read_carrier
 
     found = read_carrier(carrier)
@@ -284,7 +296,7 @@ def inspect(
             model_image_size=[blob.image_width, blob.image_height],
             blob_crc32=f"{zlib.crc32(found.blob[:-4]):08x}",
             pixel_digest=blob.pixel_digest.hex(),
-            pixel_digest_ok=blob.pixel_digest == pixel_digest(found.srgb8),
+            pixel_digest_ok=blob.pixel_digest == found.digest,
         )
     if as_json:
         _print_json(info)
@@ -362,24 +374,8 @@ def demo(
         folder / "restored.tif",
     )
     sample(source)
-    encode(
-        source,
-        carrier,
-        Preset.default,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        Device.auto,
-        Weights.fp16,
-        Gate.auto,
-        False,
-        False,
-    )
-    decode(carrier, restored, "auto", False, 512, False)
+    encode(source, carrier)
+    decode(carrier, restored)
     truth = read_prophoto(source).prophoto
     back = read_prophoto(restored).prophoto
     clipped = srgb8_to_prophoto(read_carrier(carrier).srgb8)

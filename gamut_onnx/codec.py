@@ -13,8 +13,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from gamut_onnx.blob import Blob, pixel_digest, unpack_blob
-from gamut_onnx.carrier import Carrier
-from gamut_onnx.colour import boundary_mask, out_of_gamut_mask, prophoto_to_srgb8
+from gamut_onnx.carrier import CARRIER_FORMATS, Carrier, encode_carrier
+from gamut_onnx.colour import (
+    boundary_mask,
+    out_of_gamut_mask,
+    prophoto_to_srgb8,
+    srgb8_to_prophoto,
+)
 from gamut_onnx.errors import GamutError
 from gamut_onnx.features import mlp_inputs
 from gamut_onnx.metrics import psnr
@@ -26,15 +31,19 @@ GATE_CHOICES = ("auto", "on", "off")
 class EncodeResult:
     """Carrier pixels, blob and what the encoder measured on the way."""
 
-    srgb8: np.ndarray = field(repr=False)
+    srgb8: np.ndarray = field(repr=False)  # the pixels a decoder sees (after JPEG, for JPEG)
     alpha: np.ndarray | None = field(repr=False)
     blob: bytes = field(repr=False)
+    data: bytes = field(repr=False)  # the complete carrier file
+    carrier: str
     fit_s: float
     encode_s: float
     device: str
     og_fraction: float
     gated: bool
+    boundary_margin: int
     blob_bytes: int
+    file_bytes: int
     samples: int
     psnr_clip: float
     psnr: float
@@ -42,7 +51,7 @@ class EncodeResult:
     psnr_og: float
 
     def report(self) -> dict:
-        skip = {"srgb8", "alpha", "blob"}
+        skip = {"srgb8", "alpha", "blob", "data"}
         return {k: v for k, v in asdict(self).items() if k not in skip}
 
 
@@ -61,14 +70,49 @@ def alpha_to_8bit(alpha: np.ndarray | None) -> np.ndarray | None:
     return None if alpha is None else np.rint(np.clip(alpha, 0, 1) * 255).astype(np.uint8)
 
 
-def _score(restored: np.ndarray, truth: np.ndarray, og: np.ndarray) -> tuple[float, float]:
-    return psnr(restored, truth), psnr(restored, truth, og)
+BOUNDARY_MARGINS = (0, 1, 2, 4, 8, 16, 32)  # gated candidates the encoder scores
+
+
+def reduce_to_carrier(
+    srgb8: np.ndarray, carrier: str, jpeg_quality: int
+) -> tuple[np.ndarray, bytes | None, bytes]:
+    """(pixels a decoder will see, bare JPEG bytes or None, digest the blob must record)."""
+    if carrier != "jpeg":
+        return srgb8, None, pixel_digest(srgb8)
+    from gamut_onnx import jpeg
+
+    bare = jpeg.encode_jpeg(srgb8, jpeg_quality)
+    return jpeg.decode_jpeg(bare), bare, jpeg.scan_digest(bare)
+
+
+def gate_restore(
+    restored: np.ndarray, clipped: np.ndarray, seen: np.ndarray, margin: int
+) -> np.ndarray:
+    """What the graph outputs in gated mode: MLP result at boundary pixels, clip elsewhere."""
+    return np.where(boundary_mask(seen, margin)[..., None], restored, clipped)
+
+
+def choose_gate(
+    restored: np.ndarray, clipped: np.ndarray, seen: np.ndarray, truth: np.ndarray, gate: str
+) -> tuple[bool, int]:
+    """(gated, margin) with the best whole-image PSNR among the modes `gate` allows."""
+    candidates = [] if gate == "on" else [(False, 0)]
+    if gate != "off":
+        candidates += [(True, m) for m in BOUNDARY_MARGINS]
+    scores = {}
+    for gated, margin in candidates:
+        out = gate_restore(restored, clipped, seen, margin) if gated else restored
+        scores[(gated, margin)] = psnr(out, truth)
+    return max(scores, key=scores.get)
 
 
 def encode(
     prophoto: np.ndarray,
     alpha: np.ndarray | None = None,
     *,
+    carrier: str = "png",
+    jpeg_quality: int = 90,
+    closed_loop: bool = True,
     config=None,
     weight_dtype: str = "float16",
     gate: str = "auto",
@@ -76,11 +120,12 @@ def encode(
     provider: str = "auto",
     progress: Callable[[int, float], None] | None = None,
 ) -> EncodeResult:
-    """Reduce linear ProPhoto (HxWx3 float) to sRGB and fit the restoring MLP.
+    """Reduce linear ProPhoto (HxWx3 float) to an sRGB carrier and fit the restoring MLP.
 
-    The encoder knows the ground truth, so it restores its own blob through the real
-    onnxruntime graph and, with gate="auto", keeps whichever of "MLP everywhere" and
-    "MLP at boundary pixels only" scores the higher PSNR.
+    For JPEG carriers the fit is closed-loop by default: the MLP learns from the pixels a
+    decoder will see after compression. The encoder knows the ground truth, so it restores its
+    own blob through the real onnxruntime graph and, with gate="auto", keeps whichever of "MLP
+    everywhere" and "MLP at boundary pixels only" (for several boundary margins) scores best.
     """
     from gamut_onnx.exporters.weights import blob_from_model
     from gamut_onnx.fit import PRESETS, fit
@@ -88,40 +133,63 @@ def encode(
 
     if gate not in GATE_CHOICES:
         raise GamutError(f"unknown gate mode {gate!r} (choose auto, on or off)")
+    if carrier not in CARRIER_FORMATS:
+        raise GamutError(f"unknown carrier {carrier!r} (choose {', '.join(CARRIER_FORMATS)})")
+    if carrier == "jpeg" and alpha is not None:
+        raise GamutError("JPEG cannot hold an alpha channel: write a .png or .tif carrier")
     start = time.perf_counter()
     config = config or PRESETS["default"]
     prophoto = np.asarray(prophoto, np.float32)
     srgb8 = prophoto_to_srgb8(prophoto)
     og = out_of_gamut_mask(prophoto)
-    inputs, clipped = mlp_inputs(srgb8)
+    seen, bare_jpeg, digest = reduce_to_carrier(srgb8, carrier, jpeg_quality)
+    inputs, clipped = mlp_inputs(seen if closed_loop else srgb8)
     result = fit(inputs, prophoto - clipped, og, config, device=device, progress=progress)
 
-    ungated = unpack_blob(
-        blob_from_model(result.model, config.octaves, srgb8, weight_dtype=weight_dtype, gated=False)
-    )
-    restored = RestoreSession(provider).restore(srgb8, ungated)
-    gated_restore = np.where(boundary_mask(srgb8)[..., None], restored, clipped)
-    scores = {False: _score(restored, prophoto, og), True: _score(gated_restore, prophoto, og)}
-    use_gate = {"on": True, "off": False}.get(gate, scores[True][0] >= scores[False][0])
-    blob = blob_from_model(
-        result.model, config.octaves, srgb8, weight_dtype=weight_dtype, gated=use_gate
-    )
-    clip_scores = _score(clipped, prophoto, og)
+    def make_blob(gated: bool, margin: int) -> bytes:
+        return blob_from_model(
+            result.model,
+            config.octaves,
+            image_size=seen.shape[:2],
+            digest=digest,
+            weight_dtype=weight_dtype,
+            gated=gated,
+            boundary_margin=margin,
+        )
+
+    restored = RestoreSession(provider).restore(seen, unpack_blob(make_blob(False, 0)))
+    clipped_seen = srgb8_to_prophoto(seen)
+    gated, margin = choose_gate(restored, clipped_seen, seen, prophoto, gate)
+    if gated:
+        restored = gate_restore(restored, clipped_seen, seen, margin)
+    blob = make_blob(gated, margin)
+    alpha8 = alpha_to_8bit(alpha)
+    if bare_jpeg is not None:
+        from gamut_onnx import jpeg
+        from gamut_onnx.icc import SRGB_ICC
+
+        data = jpeg.add_segments(bare_jpeg, SRGB_ICC, blob)
+    else:
+        data = encode_carrier(carrier, srgb8, alpha8, blob)
     return EncodeResult(
-        srgb8=srgb8,
-        alpha=alpha_to_8bit(alpha),
+        srgb8=seen,
+        alpha=alpha8,
         blob=blob,
+        data=data,
+        carrier=carrier,
         fit_s=result.seconds,
         encode_s=time.perf_counter() - start,
         device=result.device,
         og_fraction=float(og.mean()),
-        gated=use_gate,
+        gated=gated,
+        boundary_margin=margin,
         blob_bytes=len(blob),
+        file_bytes=len(data),
         samples=result.samples,
-        psnr_clip=clip_scores[0],
-        psnr=scores[use_gate][0],
-        psnr_og_clip=clip_scores[1],
-        psnr_og=scores[use_gate][1],
+        psnr_clip=psnr(clipped_seen, prophoto),
+        psnr=psnr(restored, prophoto),
+        psnr_og_clip=psnr(clipped_seen, prophoto, og),
+        psnr_og=psnr(restored, prophoto, og),
     )
 
 
@@ -137,7 +205,7 @@ def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
             f"but the pixels are {w}x{h} (resized after encoding?)"
         )
     warnings = []
-    if blob.pixel_digest != pixel_digest(carrier.srgb8):
+    if blob.pixel_digest != carrier.digest:
         warnings.append(
             "pixels changed after encoding (edited?): restore quality is not guaranteed"
         )
@@ -148,7 +216,6 @@ def decode(
     carrier: Carrier, *, provider: str = "auto", strict: bool = False, tile: int | None = None
 ) -> DecodeResult:
     """Restore linear ProPhoto from a carrier; strict turns warnings into errors."""
-    from gamut_onnx.colour import srgb8_to_prophoto
     from gamut_onnx.runtime import RestoreSession
     from gamut_onnx.runtime.session import DEFAULT_TILE
 

@@ -118,10 +118,11 @@ def out_of_gamut_mask(prophoto: np.ndarray) -> np.ndarray:
     return outside & ~all_high & ~all_low
 
 
-def boundary_mask(srgb8: np.ndarray) -> np.ndarray:
-    """Pixels with some channel at 0 or 255: where clipping may have happened.
+def boundary_mask(srgb8: np.ndarray, margin: int = 0) -> np.ndarray:
+    """Pixels with some channel <= margin or >= 255 - margin: where clipping may have happened.
 
-    Computable from the carrier alone, so the decoder can gate the MLP to these pixels.
+    Computable from the carrier alone, so the decoder can gate the MLP to these pixels. Lossless
+    carriers use margin 0 (exactly 0 or 255); JPEG noise moves clipped values a few codes away.
     """
     srgb8 = np.asarray(srgb8)
-    return np.any((srgb8 == 0) | (srgb8 == 255), axis=-1)
+    return np.any((srgb8 <= margin) | (srgb8 >= 255 - margin), axis=-1)

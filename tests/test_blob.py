@@ -11,7 +11,7 @@ from gamut_onnx.blob import HEADER_BYTES, Blob, pack_blob, pixel_digest, unpack_
 from gamut_onnx.errors import GamutError
 
 
-def make_blob(width=32, octaves=12, dtype="float16", gated=False) -> Blob:
+def make_blob(width=32, octaves=12, dtype="float16", gated=False, margin=0) -> Blob:
     rng = np.random.default_rng(0)
     weights = [
         rng.standard_normal(s).astype(np.float32) * 0.1 for s in weight_shapes(width, octaves)
@@ -26,6 +26,7 @@ def make_blob(width=32, octaves=12, dtype="float16", gated=False) -> Blob:
         pixel_digest=pixel_digest(pixels),
         weight_dtype=dtype,
         gated=gated,
+        boundary_margin=margin,
     )
 
 
@@ -44,10 +45,11 @@ def patch(data: bytes, offset: int, fmt: str, value) -> bytes:
 @pytest.mark.parametrize("dtype", ["float16", "float32"])
 @pytest.mark.parametrize("width", [16, 32, 64, 128])
 def test_round_trip(dtype, width):
-    blob = make_blob(width=width, dtype=dtype, gated=True)
+    blob = make_blob(width=width, dtype=dtype, gated=True, margin=3)
     data = pack_blob(blob)
     back = unpack_blob(data)
     assert (back.width, back.octaves, back.weight_dtype, back.gated) == (width, 12, dtype, True)
+    assert back.boundary_margin == 3
     assert (back.image_width, back.image_height) == (4, 3)
     assert back.pixel_digest == blob.pixel_digest
     tol = 1e-3 if dtype == "float16" else 0
@@ -75,7 +77,8 @@ def test_default_blob_fits_the_size_budget():
         (17, "<B", 0, "0 octaves"),
         (18, "<H", 48, "width 48"),
         (20, "<H", 4, "flags"),
-        (22, "<H", 1, "reserved"),
+        (22, "<B", 65, "boundary margin 65"),
+        (23, "<B", 1, "reserved"),
         (24, "<I", 0, "image size"),
     ],
 )

@@ -202,7 +202,7 @@ def test_wrong_kind_of_tiff(tmp_path, pixels, keyword):
 def test_not_an_image_missing_file_and_extension(tmp_path):
     path = tmp_path / "x.png"
     path.write_bytes(b"BM not really a bitmap")
-    with pytest.raises(GamutError, match="not a PNG or TIFF"):
+    with pytest.raises(GamutError, match="not a PNG, TIFF or JPEG"):
         read_carrier(path)
     with pytest.raises(GamutError, match="no such file"):
         read_carrier(tmp_path / "missing.png")

@@ -246,7 +246,7 @@ ERROR_CASES = [
     ("truncated-tiff", "encode", "trunc_source", "x.png", "truncated"),
     ("bmp-output", "encode", "source", "x.bmp", ".bmp"),
     ("decode-missing", "decode", "missing", "r.tif", "no such file"),
-    ("decode-text", "decode", "text", "r.tif", "not a png or tiff"),
+    ("decode-text", "decode", "text", "r.tif", "not a png, tiff or jpeg"),
     ("decode-truncated-png", "decode", "trunc_png", "r.tif", "truncated"),
     ("decode-truncated-tiff", "decode", "trunc_tiff", "r.tif", "truncated"),
     ("decode-to-png", "decode", "png", "r.png", ".tif"),

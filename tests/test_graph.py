@@ -28,7 +28,7 @@ def test_graph_uses_standard_ops_at_opset_17():
     assert [(o.domain, o.version) for o in model.opset_import] == [("", OPSET)]
     assert OPSET >= 17
     assert all(node.domain in ("", "ai.onnx") for node in model.graph.node)
-    assert [i.name for i in model.graph.input][:4] == ["srgb8", "origin", "image_size", "gate"]
+    assert [i.name for i in model.graph.input][:4] == ["srgb8", "origin", "image_size", "edges"]
 
 
 def random_carrier(h=150, w=200, seed=3):
@@ -64,7 +64,16 @@ def torch_restore(model, srgb8, octaves=12):
 def fp32_blob(model, srgb8, octaves=12, gated=False) -> Blob:
     from gamut_onnx.exporters.weights import blob_from_model
 
-    return unpack_blob(blob_from_model(model, octaves, srgb8, weight_dtype="float32", gated=gated))
+    return unpack_blob(
+        blob_from_model(
+            model,
+            octaves,
+            image_size=srgb8.shape[:2],
+            digest=pixel_digest(srgb8),
+            weight_dtype="float32",
+            gated=gated,
+        )
+    )
 
 
 @pytest.mark.parametrize("width", [16, 32, 128])
@@ -96,6 +105,19 @@ def test_gated_mode_only_touches_boundary_pixels():
     assert 0.05 < edge.mean() < 0.95
     np.testing.assert_array_equal(gated[edge], ungated[edge])
     np.testing.assert_array_equal(gated[~edge], clipped[~edge])
+
+
+def test_boundary_margin_widens_the_gate():
+    srgb8 = random_carrier()
+    model = trained_like_model()
+    base = fp32_blob(model, srgb8)
+    ungated = RestoreSession("cpu").restore(srgb8, base)
+    wide = dataclasses.replace(base, gated=True, boundary_margin=6)
+    out = RestoreSession("cpu").restore(srgb8, wide)
+    near = boundary_mask(srgb8, margin=6)
+    assert near.mean() > boundary_mask(srgb8).mean()
+    np.testing.assert_array_equal(out[near], ungated[near])
+    np.testing.assert_array_equal(out[~near], mlp_inputs(srgb8)[1][~near])
 
 
 def test_gated_mode_with_no_boundary_pixel_is_plain_expansion():
@@ -134,7 +156,9 @@ def test_fp16_blob_stays_close_to_fp32():
     model = trained_like_model()
     from gamut_onnx.exporters.weights import blob_from_model
 
-    half = unpack_blob(blob_from_model(model, 12, srgb8, weight_dtype="float16"))
+    half = unpack_blob(
+        blob_from_model(model, 12, image_size=srgb8.shape[:2], digest=pixel_digest(srgb8))
+    )
     a = RestoreSession("cpu").restore(srgb8, half)
     b = RestoreSession("cpu").restore(srgb8, fp32_blob(model, srgb8))
     assert np.abs(a - b).max() < 0.05  # untrained weights: a loose bound, real fits in results

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gamut_onnx.blob import Blob
+from gamut_onnx.blob import Blob, boundary_edges
 from gamut_onnx.errors import GamutError
 
 GRAPH_PATH = Path(__file__).with_name("restore.onnx")
@@ -87,7 +87,7 @@ class RestoreSession:
             )
         feeds = {
             "image_size": np.array([h, w], np.int64),
-            "gate": np.array(1.0 if blob.gated else 0.0, np.float32),
+            "edges": boundary_edges(blob),
             **{
                 name: np.ascontiguousarray(v, np.float32)
                 for name, v in zip(("w1", "b1", "w2", "b2", "w3", "b3"), blob.weights, strict=True)

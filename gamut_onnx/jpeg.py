@@ -1,0 +1,235 @@
+"""A minimal JPEG marker layer: libjpeg-turbo (via imagecodecs) does the pixels, we do the markers.
+
+We walk the markers ourselves to place the ICC profile and the weight blob in APPn segments, to
+reject grayscale and CMYK JPEGs from the frame header, and to hash the coded image data: every
+decoder reads the same coefficients, but IDCTs differ slightly, so decoded pixels cannot be hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import imagecodecs
+import numpy as np
+
+from .errors import GamutError
+
+SOI, EOI, SOS, APP0, APP1, APP2, APP9, COM = 0xD8, 0xD9, 0xDA, 0xE0, 0xE1, 0xE2, 0xE9, 0xFE
+_STANDALONE = {0x01, *range(0xD0, 0xD9)}  # TEM, RST0-7, SOI: no length field
+_NOT_SOF = {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC share the 0xC0-0xCF range with the SOFn markers
+
+ICC_ID = b"ICC_PROFILE\x00"
+# The blob lives in APP9 segments. The common APPn are all taken: APP0 JFIF/JFXX, APP1 Exif and
+# XMP, APP2 ICC_PROFILE and MPF (libultrahdr / Ultra HDR and ISO 21496-1 gain-map metadata and
+# the secondary image), APP11 JPEG XT / JUMBF (C2PA, JPEG 360), APP13 Photoshop IRB/IPTC,
+# APP14 Adobe. APP9 has no widely deployed user we know of, and the identifier disambiguates.
+BLOB_ID = b"GAMUT-ONNX\x00"
+_MAX_LENGTH = 0xFFFF  # the length field counts itself: 2 + identifier + seq + count + chunk
+
+
+@dataclass(frozen=True)
+class JpegParts:
+    """What a JPEG carrier holds; `digest` identifies the coded image (see scan_digest)."""
+
+    srgb8: np.ndarray  # HxWx3 uint8
+    icc: bytes | None
+    blob: bytes | None
+    digest: bytes
+
+
+def _truncated(where: str) -> GamutError:
+    return GamutError(f"JPEG is truncated ({where})")
+
+
+def _walk(data: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """Yield (marker, offset of its 0xFF, payload start, end) from SOI to the first SOS header."""
+    if data[:2] != b"\xff\xd8":
+        raise GamutError("not a JPEG file (no SOI marker)")
+    yield SOI, 0, 2, 2
+    pos, n = 2, len(data)
+    while True:
+        if pos >= n:
+            raise _truncated("no scan before the end of the file")
+        if data[pos] != 0xFF:
+            raise GamutError(f"JPEG is corrupt (no marker at byte {pos})")
+        while pos < n and data[pos] == 0xFF:  # 0xFF fill bytes may pad before any marker
+            pos += 1
+        if pos >= n:
+            raise _truncated("in marker padding")
+        marker, head, pos = data[pos], pos - 1, pos + 1
+        if marker == EOI:
+            raise GamutError("JPEG has no image data (EOI before any scan)")
+        if marker in _STANDALONE:
+            yield marker, head, pos, pos
+            continue
+        if pos + 2 > n:
+            raise _truncated(f"in marker 0x{marker:02X} at byte {head}")
+        length = int.from_bytes(data[pos : pos + 2], "big")
+        if marker == 0x00 or length < 2:
+            raise GamutError(f"JPEG is corrupt (bad marker 0x{marker:02X} at byte {head})")
+        if pos + length > n:
+            raise _truncated(f"in segment 0x{marker:02X} at byte {head}")
+        yield marker, head, pos + 2, pos + length
+        if marker == SOS:
+            return
+        pos += length
+
+
+def iter_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Yield (marker, payload without the length bytes) from SOI to the first SOS header."""
+    for marker, _, start, end in _walk(data):
+        yield marker, data[start:end]
+
+
+def _scan_end(data: bytes, pos: int) -> int:
+    """Offset just past the EOI, skipping entropy-coded data and any later tables or scans."""
+    n = len(data)
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= n:
+            raise _truncated("no EOI marker")
+        code = data[pos + 1]
+        if code == EOI:
+            return pos + 2
+        if code == 0xFF:  # fill byte
+            pos += 1
+        elif code == 0x00 or 0xD0 <= code <= 0xD7:  # stuffed 0xFF byte or restart marker
+            pos += 2
+        elif pos + 4 > n:
+            raise _truncated(f"in segment 0x{code:02X}")
+        else:
+            pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+
+
+def scan_digest(data: bytes) -> bytes:
+    """SHA-256 of the coded image: the frame and table segments before the scan, then everything
+    from the first SOS marker to the end of EOI. APPn and COM segments are left out, so metadata
+    edits keep the digest, while any change to tables or coefficients changes it."""
+    digest = hashlib.sha256()
+    for marker, head, _, end in _walk(data):
+        if marker == SOS:
+            digest.update(data[head : _scan_end(data, end)])
+            return digest.digest()
+        if marker != SOI and marker != COM and not 0xE0 <= marker <= 0xEF:
+            digest.update(data[head:end])
+    raise AssertionError("unreachable: _walk ends at SOS or raises")
+
+
+def _check_frame(data: bytes) -> None:
+    """Only 8-bit 3-component JPEGs are carriers; say what the others are, before decoding."""
+    for marker, _, start, end in _walk(data):
+        if 0xC0 <= marker <= 0xCF and marker not in _NOT_SOF:
+            if end - start < 6:
+                raise GamutError("JPEG frame header (SOF) is corrupt")
+            precision, components = data[start], data[start + 5]
+            if components == 1:
+                raise GamutError("grayscale JPEG is not a carrier: it has no colour to restore")
+            if components == 4:
+                raise GamutError("CMYK JPEG is not a carrier: save it as RGB")
+            if components != 3 or precision != 8:
+                raise GamutError(f"unsupported JPEG ({components} components, {precision}-bit)")
+            return
+    raise GamutError("JPEG has no frame header (SOF) before its scan")
+
+
+def encode_jpeg(srgb8: np.ndarray, quality: int) -> bytes:
+    """Baseline JPEG (sequential, optimised Huffman tables) of HxWx3 uint8 pixels.
+
+    4:4:4, no chroma subsampling: the restore MLP is sensitive to chroma, and decoders upsample
+    subsampled chroma differently, while with 4:4:4 only their IDCTs differ.
+    """
+    srgb8 = np.ascontiguousarray(srgb8)
+    if srgb8.dtype != np.uint8 or srgb8.ndim != 3 or srgb8.shape[2] != 3 or srgb8.size == 0:
+        raise GamutError(f"JPEG pixels must be HxWx3 uint8, not {srgb8.dtype} {srgb8.shape}")
+    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
+        raise GamutError(f"JPEG quality must be an integer from 1 to 100, not {quality!r}")
+    return bytes(imagecodecs.jpeg8_encode(srgb8, level=quality, subsampling="444", optimize=True))
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """HxWx3 uint8 pixels; the EOI check matters as libjpeg pads a truncated scan with grey."""
+    _check_frame(data)
+    scan = next(end for marker, _, _, end in _walk(data) if marker == SOS)
+    _scan_end(data, scan)
+    try:
+        return imagecodecs.jpeg8_decode(data)
+    except Exception as exc:  # imagecodecs raises Jpeg8Error, ValueError, MemoryError...
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise GamutError(f"JPEG is truncated or corrupt ({detail})") from exc
+
+
+def _chunk_segments(marker: int, ident: bytes, payload: bytes, what: str) -> bytes:
+    """APPn segments carrying `payload` in numbered chunks (seq 1..count), as ICC does in APP2."""
+    size = _MAX_LENGTH - 2 - len(ident) - 2
+    count = -(-len(payload) // size)
+    if not 1 <= count <= 255:
+        raise GamutError(f"{what} must be 1 to {255 * size} bytes for JPEG, not {len(payload)}")
+    out = []
+    for seq in range(1, count + 1):
+        chunk = payload[(seq - 1) * size : seq * size]
+        head = struct.pack(">BBH", 0xFF, marker, 2 + len(ident) + 2 + len(chunk))
+        out.append(head + ident + bytes([seq, count]) + chunk)
+    return b"".join(out)
+
+
+def _ours(marker: int, payload: bytes) -> bool:
+    return (marker == APP2 and payload.startswith(ICC_ID)) or (
+        marker == APP9 and payload.startswith(BLOB_ID)
+    )
+
+
+def add_segments(jpeg: bytes, icc: bytes | None, blob: bytes | None) -> bytes:
+    """Replace any ICC / blob segments with these (None: none), placed after SOI and the leading
+    APP0 (JFIF) and APP1 (Exif, XMP) segments, where readers expect those first."""
+    new = b""
+    if icc is not None:
+        new += _chunk_segments(APP2, ICC_ID, bytes(icc), "ICC profile")
+    if blob is not None:
+        new += _chunk_segments(APP9, BLOB_ID, bytes(blob), "blob")
+    parts, prev, leading = [], 0, True
+    for marker, _, start, end in _walk(jpeg):
+        segment, prev = jpeg[prev:end], end  # with any fill bytes before it
+        if _ours(marker, jpeg[start:end]):
+            continue
+        if leading and marker not in (SOI, APP0, APP1):
+            parts.append(new)
+            leading = False
+        parts.append(segment)
+    return b"".join(parts) + jpeg[prev:]
+
+
+def _reassemble(chunks: list[tuple[int, int, bytes]], what: str) -> bytes | None:
+    """Join (seq, count, chunk) in sequence order; refuse gaps, duplicates and mixed counts."""
+    if not chunks:
+        return None
+    counts = {count for _, count, _ in chunks}
+    if len(counts) != 1:
+        raise GamutError(f"JPEG {what} chunks disagree on their count ({sorted(counts)})")
+    count = counts.pop()
+    seqs = sorted(seq for seq, _, _ in chunks)
+    if len(set(seqs)) != len(seqs):
+        raise GamutError(f"JPEG {what} has duplicate chunks (sequence numbers {seqs})")
+    missing = sorted(set(range(1, count + 1)) - set(seqs))
+    if missing:
+        raise GamutError(f"JPEG {what} is missing chunks {missing} of {count}")
+    if seqs != list(range(1, count + 1)):
+        raise GamutError(f"JPEG {what} has chunk numbers {seqs}, expected 1 to {count}")
+    return b"".join(chunk for _, _, chunk in sorted(chunks))
+
+
+def read_jpeg(data: bytes) -> JpegParts:
+    """Pixels, ICC profile, blob and scan digest of a JPEG carrier (or a plain JPEG)."""
+    found: dict[bytes, list[tuple[int, int, bytes]]] = {ICC_ID: [], BLOB_ID: []}
+    for marker, payload in iter_segments(data):
+        if _ours(marker, payload):
+            ident = ICC_ID if marker == APP2 else BLOB_ID
+            if len(payload) < len(ident) + 2:
+                raise GamutError(f"JPEG segment {ident[:-1].decode()} is too short")
+            seq, count = payload[len(ident)], payload[len(ident) + 1]
+            found[ident].append((seq, count, payload[len(ident) + 2 :]))
+    icc = _reassemble(found[ICC_ID], "ICC profile (APP2)")
+    blob = _reassemble(found[BLOB_ID], "blob (APP9 GAMUT-ONNX)")
+    return JpegParts(decode_jpeg(data), icc, blob, scan_digest(data))
