@@ -70,7 +70,9 @@ def alpha_to_8bit(alpha: np.ndarray | None) -> np.ndarray | None:
     return None if alpha is None else np.rint(np.clip(alpha, 0, 1) * 255).astype(np.uint8)
 
 
-BOUNDARY_MARGINS = (0, 1, 2, 4, 8, 16, 32)  # gated candidates the encoder scores
+# Gated candidates the encoder scores. Lossless carriers clip to exactly 0/255, so margin 0
+# selects exactly the clipped pixels; JPEG noise moves them, so JPEG tries wider margins.
+BOUNDARY_MARGINS = {"png": (0,), "tiff": (0,), "jpeg": (0, 1, 2, 4, 8, 16, 32)}
 
 
 def reduce_to_carrier(
@@ -93,12 +95,17 @@ def gate_restore(
 
 
 def choose_gate(
-    restored: np.ndarray, clipped: np.ndarray, seen: np.ndarray, truth: np.ndarray, gate: str
+    restored: np.ndarray,
+    clipped: np.ndarray,
+    seen: np.ndarray,
+    truth: np.ndarray,
+    gate: str,
+    margins: tuple[int, ...] = (0,),
 ) -> tuple[bool, int]:
     """(gated, margin) with the best whole-image PSNR among the modes `gate` allows."""
     candidates = [] if gate == "on" else [(False, 0)]
     if gate != "off":
-        candidates += [(True, m) for m in BOUNDARY_MARGINS]
+        candidates += [(True, m) for m in margins]
     scores = {}
     for gated, margin in candidates:
         out = gate_restore(restored, clipped, seen, margin) if gated else restored
@@ -159,7 +166,9 @@ def encode(
 
     restored = RestoreSession(provider).restore(seen, unpack_blob(make_blob(False, 0)))
     clipped_seen = srgb8_to_prophoto(seen)
-    gated, margin = choose_gate(restored, clipped_seen, seen, prophoto, gate)
+    gated, margin = choose_gate(
+        restored, clipped_seen, seen, prophoto, gate, BOUNDARY_MARGINS[carrier]
+    )
     if gated:
         restored = gate_restore(restored, clipped_seen, seen, margin)
     blob = make_blob(gated, margin)
