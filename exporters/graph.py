@@ -27,11 +27,11 @@ from onnx import TensorProto, helper, numpy_helper
 from gamut_onnx.blob import Blob, boundary_edges
 from gamut_onnx.colour import SRGB8_TO_LINEAR, SRGB_TO_PROPHOTO
 from gamut_onnx.features import INPUT_CHANNELS
+from gamut_onnx.runtime.session import GRAPH_PATH  # the shipped copy, wherever it is installed
 
 OPSET = 17
 GRAPH_NAME = "gamut_onnx_restore_v1"
 WEIGHT_INPUTS = ("w1", "b1", "w2", "b2", "w3", "b3")
-SHIPPED_GRAPH = Path(__file__).resolve().parents[1] / "runtimes" / "python" / "restore.onnx"
 
 
 class _GraphBuilder:
@@ -205,7 +205,7 @@ def bake_restore_graph(blob: Blob) -> onnx.ModelProto:
 def main(argv: list[str] | None = None) -> None:
     """Regenerate runtimes/python/restore.onnx (or write to the path given)."""
     argv = sys.argv[1:] if argv is None else argv
-    target = Path(argv[0]) if argv else SHIPPED_GRAPH
+    target = Path(argv[0]) if argv else GRAPH_PATH
     target.write_bytes(restore_graph_bytes())
     print(f"wrote {target} ({target.stat().st_size} bytes)")
 
