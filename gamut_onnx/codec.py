@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -51,8 +51,8 @@ class EncodeResult:
     psnr_og: float
 
     def report(self) -> dict:
-        skip = {"srgb8", "alpha", "blob", "data"}
-        return {k: v for k, v in asdict(self).items() if k not in skip}
+        skip = {"srgb8", "alpha", "blob", "data"}  # arrays and bytes: not report material
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
 
 
 @dataclass
