@@ -67,6 +67,15 @@ def boundary_edges(blob: Blob) -> np.ndarray:
     return np.array([blob.boundary_margin, 255 - blob.boundary_margin], np.float32)
 
 
+def check_image_size(blob: Blob, height: int, width: int) -> None:
+    """A model only fits the image it was fitted on; a resized carrier is an error."""
+    if (blob.image_height, blob.image_width) != (height, width):
+        raise GamutError(
+            f"model was fitted for a {blob.image_width}x{blob.image_height} image, "
+            f"but the pixels are {width}x{height} (resized after encoding?)"
+        )
+
+
 def pixel_digest(srgb8: np.ndarray) -> bytes:
     """SHA-256 of the carrier's RGB pixels: restore checks it to notice edited images."""
     rgb = np.ascontiguousarray(np.asarray(srgb8, dtype=np.uint8)[..., :3])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from gamut_onnx.blob import Blob, pixel_digest, unpack_blob
+from gamut_onnx.blob import Blob, check_image_size, pixel_digest, unpack_blob
 from gamut_onnx.carrier import CARRIER_FORMATS, Carrier, encode_carrier
 from gamut_onnx.colour import (
     boundary_mask,
@@ -150,7 +150,8 @@ def encode(
     srgb8 = prophoto_to_srgb8(prophoto)
     og = out_of_gamut_mask(prophoto)
     seen, bare_jpeg, digest = reduce_to_carrier(srgb8, carrier, jpeg_quality)
-    inputs, clipped = mlp_inputs(seen if closed_loop else srgb8)
+    fit_pixels = seen if closed_loop else srgb8
+    inputs, clipped = mlp_inputs(fit_pixels)
     result = fit(inputs, prophoto - clipped, og, config, device=device, progress=progress)
 
     def make_blob(gated: bool, margin: int) -> bytes:
@@ -165,7 +166,7 @@ def encode(
         )
 
     restored = RestoreSession(provider).restore(seen, unpack_blob(make_blob(False, 0)))
-    clipped_seen = srgb8_to_prophoto(seen)
+    clipped_seen = clipped if fit_pixels is seen else srgb8_to_prophoto(seen)
     gated, margin = choose_gate(
         restored, clipped_seen, seen, prophoto, gate, BOUNDARY_MARGINS[carrier]
     )
@@ -207,12 +208,7 @@ def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
     if carrier.blob is None:
         return None, ["no gamut-onnx model in this file: it decodes as plain sRGB (clip-expand)"]
     blob = unpack_blob(carrier.blob)
-    h, w = carrier.srgb8.shape[:2]
-    if (blob.image_height, blob.image_width) != (h, w):
-        raise GamutError(
-            f"model was fitted for a {blob.image_width}x{blob.image_height} image, "
-            f"but the pixels are {w}x{h} (resized after encoding?)"
-        )
+    check_image_size(blob, *carrier.srgb8.shape[:2])
     warnings = []
     if blob.pixel_digest != carrier.digest:
         warnings.append(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gamut_onnx.blob import Blob, boundary_edges
+from gamut_onnx.blob import Blob, boundary_edges, check_image_size
 from gamut_onnx.errors import GamutError
 
 GRAPH_PATH = Path(__file__).with_name("restore.onnx")
@@ -80,11 +80,7 @@ class RestoreSession:
         """8-bit sRGB carrier pixels (HxWx3) + blob -> linear ProPhoto float32 HxWx3."""
         srgb8 = np.ascontiguousarray(srgb8[..., :3], dtype=np.uint8)
         h, w = srgb8.shape[:2]
-        if (h, w) != (blob.image_height, blob.image_width):
-            raise GamutError(
-                f"blob was fitted for a {blob.image_width}x{blob.image_height} image, "
-                f"but the carrier is {w}x{h}"
-            )
+        check_image_size(blob, h, w)
         feeds = {
             "image_size": np.array([h, w], np.int64),
             "edges": boundary_edges(blob),
