@@ -1,0 +1,66 @@
+"""Conformance vectors (tests/conformance/vectors): what every restore runtime must reproduce.
+
+The Python runtime must restore each positive vector within its tolerance and reject or warn on
+each negative one as the manifest says. The drift test re-encodes the positives and fails when the
+encoder's output format changes without the vectors being regenerated (generate.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gamut_onnx.blob import FORMAT_VERSION, HEADER_BYTES
+from gamut_onnx.carrier import decode_carrier, read_carrier
+from gamut_onnx.codec import decode
+from gamut_onnx.errors import GamutError
+
+VECTORS = Path(__file__).resolve().parent / "conformance" / "vectors"
+MANIFEST = json.loads((VECTORS / "manifest.json").read_text())
+ENTRIES = {entry["name"]: entry for entry in MANIFEST["vectors"]}
+# Header bytes that do not depend on how the fit went (flags and margin at 20..22 do).
+STABLE_HEADER = [*range(0, 20), 23, *range(24, HEADER_BYTES)]
+
+
+def test_manifest_matches_the_format_version():
+    assert MANIFEST["format_version"] == FORMAT_VERSION, "regenerate: tests/conformance/generate.py"
+    assert {e["expect"] for e in MANIFEST["vectors"]} == {"restore", "error", "warning"}
+
+
+@pytest.mark.parametrize("name", sorted(ENTRIES))
+def test_python_runtime_conforms(name):
+    entry = ENTRIES[name]
+    carrier = read_carrier(VECTORS / entry["file"])
+    if entry["expect"] == "error":
+        with pytest.raises(GamutError, match=entry["message"]):
+            decode(carrier, provider="cpu")
+        return
+    result = decode(carrier, provider="cpu")
+    if entry["expect"] == "warning":
+        assert any(entry["message"] in w for w in result.warnings), result.warnings
+    else:
+        assert result.warnings == [] and result.restored
+    expected = np.load(VECTORS / entry["output"])
+    assert np.abs(result.prophoto - expected).max() <= entry["max_abs_error"]
+
+
+def test_encoder_output_has_not_drifted(tmp_path):
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(VECTORS.parent))
+    try:
+        from generate import POSITIVE, SUFFIX, make_carrier
+    finally:
+        sys.path.pop(0)
+    for name, fmt, seed, options in POSITIVE:
+        fresh = decode_carrier(make_carrier(fmt, seed, options))
+        kept = read_carrier(VECTORS / f"{name}{SUFFIX[fmt]}")
+        assert fresh.format == kept.format
+        np.testing.assert_array_equal(fresh.srgb8, kept.srgb8, err_msg=name)
+        assert fresh.digest == kept.digest, name
+        a, b = np.frombuffer(fresh.blob, np.uint8), np.frombuffer(kept.blob, np.uint8)
+        assert len(a) == len(b), name
+        np.testing.assert_array_equal(a[STABLE_HEADER], b[STABLE_HEADER], err_msg=name)
