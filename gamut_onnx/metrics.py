@@ -23,3 +23,60 @@ def psnr(estimate: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None
     if math.isnan(error):
         return float("nan")
     return float("inf") if error == 0 else -20.0 * math.log10(error)
+
+
+D50_WHITE = np.array([0.96422, 1.0, 0.82521])
+
+
+def prophoto_to_lab(prophoto: np.ndarray) -> np.ndarray:
+    """Linear ProPhoto -> CIELAB (D50, the ProPhoto white, so no adaptation is needed)."""
+    from gamut_onnx.colour import PROPHOTO_XYZ_D50, apply_matrix
+
+    xyz = apply_matrix(prophoto, PROPHOTO_XYZ_D50) / D50_WHITE
+    eps, kappa = 216 / 24389, 24389 / 27
+    f = np.where(xyz > eps, np.cbrt(xyz), (kappa * xyz + 16) / 116)
+    return np.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1
+    )
+
+
+def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference (CIE 142-2001; kL = kC = kH = 1), element-wise over ...x3."""
+    lab1, lab2 = np.asarray(lab1, np.float64), np.asarray(lab2, np.float64)
+    l1, a1, b1 = np.moveaxis(lab1, -1, 0)
+    l2, a2, b2 = np.moveaxis(lab2, -1, 0)
+    c_mean = (np.hypot(a1, b1) + np.hypot(a2, b2)) / 2
+    g = 0.5 * (1 - np.sqrt(c_mean**7 / (c_mean**7 + 25.0**7)))
+    a1p, a2p = a1 * (1 + g), a2 * (1 + g)
+    c1p, c2p = np.hypot(a1p, b1), np.hypot(a2p, b2)
+    h1p = np.degrees(np.arctan2(b1, a1p)) % 360
+    h2p = np.degrees(np.arctan2(b2, a2p)) % 360
+    dlp, dcp = l2 - l1, c2p - c1p
+    dh = h2p - h1p
+    dh = np.where(dh > 180, dh - 360, np.where(dh < -180, dh + 360, dh))
+    dh = np.where(c1p * c2p == 0, 0.0, dh)
+    dhp = 2 * np.sqrt(c1p * c2p) * np.sin(np.radians(dh / 2))
+    lp_mean, cp_mean = (l1 + l2) / 2, (c1p + c2p) / 2
+    h_sum = h1p + h2p
+    hp_mean = np.where(
+        np.abs(h1p - h2p) <= 180,
+        h_sum / 2,
+        np.where(h_sum < 360, (h_sum + 360) / 2, (h_sum - 360) / 2),
+    )
+    hp_mean = np.where(c1p * c2p == 0, h_sum, hp_mean)
+    t = (
+        1
+        - 0.17 * np.cos(np.radians(hp_mean - 30))
+        + 0.24 * np.cos(np.radians(2 * hp_mean))
+        + 0.32 * np.cos(np.radians(3 * hp_mean + 6))
+        - 0.20 * np.cos(np.radians(4 * hp_mean - 63))
+    )
+    d_theta = 30 * np.exp(-(((hp_mean - 275) / 25) ** 2))
+    r_c = 2 * np.sqrt(cp_mean**7 / (cp_mean**7 + 25.0**7))
+    s_l = 1 + 0.015 * (lp_mean - 50) ** 2 / np.sqrt(20 + (lp_mean - 50) ** 2)
+    s_c = 1 + 0.045 * cp_mean
+    s_h = 1 + 0.015 * cp_mean * t
+    r_t = -np.sin(np.radians(2 * d_theta)) * r_c
+    return np.sqrt(
+        (dlp / s_l) ** 2 + (dcp / s_c) ** 2 + (dhp / s_h) ** 2 + r_t * (dcp / s_c) * (dhp / s_h)
+    )
