@@ -336,6 +336,49 @@ def export_onnx(
     typer.echo(f"{output}: standalone model for {blob.image_width}x{blob.image_height} pixels")
 
 
+@app.command("eval")
+def eval_command(
+    paths: Annotated[list[Path], typer.Argument(help="Ground-truth ProPhoto images or folders.")],
+    method: Annotated[
+        str, typer.Option(help="Comma-separated: clip and fit presets (default, paper).")
+    ] = "clip,default",
+    carrier: Annotated[str, typer.Option(help="png, tiff or jpeg:QUALITY.")] = "png",
+    out: Annotated[Path | None, typer.Option(help="Folder for eval.csv/.json/.md.")] = None,
+    device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
+    provider: Annotated[str, typer.Option(help="onnxruntime provider for restores.")] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Score methods on ground-truth photos through the full encode -> carrier -> restore path.
+
+    Example: gamut-onnx eval ../shared/data/dev --method clip,default --out report/
+    """
+    from gamut_onnx import evaluate
+    from gamut_onnx.fit import PRESETS
+
+    methods = [m.strip() for m in method.split(",") if m.strip()]
+    unknown = [m for m in methods if m != "clip" and m not in PRESETS]
+    if not methods or unknown:
+        raise GamutError(
+            f"unknown method {', '.join(unknown) or method!r}: use clip, {', '.join(PRESETS)}"
+        )
+    evaluate.parse_carrier(carrier)
+    images = evaluate.find_images(paths)
+    if out is not None and out.exists() and not out.is_dir():
+        raise GamutError(f"--out {out} exists and is not a folder")
+    rows = []
+    show_bar = not as_json and sys.stderr.isatty()
+    for index, image in enumerate(images, 1):
+        if show_bar:
+            typer.echo(f"[{index}/{len(images)}] {image.name}", err=True)
+        rows += evaluate.evaluate_image(image, methods, carrier, device.value, provider)
+    if out is not None:
+        evaluate.write_reports(rows, out)
+    if as_json:
+        typer.echo(evaluate.report_json(rows))
+    else:
+        typer.echo(evaluate.report_markdown(rows), nl=False)
+
+
 @app.command()
 def sample(
     output: Annotated[Path, typer.Option("-o", "--output", help="16-bit ProPhoto TIFF.")],

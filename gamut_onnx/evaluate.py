@@ -1,0 +1,226 @@
+"""Evaluation: every method runs the full user path (reduce -> carrier bytes -> restore) and is
+scored against the ground truth with the paper's metrics plus CIEDE2000 on OG pixels.
+
+Methods: "clip" (the carrier decoded without a model) and any fit preset ("default", "paper");
+MLP methods go through the real blob and the onnxruntime graph, never torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gamut_onnx import jpeg
+from gamut_onnx.carrier import decode_carrier, encode_carrier
+from gamut_onnx.codec import decode, encode
+from gamut_onnx.colour import out_of_gamut_mask, prophoto_to_srgb8
+from gamut_onnx.errors import GamutError
+from gamut_onnx.inputs import read_prophoto
+from gamut_onnx.metrics import delta_e_2000, prophoto_to_lab, psnr, rmse
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
+METRICS = (
+    "psnr",
+    "psnr_og",
+    "rmse",
+    "rmse_og",
+    "de2000_og_mean",
+    "de2000_og_p95",
+    "og_fraction",
+    "fit_s",
+    "restore_s",
+    "blob_bytes",
+)
+
+
+@dataclass
+class EvalRow:
+    image: str
+    method: str
+    psnr: float
+    psnr_og: float
+    rmse: float
+    rmse_og: float
+    de2000_og_mean: float
+    de2000_og_p95: float
+    og_fraction: float
+    fit_s: float
+    restore_s: float
+    blob_bytes: int
+
+
+def parse_carrier(spec: str) -> tuple[str, int]:
+    """'png', 'tiff' or 'jpeg:QUALITY' -> (format, JPEG quality)."""
+    fmt, _, quality = spec.partition(":")
+    if fmt not in ("png", "tiff", "jpeg") or (quality and fmt != "jpeg"):
+        raise GamutError(f"unknown carrier {spec!r} (png, tiff or jpeg:QUALITY)")
+    if fmt == "jpeg":
+        if not quality.isdigit() or not 1 <= int(quality) <= 100:
+            raise GamutError(f"JPEG quality in {spec!r} must be 1..100, e.g. jpeg:90")
+        return fmt, int(quality)
+    return fmt, 90
+
+
+def find_images(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, folders expanded to their TIFF/PNG files (sorted)."""
+    found = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise GamutError(f"{path}: no such file or folder")
+    if not found:
+        raise GamutError("no images to evaluate")
+    return found
+
+
+def score(restored: np.ndarray, truth: np.ndarray, og: np.ndarray) -> dict[str, float]:
+    """PSNR/RMSE (whole, OG) on linear ProPhoto and CIEDE2000 (D50 CIELAB) on OG pixels."""
+    de = delta_e_2000(prophoto_to_lab(restored[og]), prophoto_to_lab(truth[og]))
+    return {
+        "psnr": psnr(restored, truth),
+        "psnr_og": psnr(restored, truth, og),
+        "rmse": rmse(restored, truth),
+        "rmse_og": rmse(restored, truth, og),
+        "de2000_og_mean": float(de.mean()) if de.size else float("nan"),
+        "de2000_og_p95": float(np.percentile(de, 95)) if de.size else float("nan"),
+    }
+
+
+def _clip_carrier(truth: np.ndarray, fmt: str, quality: int) -> bytes:
+    """The plain sRGB file a user would have shared: no model."""
+    srgb8 = prophoto_to_srgb8(truth)
+    if fmt == "jpeg":
+        return jpeg.encode_jpeg(srgb8, quality)
+    return encode_carrier(fmt, srgb8, None, None)
+
+
+def evaluate_image(
+    path: Path,
+    methods: list[str],
+    carrier: str = "png",
+    device: str = "auto",
+    provider: str = "auto",
+) -> list[EvalRow]:
+    """One row per method for one ground-truth image."""
+    from gamut_onnx.fit import preset
+
+    fmt, quality = parse_carrier(carrier)
+    truth = read_prophoto(path).prophoto
+    og = out_of_gamut_mask(truth)
+    rows = []
+    for method in methods:
+        if method == "clip":
+            data, fit_s, blob_bytes = _clip_carrier(truth, fmt, quality), 0.0, 0
+        else:
+            result = encode(
+                truth,
+                carrier=fmt,
+                jpeg_quality=quality,
+                config=preset(method),
+                device=device,
+                provider=provider,
+            )
+            data, fit_s, blob_bytes = result.data, result.fit_s, result.blob_bytes
+        restored = decode(decode_carrier(data, path.name), provider=provider)
+        rows.append(
+            EvalRow(
+                image=path.name,
+                method=method,
+                og_fraction=float(og.mean()),
+                fit_s=fit_s,
+                restore_s=restored.decode_s,
+                blob_bytes=blob_bytes,
+                **score(restored.prophoto, truth, og),
+            )
+        )
+    return rows
+
+
+def evaluate(
+    paths: Iterable[str | Path],
+    methods: list[str],
+    carrier: str = "png",
+    device: str = "auto",
+    provider: str = "auto",
+    progress: Callable[[str], None] | None = None,
+) -> list[EvalRow]:
+    """Rows for every image and method; `progress(image)` is called before each image."""
+    parse_carrier(carrier)
+    rows = []
+    for path in find_images(paths):
+        if progress is not None:
+            progress(path.name)
+        rows += evaluate_image(path, methods, carrier, device, provider)
+    return rows
+
+
+def means(rows: list[EvalRow]) -> dict[str, dict[str, float]]:
+    """Per-method means of every numeric metric (NaNs, e.g. images without OG pixels, skipped)."""
+    out = {}
+    for method in dict.fromkeys(r.method for r in rows):
+        values = [asdict(r) for r in rows if r.method == method]
+        out[method] = {k: float(np.nanmean([v[k] for v in values])) for k in METRICS}
+    return out
+
+
+def _finite(value):
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def report_json(rows: list[EvalRow]) -> str:
+    """{"images": [...], "means": {METHOD: {...}}}, with NaN/inf as null."""
+    images = [{k: _finite(v) for k, v in asdict(r).items()} for r in rows]
+    avg = {m: {k: _finite(v) for k, v in d.items()} for m, d in means(rows).items()}
+    return json.dumps({"images": images, "means": avg})
+
+
+def report_csv(rows: list[EvalRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(asdict(rows[0])))
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in rows)
+    return buffer.getvalue()
+
+
+def report_markdown(rows: list[EvalRow]) -> str:
+    """Per-image table, then the per-method means."""
+    cols = (
+        "psnr",
+        "psnr_og",
+        "de2000_og_mean",
+        "de2000_og_p95",
+        "fit_s",
+        "restore_s",
+        "blob_bytes",
+    )
+    head = "| image | method | " + " | ".join(cols) + " |\n|---|---|" + "---|" * len(cols)
+    lines = [head]
+    for r in rows:
+        d = asdict(r)
+        lines.append(
+            f"| {r.image} | {r.method} | " + " | ".join(f"{d[c]:.2f}" for c in cols) + " |"
+        )
+    lines += ["", "| method | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for method, d in means(rows).items():
+        lines.append(f"| {method} | " + " | ".join(f"{d[c]:.2f}" for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(rows: list[EvalRow], folder: Path) -> None:
+    """eval.csv, eval.json and eval.md in `folder`, each written atomically."""
+    from gamut_onnx.files import write_atomic
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / "eval.csv", report_csv(rows).encode())
+    write_atomic(folder / "eval.json", report_json(rows).encode())
+    write_atomic(folder / "eval.md", report_markdown(rows).encode())
