@@ -81,6 +81,7 @@ COLUMNS = [
     "decode_s",
     "decode_cmd_s",
     "blob_bytes",
+    "file_bytes",
 ]
 
 
