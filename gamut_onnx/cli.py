@@ -361,16 +361,17 @@ def eval_command(
         raise GamutError(
             f"unknown method {', '.join(unknown) or method!r}: use clip, {', '.join(PRESETS)}"
         )
-    evaluate.parse_carrier(carrier)
-    images = evaluate.find_images(paths)
     if out is not None and out.exists() and not out.is_dir():
         raise GamutError(f"--out {out} exists and is not a folder")
-    rows = []
-    show_bar = not as_json and sys.stderr.isatty()
-    for index, image in enumerate(images, 1):
-        if show_bar:
-            typer.echo(f"[{index}/{len(images)}] {image.name}", err=True)
-        rows += evaluate.evaluate_image(image, methods, carrier, device.value, provider)
+    show = not as_json and sys.stderr.isatty()
+    rows = evaluate.evaluate(
+        paths,
+        methods,
+        carrier,
+        device.value,
+        provider,
+        progress=(lambda name: typer.echo(f"evaluating {name}", err=True)) if show else None,
+    )
     if out is not None:
         evaluate.write_reports(rows, out)
     if as_json:
