@@ -2,8 +2,12 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Node.js and browser restore runtimes (Node 20+ and npm): npm ci from the lock files, re-run when
+# a lock file changes or node_modules is removed (the stamp lives inside it).
+NODE_DIRS := runtimes/node runtimes/web
+NODE_STAMPS := $(NODE_DIRS:%=%/node_modules/.installed)
 
-.PHONY: setup demo test lint graph
+.PHONY: setup demo test lint graph node-setup test-runtimes
 
 $(STAMP): pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
@@ -17,8 +21,9 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/gamut-onnx demo demo
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMPS)
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory test-runtimes
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -26,3 +31,17 @@ lint: $(STAMP)
 
 graph: $(STAMP)
 	$(PY) -m gamut_onnx.exporters.graph
+
+# onnxruntime-node's postinstall would fetch CUDA libraries from NuGet; the CPU build it needs
+# ships in the npm package, so the download is skipped.
+%/node_modules/.installed: %/package-lock.json
+	cd $* && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-setup: $(NODE_STAMPS)
+
+# Node: conformance vectors, blob checks, CLI (against `gamut-onnx decode` when .venv exists),
+# npm pack. Browser: the page in headless Chromium (skipped when /usr/bin/chromium is absent).
+test-runtimes: $(NODE_STAMPS)
+	cd runtimes/node && node --test test/*.test.js
+	cd runtimes/web && node --test test/*.test.js

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// gamut-onnx-restore IN OUT.tif [--strict]: the Node twin of `gamut-onnx decode IN -o OUT.tif`.
+// Exit codes as the Python CLI: 0 done, 1 bad input (one line on stderr, no output file), 2 usage.
+
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+import { encodeRestoredTiff, GamutError, restore } from './index.js';
+
+const USAGE = 'usage: gamut-onnx-restore IN.(png|tif|jpg) OUT.tif [--strict]';
+
+async function main(argv) {
+  const strict = argv.includes('--strict');
+  const paths = argv.filter((a) => a !== '--strict');
+  if (argv.includes('-h') || argv.includes('--help')) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (paths.length !== 2 || paths.some((p) => p.startsWith('-'))) {
+    console.error(USAGE);
+    return 2;
+  }
+  const [input, output] = paths;
+  const started = performance.now();
+  let bytes;
+  try {
+    bytes = readFileSync(input);
+  } catch (err) {
+    throw new GamutError(`cannot read ${input}: ${err.code ?? err.message}`);
+  }
+  const restored = await restore(bytes, { strict });
+  for (const warning of restored.warnings) console.error(`warning: ${warning}`);
+  // Temp file + rename: a failure never leaves a half-written OUT behind.
+  const temp = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(temp, encodeRestoredTiff(restored));
+    renameSync(temp, output);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw new GamutError(`cannot write ${output}: ${err.code ?? err.message}`);
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  console.log(`${output}: ${restored.width}x${restored.height} restored in ${seconds} s (cpu)`);
+  return 0;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // Bad input gets one line; anything else is a bug and keeps its stack.
+  if (!(err instanceof GamutError)) throw err;
+  console.error(`error: ${err.message}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,108 @@
+// gamut-onnx restore for Node.js on onnxruntime-node. The format logic lives in lib/ (shared with
+// the browser page in runtimes/web); this file adds what is Node-specific: the onnxruntime-node
+// session, SHA-256 from node:crypto, files for the ONNX graph, the JPEG decoder and the ICC.
+
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { init as initJpeg } from '@jsquash/jpeg/decode.js';
+import ort from 'onnxruntime-node';
+
+import { DEFAULT_TILE, inspectWith, restoreWith } from './lib/restore.js';
+import { encodeRestoredTiff as encodeTiff } from './lib/tiff16.js';
+
+export { GamutError, readBlob } from './lib/blob.js';
+export { clippedProPhoto } from './lib/colour.js';
+export { DEFAULT_TILE };
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+/**
+ * The fixed graph has one source of truth, runtimes/python/restore.onnx. From a checkout we load
+ * it there, so a regenerated graph is picked up at once; `npm pack` copies it beside this file
+ * (the prepack script) so that an installed package carries its own copy.
+ */
+export function defaultModelPath() {
+  const inRepo = join(here, '..', 'python', 'restore.onnx');
+  return existsSync(inRepo) ? inRepo : join(here, 'restore.onnx');
+}
+
+/** The ProPhoto ICC v4.3 profile written into restored TIFFs (bytes of gamut_onnx.icc). */
+export const PROPHOTO_ICC = new Uint8Array(readFileSync(join(here, 'prophoto.icc')));
+
+const sessions = new Map();
+
+function session(modelPath, threads) {
+  const key = `${modelPath}|${threads}`;
+  if (!sessions.has(key)) {
+    const options = { graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+    if (threads) options.intraOpNumThreads = threads;
+    sessions.set(key, ort.InferenceSession.create(modelPath, options));
+  }
+  return sessions.get(key);
+}
+
+let jpegReady = null;
+
+/** Node's fetch cannot load the decoder's .wasm from a file URL, so hand it the module. */
+function ensureJpegDecoder() {
+  jpegReady ??= WebAssembly.compile(
+    readFileSync(require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm')),
+  ).then((module) => initJpeg(module, { print() {}, printErr() {} })); // libjpeg's chatter
+  return jpegReady;
+}
+
+function sha256(parts) {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return new Uint8Array(hash.digest());
+}
+
+function asBytes(input) {
+  if (input instanceof Uint8Array) return input;
+  if (input instanceof ArrayBuffer) return new Uint8Array(input);
+  throw new TypeError('expected the file bytes as a Uint8Array, Buffer or ArrayBuffer');
+}
+
+/**
+ * Restore wide-gamut colour from a carrier file (PNG, TIFF or JPEG bytes).
+ * @param {Uint8Array|ArrayBuffer} carrierBytes
+ * @param {{modelPath?: string, tile?: number, strict?: boolean, threads?: number}} [options]
+ *   strict: the no-model and edited-pixels warnings become errors
+ * @returns {Promise<import('./lib/restore.js').Restored>} data: linear ProPhoto, H*W*3 float32
+ * @throws {GamutError} bad input, with a one-line message (docs/blob-format.md §4)
+ */
+export async function restore(carrierBytes, options = {}) {
+  const {
+    modelPath = defaultModelPath(),
+    tile = DEFAULT_TILE,
+    strict = false,
+    threads = 0,
+  } = options;
+  await ensureJpegDecoder();
+  const sess = await session(modelPath, threads);
+  return restoreWith(ort, sess, asBytes(carrierBytes), { sha256, tile, strict });
+}
+
+/**
+ * What a carrier holds: the fields of `gamut-onnx inspect --json`, plus boundary_margin.
+ * @param {Uint8Array|ArrayBuffer} carrierBytes
+ * @returns {Promise<Record<string, unknown>>}
+ */
+export async function inspect(carrierBytes) {
+  await ensureJpegDecoder();
+  return inspectWith(asBytes(carrierBytes), sha256);
+}
+
+/**
+ * The restored image as a 16-bit ROMM-encoded ProPhoto TIFF (what `gamut-onnx decode` writes).
+ * @param {{width: number, height: number, data: Float32Array, alpha?: Uint8Array}} restored
+ * @returns {Uint8Array}
+ */
+export function encodeRestoredTiff(restored) {
+  return encodeTiff(restored, PROPHOTO_ICC);
+}

@@ -1,0 +1,145 @@
+// Restore a carrier on any onnxruntime JavaScript build (onnxruntime-node or onnxruntime-web: the
+// same Tensor / InferenceSession API), following docs/blob-format.md §4.2 and §6.
+
+import { boundaryEdges, GamutError, readBlob } from './blob.js';
+import { readCarrier } from './carrier.js';
+import { clippedProPhoto } from './colour.js';
+
+export const DEFAULT_TILE = 512; // as the reference runtime; results do not depend on it (§5)
+export const NO_MODEL =
+  'no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)';
+export const EDITED = 'pixels changed after encoding (edited?): restore quality is not guaranteed';
+
+/**
+ * @typedef {object} Restored
+ * @property {number} width
+ * @property {number} height
+ * @property {Float32Array} data H*W*3 linear ProPhoto RGB (D50, no transfer curve) in [0, 1]
+ * @property {Uint8Array} [alpha] H*W straight 8-bit alpha, when the carrier has one
+ * @property {string[]} warnings
+ * @property {import('./blob.js').Blob|null} blob
+ * @property {import('./carrier.js').Carrier} carrier
+ * @property {boolean|null} digestOk pixel digest matched (null: no blob)
+ */
+
+/**
+ * @callback Sha256
+ * @param {Uint8Array[]} parts
+ * @returns {Promise<Uint8Array>|Uint8Array}
+ */
+
+const equalBytes = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
+const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * Read carrier, blob and digest check (§4.2 items 1-3 and 5; restoreWith adds item 4).
+ * @param {Uint8Array} bytes
+ * @param {Sha256} sha256
+ */
+export async function openCarrier(bytes, sha256) {
+  const carrier = await readCarrier(bytes); // item 1: several gmLP chunks
+  if (!carrier.blob) return { carrier, blob: null, digestOk: null, warnings: [NO_MODEL] };
+  const blob = readBlob(carrier.blob); // item 3
+  const digestOk = equalBytes(await sha256(carrier.digestParts), blob.pixelDigest);
+  return { carrier, blob, digestOk, warnings: digestOk ? [] : [EDITED] };
+}
+
+/**
+ * Restore wide-gamut colour from carrier bytes.
+ * @param {object} ort the onnxruntime module (for its Tensor class)
+ * @param {object} session an InferenceSession over restore.onnx
+ * @param {Uint8Array} bytes the carrier file
+ * @param {{sha256: Sha256, tile?: number, strict?: boolean}} options strict: warnings are errors
+ * @returns {Promise<Restored>}
+ */
+export async function restoreWith(
+  ort,
+  session,
+  bytes,
+  { sha256, tile = DEFAULT_TILE, strict = false },
+) {
+  const { carrier, blob, digestOk, warnings } = await openCarrier(bytes, sha256);
+  const { width, height, rgb } = carrier;
+  // §4.2 item 4: an error, whatever the digest says.
+  if (blob && (blob.imageWidth !== width || blob.imageHeight !== height)) {
+    throw new GamutError(
+      `model was fitted for a ${blob.imageWidth}x${blob.imageHeight} image, ` +
+        `but the pixels are ${width}x${height} (resized after encoding?)`,
+    );
+  }
+  if (strict && warnings.length) throw new GamutError(warnings[0]);
+  const data = blob
+    ? await runGraph(ort, session, rgb, width, height, blob, tile)
+    : clippedProPhoto(rgb);
+  const out = { width, height, data, warnings, blob, carrier, digestOk };
+  if (carrier.alpha) out.alpha = carrier.alpha;
+  return out;
+}
+
+/** Run the fixed graph tile by tile; every tile gets its origin in the full image (§5 step 3). */
+async function runGraph(ort, session, rgb, width, height, blob, tile) {
+  if (!(tile >= 16)) throw new GamutError(`tile size ${tile} is too small (minimum 16)`);
+  const feeds = {
+    image_size: new ort.Tensor('int64', BigInt64Array.from([BigInt(height), BigInt(width)]), [2]),
+    edges: new ort.Tensor('float32', boundaryEdges(blob), [2]),
+  };
+  for (const [name, values] of Object.entries(blob.weights)) {
+    feeds[name] = new ort.Tensor('float32', values, blob.shapes[name]);
+  }
+  const out = new Float32Array(width * height * 3);
+  for (let r = 0; r < height; r += tile) {
+    for (let c = 0; c < width; c += tile) {
+      const th = Math.min(tile, height - r);
+      const tw = Math.min(tile, width - c);
+      const pixels = new Uint8Array(th * tw * 3);
+      for (let y = 0; y < th; y++) {
+        const from = ((r + y) * width + c) * 3;
+        pixels.set(rgb.subarray(from, from + tw * 3), y * tw * 3);
+      }
+      feeds.srgb8 = new ort.Tensor('uint8', pixels, [th, tw, 3]);
+      feeds.origin = new ort.Tensor('int64', BigInt64Array.from([BigInt(r), BigInt(c)]), [2]);
+      const result = (await session.run(feeds)).prophoto.data;
+      for (let y = 0; y < th; y++) {
+        out.set(result.subarray(y * tw * 3, (y + 1) * tw * 3), ((r + y) * width + c) * 3);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * What a carrier holds; the keys of `gamut-onnx inspect --json` (plus boundary_margin).
+ * @param {Uint8Array} bytes
+ * @param {Sha256} sha256
+ */
+export async function inspectWith(bytes, sha256) {
+  const { carrier, blob, digestOk } = await openCarrier(bytes, sha256);
+  return facts(carrier, blob, digestOk);
+}
+
+/** inspect's fields from an opened carrier (the page shows them too). */
+export function facts(carrier, blob, digestOk) {
+  const info = {
+    carrier: carrier.format,
+    image_width: carrier.width,
+    image_height: carrier.height,
+    alpha: carrier.alpha !== null,
+    has_model: blob !== null,
+  };
+  if (!blob) return info;
+  return Object.assign(info, {
+    blob_bytes: blob.byteLength,
+    format_version: blob.formatVersion,
+    width: blob.width,
+    hidden_layers: blob.hiddenLayers,
+    octaves: blob.octaves,
+    weight_dtype: blob.weightDtype,
+    source_space: 'prophoto-linear',
+    gated: blob.gated,
+    boundary_margin: blob.boundaryMargin,
+    model_image_size: [blob.imageWidth, blob.imageHeight],
+    blob_crc32: blob.crc32.toString(16).padStart(8, '0'),
+    pixel_digest: hex(blob.pixelDigest),
+    pixel_digest_ok: digestOk,
+  });
+}

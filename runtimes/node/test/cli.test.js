@@ -1,0 +1,144 @@
+// The gamut-onnx-restore CLI: output TIFF against the expected .npy and, when the repo's Python
+// venv is there, against the TIFF written by `gamut-onnx decode` for the same carrier.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import UTIF from 'utif2';
+
+import { PROPHOTO_ICC } from '../index.js';
+import { romm16 } from '../lib/tiff16.js';
+import { readNpy } from './npy.js';
+
+const run = promisify(execFile);
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const VECTORS = join(REPO, 'tests/conformance/vectors');
+const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+const PYTHON = join(REPO, '.venv/bin/python');
+const GAMUT_ONNX = join(REPO, '.venv/bin/gamut-onnx');
+const noVenv = existsSync(GAMUT_ONNX) ? false : 'no .venv/bin/gamut-onnx (run `make setup`)';
+const POSITIVE = [
+  'png_ungated_fp16.png',
+  'png_gated_fp16.png',
+  'tiff_alpha_fp32_w16.tif',
+  'jpeg_q90_gated.jpg',
+];
+
+const work = mkdtempSync(join(tmpdir(), 'gamut-cli-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** CLI run that resolves with {code, stdout, stderr} instead of throwing on a non-zero exit. */
+async function cli(...args) {
+  try {
+    return { code: 0, ...(await run(process.execPath, [CLI, ...args])) };
+  } catch (err) {
+    if (typeof err.code !== 'number') throw err;
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** 16-bit samples and tags of a TIFF, read with utif2 (an independent reader). */
+function readTiff16(path) {
+  const bytes = readFileSync(path);
+  const [ifd] = UTIF.decode(bytes);
+  UTIF.decodeImage(bytes, ifd);
+  const samples = new Uint16Array(ifd.data.buffer, ifd.data.byteOffset, ifd.data.length / 2);
+  return { ifd, samples, spp: ifd.t277[0] };
+}
+
+test('output TIFF: 16-bit ROMM ProPhoto with the ICC profile, as the .npy predicts', async () => {
+  for (const file of POSITIVE) {
+    const out = join(work, `${file}.tif`);
+    const { code, stderr } = await cli(join(VECTORS, file), out);
+    assert.equal(code, 0, stderr);
+    const { ifd, samples, spp } = readTiff16(out);
+    assert.deepEqual(Buffer.from(ifd.t34675), Buffer.from(PROPHOTO_ICC));
+    const expected = readNpy(readFileSync(join(VECTORS, file.replace(/\.\w+$/, '.npy')))).data;
+    let worst = 0;
+    for (let i = 0; i < expected.length; i++) {
+      const got = samples[Math.floor(i / 3) * spp + (i % 3)];
+      worst = Math.max(worst, Math.abs(got - romm16(expected[i])));
+    }
+    assert.ok(worst <= 1, `${file}: ${worst} code values off`);
+    assert.equal(spp, file.includes('alpha') ? 4 : 3);
+  }
+});
+
+test('same TIFF as `gamut-onnx decode`, within 1 code value', { skip: noVenv }, async (t) => {
+  const pairs = [];
+  for (const file of POSITIVE) {
+    const ours = join(work, `node-${file}.tif`);
+    const theirs = join(work, `python-${file}.tif`);
+    assert.equal((await cli(join(VECTORS, file), ours)).code, 0);
+    await run(GAMUT_ONNX, ['decode', join(VECTORS, file), '-o', theirs]);
+    pairs.push([ours, theirs]);
+  }
+  // tifffile compares pixels, tags and layout; compressed bytes differ (zlib builds differ).
+  const script = `
+import json, sys, tifffile
+out = []
+for a, b in json.loads(sys.argv[1]):
+    pa, pb = tifffile.TiffFile(a).pages[0], tifffile.TiffFile(b).pages[0]
+    x, y = pa.asarray().astype(int), pb.asarray().astype(int)
+    layout = lambda p: [(t.code, t.dtype, t.count) for t in p.tags] + [p.dataoffsets[0]]
+    same_tags = layout(pa) == layout(pb)
+    same_icc = pa.tags[34675].value == pb.tags[34675].value
+    out.append([int(abs(x - y).max()), int((x != y).sum()), x.size, same_tags, same_icc])
+print(json.dumps(out))`;
+  const { stdout } = await run(PYTHON, ['-c', script, JSON.stringify(pairs)]);
+  JSON.parse(stdout).forEach(([worst, differing, size, sameTags, sameIcc], k) => {
+    t.diagnostic(`${POSITIVE[k]}: ${differing}/${size} samples differ, by at most ${worst}`);
+    assert.ok(worst <= 1, `${POSITIVE[k]}: ${worst} code values off`);
+    assert.ok(sameTags && sameIcc, `${POSITIVE[k]}: tags or ICC differ`);
+  });
+});
+
+test('prophoto.icc holds the bytes of gamut_onnx.icc.PROPHOTO_ICC', { skip: noVenv }, async () => {
+  const code =
+    'import sys; from gamut_onnx.icc import PROPHOTO_ICC; sys.stdout.write(PROPHOTO_ICC.hex())';
+  const { stdout } = await run(PYTHON, ['-c', code]);
+  assert.equal(Buffer.from(PROPHOTO_ICC).toString('hex'), stdout);
+});
+
+test('bad input: one line on stderr, exit 1, no output file', async () => {
+  const junk = join(work, 'junk.png');
+  writeFileSync(junk, 'not an image');
+  const cases = [
+    [join(VECTORS, 'neg_bad_crc.png'), 'error: invalid weight blob: CRC32 mismatch'],
+    [join(VECTORS, 'neg_unknown_version.png'), 'error: invalid weight blob: format version 2'],
+    [junk, 'error: not a PNG, TIFF or JPEG carrier'],
+    [join(work, 'missing.png'), 'error: cannot read'],
+  ];
+  for (const [input, message] of cases) {
+    const out = join(work, 'bad.tif');
+    const { code, stderr } = await cli(input, out);
+    assert.equal(code, 1);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.ok(stderr.startsWith(message), stderr);
+    assert.ok(!existsSync(out));
+  }
+  const unwritable = await cli(join(VECTORS, 'png_gated_fp16.png'), join(work, 'no/such/dir.tif'));
+  assert.equal(unwritable.code, 1);
+  assert.match(unwritable.stderr, /^error: cannot write/);
+  assert.deepEqual(
+    readdirSync(work).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
+});
+
+test('warnings go to stderr and the file is still written; usage errors exit 2', async () => {
+  const out = join(work, 'edited.tif');
+  const edited = await cli(join(VECTORS, 'neg_edited_pixels.png'), out);
+  assert.equal(edited.code, 0);
+  assert.match(edited.stderr, /^warning: pixels changed after encoding/);
+  assert.ok(existsSync(out));
+  const strict = await cli(join(VECTORS, 'neg_edited_pixels.png'), join(work, 's.tif'), '--strict');
+  assert.equal(strict.code, 1);
+  assert.equal((await cli('only-one-argument.png')).code, 2);
+});

@@ -1,0 +1,123 @@
+// End to end in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core): the
+// page restores every conformance vector picked through its file input, and the float pixels it
+// produced are compared with the expected .npy. Skips when Chromium is not installed.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { maxAbsError, readNpy } from '../../node/test/npy.js';
+import { serve } from '../serve.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const VECTORS = fileURLToPath(new URL('../../../tests/conformance/vectors/', import.meta.url));
+const manifest = JSON.parse(readFileSync(VECTORS + 'manifest.json', 'utf8'));
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `${CHROMIUM} not found (Debian: apt-get install -y chromium); browser test skipped`;
+if (skip) console.log(skip);
+
+let server;
+let context;
+let page;
+let profile;
+
+before(async () => {
+  if (skip) return;
+  const { chromium } = await import('playwright-core');
+  let url;
+  ({ server, url } = await serve(0));
+  const origin = new URL(url).origin + '/';
+  profile = mkdtempSync(join(tmpdir(), 'gamut-chromium-'));
+  // A persistent context is how playwright takes a fresh --user-data-dir of our choosing.
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  const failures = [];
+  page.on('pageerror', (err) => failures.push(err.message));
+  // Anything not served by our local server would be a download at run time: refuse it.
+  await page.route('**/*', (route) =>
+    route.request().url().startsWith(origin) ? route.continue() : route.abort(),
+  );
+  await page.goto(url);
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state), null, {
+    timeout: 60_000,
+  });
+  const status = await page.textContent('#status');
+  assert.equal(
+    await page.evaluate(() => document.body.dataset.state),
+    'ready',
+    `${status} ${failures}`,
+  );
+});
+
+after(async () => {
+  await context?.close?.();
+  server?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+/** Pick `file` in the page's file input and wait until the page has restored or refused it. */
+async function restoreInPage(file) {
+  await page.evaluate(() => {
+    document.body.dataset.state = 'busy';
+  });
+  await page.setInputFiles('#file', VECTORS + file);
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, {
+    timeout: 60_000,
+  });
+  return page.evaluate(() => {
+    const last = window.gamut.last;
+    return {
+      error: window.gamut.error,
+      warnings: last?.warnings ?? [],
+      width: last?.width,
+      height: last?.height,
+      data: last ? Array.from(last.data) : null,
+      facts: document.getElementById('facts').textContent,
+      space: document.getElementById('restored-caption').textContent,
+    };
+  });
+}
+
+for (const vector of manifest.vectors) {
+  test(`browser: ${vector.name} (${vector.expect})`, { skip }, async (t) => {
+    const got = await restoreInPage(vector.file);
+    if (vector.expect === 'error') {
+      assert.ok(got.error?.includes(vector.message), `error: ${got.error}`);
+      return;
+    }
+    assert.equal(got.error, null);
+    if (vector.expect === 'warning')
+      assert.ok(got.warnings.some((w) => w.includes(vector.message)));
+    else assert.deepEqual(got.warnings, []);
+    const expected = readNpy(readFileSync(VECTORS + vector.output));
+    assert.deepEqual(expected.shape, [got.height, got.width, 3]);
+    const error = maxAbsError(Float32Array.from(got.data), expected.data);
+    t.diagnostic(`max abs error ${error.toExponential(2)} (allowed ${vector.max_abs_error})`);
+    assert.ok(error <= vector.max_abs_error, `max abs error ${error}`);
+    assert.match(got.facts, /format_version1/);
+  });
+}
+
+test('browser: the restored image is drawn on a Display P3 canvas', { skip }, async () => {
+  const got = await restoreInPage('png_gated_fp16.png');
+  assert.match(got.space, /display-p3/);
+  await page.check('#highlight');
+  assert.match(await page.textContent('#restored-caption'), /magenta/);
+});
