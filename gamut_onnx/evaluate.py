@@ -1,7 +1,8 @@
 """Evaluation: every method runs the full user path (reduce -> carrier bytes -> restore) and is
 scored against the ground truth with the paper's metrics plus CIEDE2000 on OG pixels.
 
-Methods: "clip" (the carrier decoded without a model) and any fit preset ("default", "paper");
+Methods: "clip" (the carrier decoded without a model), "soft-clip" (the authors' per-image
+soft-clipping baseline, its parameters in the carrier) and any fit preset ("default", "paper");
 MLP methods go through the real blob and the onnxruntime graph, never torch.
 """
 
@@ -11,21 +12,23 @@ import csv
 import io
 import json
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gamut_onnx import jpeg
+from gamut_onnx import jpeg, softclip
 from gamut_onnx.carrier import decode_carrier, encode_carrier
 from gamut_onnx.codec import decode, encode
-from gamut_onnx.colour import out_of_gamut_mask, prophoto_to_srgb8
+from gamut_onnx.colour import out_of_gamut_mask, prophoto_to_srgb8, prophoto_to_srgb_linear
 from gamut_onnx.errors import GamutError
 from gamut_onnx.inputs import read_prophoto
 from gamut_onnx.metrics import delta_e_2000, prophoto_to_lab, psnr, rmse
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
+BASELINES = ("clip", "soft-clip")  # methods without a fit; every other method is a fit preset
 METRICS = (
     "psnr",
     "psnr_og",
@@ -104,45 +107,106 @@ def _clip_carrier(truth: np.ndarray, fmt: str, quality: int) -> bytes:
     return encode_carrier(fmt, srgb8, None, None)
 
 
+@dataclass
+class ImageResult:
+    """What the pictures need for one image: truth, OG mask, what each method restored."""
+
+    name: str
+    truth: np.ndarray  # linear ProPhoto HxWx3
+    og: np.ndarray  # HxW bool
+    clip_srgb8: np.ndarray  # the plain clipped sRGB carrier's pixels (what a viewer shows)
+    restored: dict[str, np.ndarray]  # method -> linear ProPhoto HxWx3
+
+
+def check_methods(methods: list[str], carrier: str = "png") -> None:
+    """Fail before any slow work: unknown methods, or soft-clip on a TIFF carrier."""
+    from gamut_onnx.fit import PRESETS
+
+    unknown = [m for m in methods if m not in BASELINES and m not in PRESETS]
+    if not methods or unknown:
+        names = ", ".join(unknown) or ",".join(methods)
+        raise GamutError(f"unknown method {names!r}: use {', '.join((*BASELINES, *PRESETS))}")
+    if "soft-clip" in methods and parse_carrier(carrier)[0] == "tiff":
+        raise GamutError("soft-clip stores its parameters in PNG or JPEG carriers, not TIFF")
+
+
+def _run_method(
+    method: str,
+    truth: np.ndarray,
+    name: str,
+    fmt: str,
+    quality: int,
+    device: str,
+    provider: str,
+    overrides: dict | None,
+) -> tuple[np.ndarray, float, float, int]:
+    """(restored, fit_s, restore_s, blob_bytes): reduce to carrier bytes, then restore them."""
+    if method == "soft-clip":  # timed like the MLP: the fit alone, the restore from pixels
+        start = time.perf_counter()
+        params = softclip.fit_params(prophoto_to_srgb_linear(truth))
+        fit_s = time.perf_counter() - start
+        data, blob_bytes = softclip.encode(truth, fmt, quality, params)
+        pixels = decode_carrier(data, name).srgb8
+        start = time.perf_counter()
+        restored = softclip.restore(pixels, softclip.read_params(data))
+        return restored, fit_s, time.perf_counter() - start, blob_bytes
+    if method == "clip":
+        data, fit_s, blob_bytes = _clip_carrier(truth, fmt, quality), 0.0, 0
+    else:
+        from gamut_onnx.fit import preset
+
+        result = encode(
+            truth,
+            carrier=fmt,
+            jpeg_quality=quality,
+            config=preset(method, **(overrides or {})),
+            device=device,
+            provider=provider,
+        )
+        data, fit_s, blob_bytes = result.data, result.fit_s, result.blob_bytes
+    restored = decode(decode_carrier(data, name), provider=provider)
+    return restored.prophoto, fit_s, restored.decode_s, blob_bytes
+
+
 def evaluate_image(
     path: Path,
     methods: list[str],
     carrier: str = "png",
     device: str = "auto",
     provider: str = "auto",
+    progress: Callable[[str, str], None] | None = None,
+    on_image: Callable[[ImageResult], None] | None = None,
+    overrides: dict | None = None,
 ) -> list[EvalRow]:
-    """One row per method for one ground-truth image."""
-    from gamut_onnx.fit import preset
-
+    """One row per method for one ground-truth image; `progress(image, method)` before each
+    method, `on_image` (for pictures) once with every restored image. `overrides` replace fit
+    preset fields (None values ignored), e.g. fewer steps for a quick look."""
     fmt, quality = parse_carrier(carrier)
     truth = read_prophoto(path).prophoto
     og = out_of_gamut_mask(truth)
-    rows = []
+    rows, restored = [], {}
     for method in methods:
-        if method == "clip":
-            data, fit_s, blob_bytes = _clip_carrier(truth, fmt, quality), 0.0, 0
-        else:
-            result = encode(
-                truth,
-                carrier=fmt,
-                jpeg_quality=quality,
-                config=preset(method),
-                device=device,
-                provider=provider,
-            )
-            data, fit_s, blob_bytes = result.data, result.fit_s, result.blob_bytes
-        restored = decode(decode_carrier(data, path.name), provider=provider)
+        if progress is not None:
+            progress(path.name, method)
+        image, fit_s, restore_s, blob_bytes = _run_method(
+            method, truth, path.name, fmt, quality, device, provider, overrides
+        )
         rows.append(
             EvalRow(
                 image=path.name,
                 method=method,
                 og_fraction=float(og.mean()),
                 fit_s=fit_s,
-                restore_s=restored.decode_s,
+                restore_s=restore_s,
                 blob_bytes=blob_bytes,
-                **score(restored.prophoto, truth, og),
+                **score(image, truth, og),
             )
         )
+        if on_image is not None:
+            restored[method] = image
+    if on_image is not None:
+        clip_srgb8 = decode_carrier(_clip_carrier(truth, fmt, quality), path.name).srgb8
+        on_image(ImageResult(path.name, truth, og, clip_srgb8, restored))
     return rows
 
 
@@ -152,16 +216,42 @@ def evaluate(
     carrier: str = "png",
     device: str = "auto",
     provider: str = "auto",
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str, str], None] | None = None,
+    on_image: Callable[[ImageResult], None] | None = None,
+    overrides: dict | None = None,
 ) -> list[EvalRow]:
-    """Rows for every image and method; `progress(image)` is called before each image."""
-    parse_carrier(carrier)
+    """Rows for every image and method (see evaluate_image for the callbacks and overrides)."""
+    check_methods(methods, carrier)
     rows = []
     for path in find_images(paths):
-        if progress is not None:
-            progress(path.name)
-        rows += evaluate_image(path, methods, carrier, device, provider)
+        rows += evaluate_image(
+            path, methods, carrier, device, provider, progress, on_image, overrides
+        )
     return rows
+
+
+def progress_bar(total: int):
+    """A rich progress bar on stderr over images x methods, naming the current pair; returns
+    (bar, update) where update(image, method) is evaluate()'s progress callback."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task("evaluating", total=total)
+    done = [0]
+
+    def update(image: str, method: str) -> None:
+        bar.update(task, completed=done[0], description=f"{image} · {method}")
+        done[0] += 1
+
+    return bar, update
 
 
 def means(rows: list[EvalRow]) -> dict[str, dict[str, float]]:
