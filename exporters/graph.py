@@ -54,32 +54,27 @@ class _GraphBuilder:
         return out
 
 
-def _coordinate(g: _GraphBuilder, size: str, offset: str, length: str) -> str:
-    """index * (2 / max(size - 1, 1)) - 1 for index = offset .. offset + length - 1."""
+def _coordinate(g: _GraphBuilder, size: str, offset: str, local: str) -> str:
+    """(offset + local) * (2 / max(size - 1, 1)) - 1: pixel indices of the tile onto [-1, 1]
+    of the full image, in the float32 order of features.mlp_inputs."""
     denom = g.op(
         "Cast",
         g.op("Max", g.op("Sub", size, g.const(1, np.int64)), g.const(1, np.int64)),
         to=TensorProto.FLOAT,
     )
     scale = g.op("Div", g.const(2.0), denom)
-    index = g.op(
-        "Cast",
-        g.op("Range", offset, g.op("Add", offset, length), g.const(1, np.int64)),
-        to=TensorProto.FLOAT,
-    )
+    index = g.op("Cast", g.op("Add", local, offset), to=TensorProto.FLOAT)
     return g.op("Sub", g.op("Mul", index, scale), g.const(1.0))
 
 
-def build_restore_graph() -> onnx.ModelProto:
-    """The whole restore: 8-bit sRGB tile + weights -> linear ProPhoto tile."""
-    g = _GraphBuilder()
+def _srgb8_to_prophoto(g: _GraphBuilder, srgb8: str) -> str:
+    """[..., 3] uint8 -> clipped linear ProPhoto through the exact 256-entry table and the matrix,
+    written as one multiply-add per term in the same order as colour.srgb8_to_prophoto, so the
+    MLP sees bit-identical colour inputs."""
     i64 = np.int64
-
-    # 8-bit sRGB -> linear through the exact 256-entry table, then the ProPhoto matrix, written
-    # as one multiply-add per term in the same order as colour.srgb8_to_prophoto.
-    linear = g.op("Gather", g.const(SRGB8_TO_LINEAR), g.op("Cast", "srgb8", to=TensorProto.INT32))
+    linear = g.op("Gather", g.const(SRGB8_TO_LINEAR), g.op("Cast", srgb8, to=TensorProto.INT32))
     chans = [
-        g.op("Slice", linear, g.const([c], i64), g.const([c + 1], i64), g.const([2], i64))
+        g.op("Slice", linear, g.const([c], i64), g.const([c + 1], i64), g.const([-1], i64))
         for c in range(3)
     ]
     m = SRGB_TO_PROPHOTO.astype(np.float32)
@@ -89,63 +84,93 @@ def build_restore_graph() -> onnx.ModelProto:
         acc = g.op("Add", acc, g.op("Mul", chans[1], g.const(m[r, 1])))
         acc = g.op("Add", acc, g.op("Mul", chans[2], g.const(m[r, 2])))
         rows.append(acc)
-    prophoto = g.op("Clip", g.op("Concat", *rows, axis=2), g.const(0.0), g.const(1.0))
+    return g.op("Clip", g.op("Concat", *rows, axis=-1), g.const(0.0), g.const(1.0))
 
-    # Pixel coordinates of this tile within the full image.
-    shape = g.op("Shape", "srgb8")
-    h = g.op("Slice", shape, g.const([0], i64), g.const([1], i64))
-    w = g.op("Slice", shape, g.const([1], i64), g.const([2], i64))
-    hw = g.op("Slice", shape, g.const([0], i64), g.const([2], i64))
-    sq = g.const([0], i64)
-    origin_r = g.op("Squeeze", g.op("Slice", "origin", g.const([0], i64), g.const([1], i64)), sq)
-    origin_c = g.op("Squeeze", g.op("Slice", "origin", g.const([1], i64), g.const([2], i64)), sq)
-    size_h = g.op("Squeeze", g.op("Slice", "image_size", g.const([0], i64), g.const([1], i64)), sq)
-    size_w = g.op("Squeeze", g.op("Slice", "image_size", g.const([1], i64), g.const([2], i64)), sq)
-    x = _coordinate(g, size_w, origin_c, g.op("Squeeze", w, sq))
-    y = _coordinate(g, size_h, origin_r, g.op("Squeeze", h, sq))
-    ones = g.op(
-        "ConstantOfShape",
-        g.op("Concat", hw, g.const([1], i64), axis=0),
-        value=numpy_helper.from_array(np.ones(1, np.float32)),
+
+def _squeezed(g: _GraphBuilder, vector: str, i: int) -> str:
+    """Element i of a 1-D int64 tensor, as a scalar."""
+    i64 = np.int64
+    part = g.op("Slice", vector, g.const([i], i64), g.const([i + 1], i64))
+    return g.op("Squeeze", part, g.const([0], i64))
+
+
+def build_restore_graph() -> onnx.ModelProto:
+    """The whole restore: 8-bit sRGB tile + weights -> linear ProPhoto tile.
+
+    Work is split by cost: every pixel gets only the table lookup and a 3x3 matrix (as a MatMul:
+    the base colour needs no bit-exactness); the selected pixels alone get the exact colour
+    inputs, their coordinates, the octave encoding and the MLP.
+    """
+    g = _GraphBuilder()
+    i64 = np.int64
+    flat_srgb8 = g.op("Reshape", "srgb8", g.const([-1, 3], i64))  # [N, 3]
+
+    # Base colour of every pixel: clipped linear ProPhoto.
+    linear = g.op(
+        "Gather", g.const(SRGB8_TO_LINEAR), g.op("Cast", flat_srgb8, to=TensorProto.INT32)
     )
-    x_map = g.op("Mul", ones, g.op("Reshape", x, g.const([1, -1, 1], i64)))
-    y_map = g.op("Mul", ones, g.op("Reshape", y, g.const([-1, 1, 1], i64)))
-    colour = g.op("Sub", g.op("Mul", prophoto, g.const(2.0)), g.const(1.0))
-    inputs = g.op("Concat", x_map, y_map, colour, axis=2)
+    matrix = g.const(SRGB_TO_PROPHOTO.T.astype(np.float32))
+    base = g.op("Clip", g.op("MatMul", linear, matrix), g.const(0.0), g.const(1.0))  # [N, 3]
 
     # Select the pixels the MLP runs on: boundary pixels when gated, else all of them.
-    flat_inputs = g.op("Reshape", inputs, g.const([-1, INPUT_CHANNELS], i64))
-    flat_prophoto = g.op("Reshape", prophoto, g.const([-1, 3], i64))
-    values = g.op("Cast", "srgb8", to=TensorProto.FLOAT)
+    values = g.op("Cast", flat_srgb8, to=TensorProto.FLOAT)
     low = g.op("Slice", "edges", g.const([0], i64), g.const([1], i64))
     high = g.op("Slice", "edges", g.const([1], i64), g.const([2], i64))
     at_edge = g.op("Or", g.op("LessOrEqual", values, low), g.op("GreaterOrEqual", values, high))
-    any_edge = g.op("ReduceMax", g.op("Cast", at_edge, to=TensorProto.INT32), axes=[2], keepdims=0)
-    selected = g.op("Reshape", g.op("Cast", any_edge, to=TensorProto.BOOL), g.const([-1], i64))
-    index = g.op("Transpose", g.op("NonZero", selected), perm=[1, 0])  # [K, 1]
-    v = g.op("GatherND", flat_inputs, index)  # [K, 5]
-    base = g.op("GatherND", flat_prophoto, index)  # [K, 3]
+    any_edge = g.op("ReduceMax", g.op("Cast", at_edge, to=TensorProto.INT32), axes=[1], keepdims=0)
+    selected = g.op("Cast", any_edge, to=TensorProto.BOOL)  # [N]
+    index = g.op("Reshape", g.op("NonZero", selected), g.const([-1], i64))  # [K]
 
-    # Octave encoding: for each input, sin over octaves then cos over octaves.
+    # MLP inputs of the selected pixels: (x, y) from the flat index, colour recomputed exactly.
+    shape = g.op("Shape", "srgb8")
+    tile_w = _squeezed(g, shape, 1)
+    row = g.op("Div", index, tile_w)
+    col = g.op("Sub", index, g.op("Mul", row, tile_w))
+    x = _coordinate(g, _squeezed(g, "image_size", 1), _squeezed(g, "origin", 1), col)
+    y = _coordinate(g, _squeezed(g, "image_size", 0), _squeezed(g, "origin", 0), row)
+    colour = _srgb8_to_prophoto(g, g.op("Gather", flat_srgb8, index, axis=0))  # [K, 3]
+    v = g.op(
+        "Concat",
+        g.op("Unsqueeze", x, g.const([1], i64)),
+        g.op("Unsqueeze", y, g.const([1], i64)),
+        g.op("Sub", g.op("Mul", colour, g.const(2.0)), g.const(1.0)),
+        axis=1,
+    )  # [K, 5]
+
+    # Octave encoding: for each input, sin over octaves then cos over octaves. Rather than
+    # concatenating sin and cos, w1 is split into its sin rows and cos rows (same sum).
     feature_count = g.op("Slice", g.op("Shape", "w1"), g.const([0], i64), g.const([1], i64))
     octaves = g.op("Div", feature_count, g.const([2 * INPUT_CHANNELS], i64))
     k = g.op(
         "Cast",
-        g.op("Range", g.const(0, i64), g.op("Squeeze", octaves, sq), g.const(1, i64)),
+        g.op(
+            "Range", g.const(0, i64), g.op("Squeeze", octaves, g.const([0], i64)), g.const(1, i64)
+        ),
         to=TensorProto.FLOAT,
     )
     freq = g.op("Mul", g.const(np.float32(np.pi)), g.op("Pow", g.const(2.0), k))
     angles = g.op("Mul", g.op("Unsqueeze", v, g.const([2], i64)), freq)  # [K, 5, L]
-    encoded = g.op("Concat", g.op("Sin", angles), g.op("Cos", angles), axis=2)
-    features = g.op("Reshape", encoded, g.op("Concat", g.const([-1], i64), feature_count, axis=0))
+    half = g.op("Div", feature_count, g.const([2], i64))
+    flat_angles = g.op("Concat", g.const([-1], i64), half, axis=0)
+    w1_parts = g.op(
+        "Reshape",
+        "w1",
+        g.op("Concat", g.const([INPUT_CHANNELS, 2], i64), octaves, g.const([-1], i64), axis=0),
+    )  # [5, 2, L, D]
+    w1_shape = g.op("Concat", half, g.const([-1], i64), axis=0)
+    w1_sin = g.op("Reshape", g.op("Gather", w1_parts, g.const(0, i64), axis=1), w1_shape)
+    w1_cos = g.op("Reshape", g.op("Gather", w1_parts, g.const(1, i64), axis=1), w1_shape)
+    sin_part = g.op("MatMul", g.op("Reshape", g.op("Sin", angles), flat_angles), w1_sin)
+    cos_part = g.op("MatMul", g.op("Reshape", g.op("Cos", angles), flat_angles), w1_cos)
 
-    # MLP: two ReLU layers and a linear residual head.
-    h1 = g.op("Relu", g.op("Add", g.op("MatMul", features, "w1"), "b1"))
+    # MLP: two ReLU layers and a linear residual head, added to the exact colour.
+    h1 = g.op("Relu", g.op("Add", g.op("Add", sin_part, cos_part), "b1"))
     h2 = g.op("Relu", g.op("Add", g.op("MatMul", h1, "w2"), "b2"))
     residual = g.op("Add", g.op("MatMul", h2, "w3"), "b3")
-    restored = g.op("Clip", g.op("Add", base, residual), g.const(0.0), g.const(1.0))
-    out_flat = g.op("ScatterND", flat_prophoto, index, restored)
-    g.nodes.append(helper.make_node("Reshape", [out_flat, g.op("Shape", prophoto)], ["prophoto"]))
+    restored = g.op("Clip", g.op("Add", colour, residual), g.const(0.0), g.const(1.0))
+    index_2d = g.op("Unsqueeze", index, g.const([1], i64))
+    out_flat = g.op("ScatterND", base, index_2d, restored)
+    g.nodes.append(helper.make_node("Reshape", [out_flat, shape], ["prophoto"]))
 
     f32, i64t = TensorProto.FLOAT, TensorProto.INT64
     graph_inputs = [

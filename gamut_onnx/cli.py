@@ -36,8 +36,10 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
-class Preset(str, Enum):
+class Quality(str, Enum):
+    fast = "fast"
     default = "default"
+    best = "best"
     paper = "paper"
 
 
@@ -133,7 +135,14 @@ def encode(
     open_loop: Annotated[
         bool, typer.Option("--open-loop", help="JPEG: fit on pre-compression pixels (to compare).")
     ] = False,
-    preset: Annotated[Preset, typer.Option(help="Fit recipe.")] = Preset.default,
+    quality: Annotated[
+        Quality,
+        typer.Option(
+            "--quality",
+            "--preset",
+            help="Fit recipe: fast, default, best (docs/results.md), or the paper's.",
+        ),
+    ] = Quality.default,
     width: Annotated[int | None, typer.Option(help="Hidden units: 16, 32, 64 or 128.")] = None,
     octaves: Annotated[int | None, typer.Option(min=1, max=16, help="Sin/cos octaves.")] = None,
     steps: Annotated[int | None, typer.Option(min=1, help="Optimiser steps.")] = None,
@@ -145,10 +154,17 @@ def encode(
         int | None, typer.Option(help="Random seed (CPU fits are deterministic).")
     ] = None,
     device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
-    weights: Annotated[Weights, typer.Option(help="Weight precision in the blob.")] = Weights.fp16,
+    init: Annotated[
+        str | None,
+        typer.Option(help="meta (the shipped meta-learned weights), random, or an init file."),
+    ] = None,
+    weights: Annotated[
+        Weights | None, typer.Option(help="Weight precision in the blob (recipe's if unset).")
+    ] = None,
     gate: Annotated[
-        Gate, typer.Option(help="MLP at boundary pixels only (auto: decide by PSNR).")
-    ] = Gate.auto,
+        Gate | None,
+        typer.Option(help="MLP at boundary pixels only, everywhere, or auto (best PSNR)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -165,7 +181,8 @@ def encode(
     fmt = carrier_format_for(output)  # fail on a bad extension before the slow part
     _check_output(output, source)
     config = make_preset(
-        preset.value,
+        quality.value,
+        init=init,
         width=width,
         octaves=octaves,
         steps=steps,
@@ -192,8 +209,8 @@ def encode(
             jpeg_quality=jpeg_quality,
             closed_loop=not open_loop,
             config=config,
-            weight_dtype="float16" if weights is Weights.fp16 else "float32",
-            gate=gate.value,
+            weight_dtype={None: None, Weights.fp16: "float16", Weights.fp32: "float32"}[weights],
+            gate=gate.value if gate else None,
             device=device.value,
             progress=update,
         )
@@ -201,14 +218,19 @@ def encode(
         if bar is not None:
             bar.stop()
     write_atomic(output, result.data)
-    report = {"output": str(output), "preset": preset.value, **result.report()}
+    report = {"output": str(output), "quality": quality.value, **result.report()}
     if fmt == "jpeg":
         report.update(jpeg_quality=jpeg_quality, closed_loop=not open_loop)
     if as_json:
         _print_json(report)
     else:
+        model = (
+            f"{result.blob_bytes} B model ({result.model})"
+            if result.model != "none"
+            else "no model (plain clipping scored best)"
+        )
         typer.echo(
-            f"{output}: {result.blob_bytes} B model, {result.og_fraction:.1%} OG pixels, "
+            f"{output}: {model}, {result.og_fraction:.1%} OG pixels, "
             f"PSNR {result.psnr_clip:.2f} -> {result.psnr:.2f} dB "
             f"(OG {result.psnr_og_clip:.2f} -> {result.psnr_og:.2f} dB), "
             f"fit {result.fit_s:.1f} s on {result.device}"
@@ -340,44 +362,126 @@ def export_onnx(
 def eval_command(
     paths: Annotated[list[Path], typer.Argument(help="Ground-truth ProPhoto images or folders.")],
     method: Annotated[
-        str, typer.Option(help="Comma-separated: clip and fit presets (default, paper).")
+        str,
+        typer.Option(help="Comma-separated: clip, soft-clip and fit recipes (default, paper...)."),
     ] = "clip,default",
     carrier: Annotated[str, typer.Option(help="png, tiff or jpeg:QUALITY.")] = "png",
-    out: Annotated[Path | None, typer.Option(help="Folder for eval.csv/.json/.md.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for eval.csv/.json/.md and figures/ (pictures).")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(min=1, help="Override every preset's optimiser steps.")
+    ] = None,
+    batch: Annotated[int | None, typer.Option(min=1, help="Override samples per step.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the fit's random seed.")] = None,
     device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
     provider: Annotated[str, typer.Option(help="onnxruntime provider for restores.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score methods on ground-truth photos through the full encode -> carrier -> restore path.
 
-    Example: gamut-onnx eval ../shared/data/dev --method clip,default --out report/
+    Example: gamut-onnx eval ../shared/data/dev --method clip,soft-clip,default --out report/
     """
+    import contextlib
+
     from gamut_onnx import evaluate
-    from gamut_onnx.fit import PRESETS
 
     methods = [m.strip() for m in method.split(",") if m.strip()]
-    unknown = [m for m in methods if m != "clip" and m not in PRESETS]
-    if not methods or unknown:
-        raise GamutError(
-            f"unknown method {', '.join(unknown) or method!r}: use clip, {', '.join(PRESETS)}"
-        )
-    if out is not None and out.exists() and not out.is_dir():
-        raise GamutError(f"--out {out} exists and is not a folder")
+    evaluate.check_methods(methods, carrier)
+    images = evaluate.find_images(paths)
+    on_image = None
+    if out is not None:
+        from gamut_onnx import plots
+
+        if out.exists() and not out.is_dir():
+            raise GamutError(f"--out {out} exists and is not a folder")
+        plots.require_matplotlib()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise GamutError(f"cannot create --out {out}: {exc.strerror or exc}") from None
+
+        def on_image(result: evaluate.ImageResult) -> None:
+            plots.write_pictures(result, out / "figures")
+
     show = not as_json and sys.stderr.isatty()
-    rows = evaluate.evaluate(
-        paths,
-        methods,
-        carrier,
-        device.value,
-        provider,
-        progress=(lambda name: typer.echo(f"evaluating {name}", err=True)) if show else None,
-    )
+    bar, progress = evaluate.progress_bar(len(images) * len(methods)) if show else (None, None)
+    with bar or contextlib.nullcontext():
+        rows = evaluate.evaluate(
+            images,
+            methods,
+            carrier,
+            device.value,
+            provider,
+            progress,
+            on_image,
+            overrides={"steps": steps, "batch": batch, "seed": seed},
+        )
     if out is not None:
         evaluate.write_reports(rows, out)
+        plots.write_charts(evaluate.means(rows), out / "figures")
     if as_json:
         typer.echo(evaluate.report_json(rows))
     else:
         typer.echo(evaluate.report_markdown(rows), nl=False)
+
+
+@app.command("meta-train")
+def meta_train(
+    paths: Annotated[list[Path], typer.Argument(help="Wide-gamut ProPhoto images or folders.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Init file (.npz) to write.")],
+    width: Annotated[int, typer.Option(help="Hidden units: 16, 32, 64 or 128.")] = 32,
+    octaves: Annotated[int, typer.Option(min=1, max=16, help="Sin/cos octaves.")] = 8,
+    meta_steps: Annotated[int, typer.Option(min=1, help="Outer (Reptile) steps.")] = 300,
+    inner_steps: Annotated[int, typer.Option(min=1, help="Fit steps per task.")] = 50,
+    tasks_per_step: Annotated[int, typer.Option(min=1, help="Tasks averaged per step.")] = 4,
+    crop: Annotated[int, typer.Option(min=32, help="Crop size (pixels) of each task.")] = 256,
+    crops_per_image: Annotated[int, typer.Option(min=1, help="Random crops per photo.")] = 6,
+    synthetic: Annotated[int, typer.Option(min=0, help="Generated scenes added as tasks.")] = 16,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    device: Annotated[Device, typer.Option(help="Where to train.")] = Device.auto,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Meta-learn an initialisation (Reptile) that makes per-image fits converge in few steps.
+
+    Pass the result to `encode --init FILE`, or ship it as gamut_onnx/init/meta_wW_oL.npz.
+    Example: gamut-onnx meta-train photos/ -o init.npz
+    """
+    from gamut_onnx.evaluate import find_images
+    from gamut_onnx.fit import preset as make_preset
+    from gamut_onnx.meta import meta_train_files
+
+    _check_output(output)
+    config = make_preset("default", width=width, octaves=octaves, seed=seed)
+    images = find_images(paths)
+    bar, update = _fit_progress(meta_steps, enabled=not as_json and sys.stderr.isatty())
+    if bar is not None:
+        bar.start()
+    try:
+        about = meta_train_files(
+            images,
+            output,
+            config,
+            crop=crop,
+            crops_per_image=crops_per_image,
+            synthetic=synthetic,
+            seed=seed,
+            progress=update,
+            meta_steps=meta_steps,
+            inner_steps=inner_steps,
+            tasks_per_step=tasks_per_step,
+            device=device.value,
+        )
+    finally:
+        if bar is not None:
+            bar.stop()
+    if as_json:
+        _print_json({"output": str(output), **about})
+    else:
+        typer.echo(
+            f"{output}: init for width {width}, {octaves} octaves, from {len(images)} images "
+            f"and {synthetic} generated scenes in {about['seconds']:.0f} s"
+        )
 
 
 @app.command()

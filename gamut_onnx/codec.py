@@ -21,7 +21,6 @@ from gamut_onnx.colour import (
     srgb8_to_prophoto,
 )
 from gamut_onnx.errors import GamutError
-from gamut_onnx.features import mlp_inputs
 from gamut_onnx.metrics import psnr
 
 GATE_CHOICES = ("auto", "on", "off")
@@ -36,9 +35,11 @@ class EncodeResult:
     blob: bytes = field(repr=False)
     data: bytes = field(repr=False)  # the complete carrier file
     carrier: str
+    model: str  # "gated" (MLP at boundary pixels), "everywhere", or "none" (clip was better)
     fit_s: float
     encode_s: float
     device: str
+    init: str  # what the fit started from: "meta", "random", or "none" (no fit)
     og_fraction: float
     gated: bool
     boundary_margin: int
@@ -71,8 +72,10 @@ def alpha_to_8bit(alpha: np.ndarray | None) -> np.ndarray | None:
 
 
 # Gated candidates the encoder scores. Lossless carriers clip to exactly 0/255, so margin 0
-# selects exactly the clipped pixels; JPEG noise moves them, so JPEG tries wider margins.
+# selects exactly the clipped pixels; JPEG noise moves them, so JPEG tries wider margins and
+# trains on pixels within TRAIN_MARGINS of the edges (plus every OG pixel).
 BOUNDARY_MARGINS = {"png": (0,), "tiff": (0,), "jpeg": (0, 1, 2, 4, 8, 16, 32)}
+TRAIN_MARGINS = {"png": 0, "tiff": 0, "jpeg": 8}
 
 
 def reduce_to_carrier(
@@ -94,23 +97,29 @@ def gate_restore(
     return np.where(boundary_mask(seen, margin)[..., None], restored, clipped)
 
 
-def choose_gate(
+def candidate_modes(gate: str, margins: tuple[int, ...]) -> list[tuple[bool, int]]:
+    """(gated, margin) pairs the encoder may choose among for `gate` = auto, on or off."""
+    candidates = [] if gate == "on" else [(False, 0)]
+    if gate != "off":
+        candidates += [(True, m) for m in margins]
+    return candidates
+
+
+def score_modes(
     restored: np.ndarray,
     clipped: np.ndarray,
     seen: np.ndarray,
     truth: np.ndarray,
-    gate: str,
-    margins: tuple[int, ...] = (0,),
-) -> tuple[bool, int]:
-    """(gated, margin) with the best whole-image PSNR among the modes `gate` allows."""
-    candidates = [] if gate == "on" else [(False, 0)]
-    if gate != "off":
-        candidates += [(True, m) for m in margins]
-    scores = {}
-    for gated, margin in candidates:
-        out = gate_restore(restored, clipped, seen, margin) if gated else restored
-        scores[(gated, margin)] = psnr(out, truth)
-    return max(scores, key=scores.get)
+    candidates: list[tuple[bool, int]],
+) -> dict[tuple[bool, int], float]:
+    """Whole-image PSNR of each candidate. `restored` is the MLP output wherever a candidate
+    may use it (every pixel, or the widest gate), so narrower gates are derived from it."""
+    return {
+        (gated, margin): psnr(
+            gate_restore(restored, clipped, seen, margin) if gated else restored, truth
+        )
+        for gated, margin in candidates
+    }
 
 
 def encode(
@@ -121,58 +130,79 @@ def encode(
     jpeg_quality: int = 90,
     closed_loop: bool = True,
     config=None,
-    weight_dtype: str = "float16",
-    gate: str = "auto",
+    weight_dtype: str | None = None,
+    gate: str | None = None,
     device: str = "auto",
     provider: str = "auto",
+    fallback: bool = True,
     progress: Callable[[int, float], None] | None = None,
 ) -> EncodeResult:
     """Reduce linear ProPhoto (HxWx3 float) to an sRGB carrier and fit the restoring MLP.
 
     For JPEG carriers the fit is closed-loop by default: the MLP learns from the pixels a
     decoder will see after compression. The encoder knows the ground truth, so it restores its
-    own blob through the real onnxruntime graph and, with gate="auto", keeps whichever of "MLP
-    everywhere" and "MLP at boundary pixels only" (for several boundary margins) scores best.
+    own blob through the real onnxruntime graph and keeps the best mode `gate` allows ("on":
+    MLP at boundary pixels, for several margins on JPEG; "off": MLP everywhere; "auto": both).
+    If no mode beats plain clipping on the whole image, the carrier gets no model at all
+    (`fallback=False` keeps the best model regardless, e.g. for test vectors).
+    `weight_dtype` and `gate` default to the recipe's (`config`).
     """
     from gamut_onnx.exporters.weights import blob_from_model
-    from gamut_onnx.fit import PRESETS, fit
+    from gamut_onnx.fit import PRESETS, check_config, fit
     from gamut_onnx.runtime import RestoreSession
 
+    config = config or PRESETS["default"]
+    gate = gate or config.gate
+    weight_dtype = weight_dtype or config.weight_dtype
     if gate not in GATE_CHOICES:
         raise GamutError(f"unknown gate mode {gate!r} (choose auto, on or off)")
     if carrier not in CARRIER_FORMATS:
         raise GamutError(f"unknown carrier {carrier!r} (choose {', '.join(CARRIER_FORMATS)})")
     if carrier == "jpeg" and alpha is not None:
         raise GamutError("JPEG cannot hold an alpha channel: write a .png or .tif carrier")
+    check_config(config)
     start = time.perf_counter()
-    config = config or PRESETS["default"]
     prophoto = np.asarray(prophoto, np.float32)
     srgb8 = prophoto_to_srgb8(prophoto)
     og = out_of_gamut_mask(prophoto)
     seen, bare_jpeg, digest = reduce_to_carrier(srgb8, carrier, jpeg_quality)
     fit_pixels = seen if closed_loop else srgb8
-    inputs, clipped = mlp_inputs(fit_pixels)
-    result = fit(inputs, prophoto - clipped, og, config, device=device, progress=progress)
-
-    def make_blob(gated: bool, margin: int) -> bytes:
-        return blob_from_model(
-            result.model,
-            config.octaves,
-            image_size=seen.shape[:2],
-            digest=digest,
-            weight_dtype=weight_dtype,
-            gated=gated,
-            boundary_margin=margin,
+    clipped = srgb8_to_prophoto(seen)
+    psnr_clip = psnr(clipped, prophoto)
+    candidates = candidate_modes(gate, BOUNDARY_MARGINS[carrier])
+    widest = max(m for g, m in candidates) if all(g for g, _ in candidates) else None
+    result, restored, blob, mode = None, clipped, None, (False, 0)
+    touched = boundary_mask(seen, widest) if widest is not None else np.ones(og.shape, bool)
+    if touched.any():
+        result = fit(
+            fit_pixels,
+            prophoto,
+            og,
+            config,
+            boundary_margin=TRAIN_MARGINS[carrier],
+            device=device,
+            progress=progress,
         )
 
-    restored = RestoreSession(provider).restore(seen, unpack_blob(make_blob(False, 0)))
-    clipped_seen = clipped if fit_pixels is seen else srgb8_to_prophoto(seen)
-    gated, margin = choose_gate(
-        restored, clipped_seen, seen, prophoto, gate, BOUNDARY_MARGINS[carrier]
-    )
-    if gated:
-        restored = gate_restore(restored, clipped_seen, seen, margin)
-    blob = make_blob(gated, margin)
+        def make_blob(gated: bool, margin: int) -> bytes:
+            return blob_from_model(
+                result.model,
+                config.octaves,
+                image_size=seen.shape[:2],
+                digest=digest,
+                weight_dtype=weight_dtype,
+                gated=gated,
+                boundary_margin=margin,
+            )
+
+        # One restore through the real graph covers every candidate (see score_modes).
+        probe = make_blob(widest is not None, widest or 0)
+        mlp_out = RestoreSession(provider).restore(seen, unpack_blob(probe))
+        scores = score_modes(mlp_out, clipped, seen, prophoto, candidates)
+        best = max(scores, key=scores.get)
+        if scores[best] > psnr_clip or not fallback:  # never worse than clipping
+            mode, blob = best, make_blob(*best)
+            restored = gate_restore(mlp_out, clipped, seen, best[1]) if best[0] else mlp_out
     alpha8 = alpha_to_8bit(alpha)
     if bare_jpeg is not None:
         from gamut_onnx import jpeg
@@ -184,21 +214,23 @@ def encode(
     return EncodeResult(
         srgb8=seen,
         alpha=alpha8,
-        blob=blob,
+        blob=blob or b"",
         data=data,
         carrier=carrier,
-        fit_s=result.seconds,
+        model="none" if blob is None else ("gated" if mode[0] else "everywhere"),
+        fit_s=result.seconds if result else 0.0,
         encode_s=time.perf_counter() - start,
-        device=result.device,
+        device=result.device if result else "none",
+        init=result.init if result else "none",
         og_fraction=float(og.mean()),
-        gated=gated,
-        boundary_margin=margin,
-        blob_bytes=len(blob),
+        gated=bool(blob is not None and mode[0]),
+        boundary_margin=mode[1],
+        blob_bytes=len(blob or b""),
         file_bytes=len(data),
-        samples=result.samples,
-        psnr_clip=psnr(clipped_seen, prophoto),
+        samples=result.samples if result else 0,
+        psnr_clip=psnr_clip,
         psnr=psnr(restored, prophoto),
-        psnr_og_clip=psnr(clipped_seen, prophoto, og),
+        psnr_og_clip=psnr(clipped, prophoto, og),
         psnr_og=psnr(restored, prophoto, og),
     )
 
@@ -206,7 +238,7 @@ def encode(
 def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
     """The carrier's blob checked against its pixels, plus warnings for soft problems."""
     if carrier.blob is None:
-        return None, ["no gamut-onnx model in this file: it decodes as plain sRGB (clip-expand)"]
+        return None, ["no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"]
     blob = unpack_blob(carrier.blob)
     check_image_size(blob, *carrier.srgb8.shape[:2])
     warnings = []

@@ -47,3 +47,19 @@ def mlp_inputs(
     inputs[..., 1] = y[:, None]
     inputs[..., 2:] = prophoto * np.float32(2.0) - np.float32(1.0)
     return inputs, prophoto
+
+
+def mlp_inputs_at(srgb8: np.ndarray, flat_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs Nx5, clipped ProPhoto Nx3) of the pixels at `flat_index` (raster order) only.
+
+    Bit-identical to the same rows of `mlp_inputs(srgb8)`, without touching the other pixels:
+    a fit samples a few hundred thousand pixels of a 12 MP image.
+    """
+    h, w = srgb8.shape[:2]
+    rows, cols = np.divmod(np.asarray(flat_index, np.int64), w)
+    prophoto = srgb8_to_prophoto(srgb8.reshape(-1, srgb8.shape[-1])[flat_index, :3])
+    inputs = np.empty((len(prophoto), INPUT_CHANNELS), dtype=np.float32)
+    inputs[:, 0] = cols.astype(np.float32) * coordinate_scale(w) - np.float32(1.0)
+    inputs[:, 1] = rows.astype(np.float32) * coordinate_scale(h) - np.float32(1.0)
+    inputs[:, 2:] = prophoto * np.float32(2.0) - np.float32(1.0)
+    return inputs, prophoto

@@ -1,8 +1,8 @@
-"""The encoder's gate decision, on hand-made arrays."""
+"""The encoder's mode decision, on hand-made arrays."""
 
 import numpy as np
 
-from gamut_onnx.codec import choose_gate, gate_restore
+from gamut_onnx.codec import candidate_modes, gate_restore, score_modes
 
 
 def scene():
@@ -15,18 +15,29 @@ def scene():
     return seen, truth, clipped
 
 
+def best(restored, clipped, seen, truth, gate, margins):
+    scores = score_modes(restored, clipped, seen, truth, candidate_modes(gate, margins))
+    return max(scores, key=scores.get)
+
+
+def test_candidates_follow_the_gate_setting():
+    assert candidate_modes("off", (0, 4)) == [(False, 0)]
+    assert candidate_modes("on", (0, 4)) == [(True, 0), (True, 4)]
+    assert candidate_modes("auto", (0,)) == [(False, 0), (True, 0)]
+
+
 def test_gate_is_chosen_when_the_mlp_hurts_in_gamut_pixels():
     seen, truth, clipped = scene()
     restored = truth.copy()
     restored[2:] += 0.05  # fixes the clipped rows but damages the rest
-    assert choose_gate(restored, clipped, seen, truth, "auto", (0, 4)) == (True, 4)
-    assert choose_gate(restored, clipped, seen, truth, "auto", (0,)) == (True, 0)
+    assert best(restored, clipped, seen, truth, "auto", (0, 4)) == (True, 4)
+    assert best(restored, clipped, seen, truth, "auto", (0,)) == (True, 0)
     np.testing.assert_array_equal(gate_restore(restored, clipped, seen, 4)[2:], clipped[2:])
 
 
 def test_ungated_is_kept_when_it_is_better_and_modes_can_be_forced():
     seen, truth, clipped = scene()
     restored = truth.copy()  # perfect everywhere
-    assert choose_gate(restored, clipped, seen, truth, "auto", (0, 4)) == (False, 0)
-    assert choose_gate(restored, clipped, seen, truth, "on", (0, 4)) == (True, 4)
-    assert choose_gate(restored + 0.1, clipped, seen, truth, "off", (0, 4)) == (False, 0)
+    assert best(restored, clipped, seen, truth, "auto", (0, 4)) == (False, 0)
+    assert best(restored, clipped, seen, truth, "on", (0, 4)) == (True, 4)
+    assert best(restored + 0.1, clipped, seen, truth, "off", (0, 4)) == (False, 0)

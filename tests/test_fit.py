@@ -1,22 +1,33 @@
-"""Fitting: sampling, determinism, presets, devices."""
+"""Fitting: sampling, the hand-written step, determinism, presets, devices."""
 
 import numpy as np
 import pytest
 
-from gamut_onnx.colour import out_of_gamut_mask, prophoto_to_srgb8
+from gamut_onnx.colour import boundary_mask, out_of_gamut_mask, prophoto_to_srgb8
 from gamut_onnx.errors import GamutError
-from gamut_onnx.features import mlp_inputs
 from gamut_onnx.sample import synthetic_scene
 
 torch = pytest.importorskip("torch")
-from gamut_onnx.fit import PRESETS, fit, preset, sample_indices  # noqa: E402
+from gamut_onnx.fit import (  # noqa: E402
+    PRESETS,
+    _gradients,
+    build_model,
+    fit,
+    model_parameters,
+    preset,
+    sample_indices,
+    training_pixels,
+)
 
 
 @pytest.fixture(scope="module")
 def problem():
     truth = synthetic_scene(96, 64, seed=1)
-    inputs, clipped = mlp_inputs(prophoto_to_srgb8(truth))
-    return inputs, truth - clipped, out_of_gamut_mask(truth)
+    return prophoto_to_srgb8(truth), truth, out_of_gamut_mask(truth)
+
+
+def random_init(**overrides):
+    return preset("default", init="random", **overrides)
 
 
 def test_sampling_takes_every_nth_og_and_mth_in_gamut_pixel():
@@ -26,52 +37,78 @@ def test_sampling_takes_every_nth_og_and_mth_in_gamut_pixel():
     assert idx.tolist() == list(range(0, 100, 5)) + list(range(100, 1000, 50))
 
 
+def test_boundary_pixels_are_every_og_pixel_plus_in_gamut_edge_pixels(problem):
+    srgb8, _, og = problem
+    idx = training_pixels(srgb8, og, random_init())
+    expected = np.flatnonzero(boundary_mask(srgb8).reshape(-1) | og.reshape(-1))
+    assert np.array_equal(idx, expected) and og.any()
+    assert set(np.flatnonzero(og)) <= set(idx.tolist())
+    capped = training_pixels(srgb8, og, random_init(max_samples=100))
+    assert capped.size == 100 and set(capped.tolist()) <= set(expected.tolist())
+
+
 def test_paper_preset_is_the_authors_recipe():
     paper = PRESETS["paper"]
     assert (paper.width, paper.octaves, paper.steps, paper.batch) == (32, 12, 10_000, 65_536)
     assert (paper.lr, paper.og_stride, paper.ig_stride, paper.schedule) == (5e-3, 5, 50, "constant")
+    assert (paper.pixels, paper.init, paper.gate, paper.weight_dtype) == (
+        "strided",
+        "random",
+        "off",
+        "float32",
+    )
+
+
+def test_hand_written_gradients_match_autograd():
+    torch.manual_seed(0)
+    model = build_model(32, 4)
+    features, targets = torch.randn(257, 40), torch.randn(257, 3) * 0.1
+    loss = torch.nn.functional.mse_loss(model(features), targets)
+    loss.backward()
+    expected = []
+    for layer in (model[0], model[2], model[4]):
+        expected += [layer.weight.grad.t(), layer.bias.grad]
+    grads, got_loss = _gradients(model_parameters(model), features, targets)
+    assert float(got_loss) == pytest.approx(float(loss.detach()), rel=1e-6)
+    for g, e in zip(grads, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-7)
 
 
 def test_fit_reduces_the_loss(problem):
-    inputs, residual, og = problem
-    config = preset("default", steps=300, batch=1024)
+    config = random_init(steps=300, batch=1024)
     losses = []
-    result = fit(
-        inputs, residual, og, config, device="cpu", progress=lambda step, loss: losses.append(loss)
-    )
+    result = fit(*problem, config, device="cpu", progress=lambda step, loss: losses.append(loss))
     assert len(losses) == 6 and losses[-1] < 0.5 * losses[0]
-    assert result.device == "cpu" and result.samples > 0
+    assert result.device == "cpu" and result.samples > 0 and result.init == "random"
 
 
 def test_cpu_fit_is_deterministic_for_a_seed(problem):
-    inputs, residual, og = problem
-    config = preset("default", steps=60, batch=512, seed=7)
-
     def weights(cfg):
-        model = fit(inputs, residual, og, cfg, device="cpu").model
+        model = fit(*problem, cfg, device="cpu").model
         return [p.detach().numpy().copy() for p in model.parameters()]
 
-    first, second = weights(config), weights(config)
-    other = weights(preset("default", steps=60, batch=512, seed=8))
+    first = weights(random_init(steps=60, batch=512, seed=7))
+    second = weights(random_init(steps=60, batch=512, seed=7))
+    other = weights(random_init(steps=60, batch=512, seed=8))
     assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
     assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
 
 
 @pytest.mark.parametrize("width", [16, 64])
 def test_other_widths_fit(problem, width):
-    inputs, residual, og = problem
-    model = fit(inputs, residual, og, preset("default", steps=5, width=width), device="cpu").model
+    model = fit(*problem, random_init(steps=5, width=width), device="cpu").model
     assert model[0].out_features == width
 
 
 def test_bad_settings_are_clear_errors(problem):
-    inputs, residual, og = problem
     with pytest.raises(GamutError, match="width 48"):
-        fit(inputs, residual, og, preset("default", width=48), device="cpu")
+        fit(*problem, preset("default", width=48), device="cpu")
     with pytest.raises(GamutError, match="unknown preset"):
         preset("fastest")
     with pytest.raises(GamutError, match="schedule"):
-        fit(inputs, residual, og, preset("default", steps=2, schedule="linear"), device="cpu")
+        fit(*problem, preset("default", steps=2, schedule="linear"), device="cpu")
+    with pytest.raises(GamutError, match="pixel choice"):
+        fit(*problem, preset("default", pixels="all"), device="cpu")
 
 
 def test_cuda_fit_when_available(problem):

@@ -21,7 +21,7 @@ from gamut_onnx import png
 from gamut_onnx.blob import FORMAT_VERSION
 from gamut_onnx.carrier import PNG_BLOB_CHUNK, decode_carrier
 from gamut_onnx.codec import decode, encode
-from gamut_onnx.fit import preset
+from gamut_onnx.fit import FitConfig
 from gamut_onnx.sample import synthetic_scene
 
 HERE = Path(__file__).resolve().parent
@@ -40,10 +40,23 @@ SUFFIX = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg"}
 def make_carrier(carrier: str, seed: int, options: dict) -> bytes:
     """Encode a 48x32 generated scene with a short deterministic CPU fit."""
     options = dict(options)
-    config = preset("default", steps=150, batch=1024, seed=seed, width=options.pop("width", None))
+    # An explicit recipe, not the moving default: the vectors pin the format, not the fit.
+    config = FitConfig(
+        width=options.pop("width", 32),
+        octaves=12,
+        steps=150,
+        batch=1024,
+        pixels="strided",
+        og_stride=1,
+        ig_stride=4,
+        init="random",
+        seed=seed,
+    )
     scene = synthetic_scene(48, 32, seed)
     alpha = np.linspace(0, 1, 48 * 32, dtype=np.float32).reshape(32, 48) if seed == 3 else None
-    result = encode(scene, alpha, carrier=carrier, config=config, device="cpu", **options)
+    result = encode(
+        scene, alpha, carrier=carrier, config=config, device="cpu", fallback=False, **options
+    )
     return result.data
 
 
