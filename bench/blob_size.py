@@ -1,6 +1,6 @@
 """Blob bytes per MLP width and weight dtype, measured from real pack_blob output.
 
-    python bench/blob_size.py [--octaves 12]
+    python bench/blob_size.py [--octaves 8]
 
 Random weights of the right shapes go through gamut_onnx.blob.pack_blob (header, weights, CRC),
 so the numbers are the bytes a carrier really holds for the model (PNG/JPEG framing excluded).
@@ -15,6 +15,7 @@ import numpy as np
 from common import machine
 
 from gamut_onnx.blob import SUPPORTED_WIDTHS, Blob, pack_blob, weight_shapes
+from gamut_onnx.fit import PRESETS
 
 
 def blob_bytes(width: int, octaves: int, dtype: str) -> int:
@@ -26,7 +27,12 @@ def blob_bytes(width: int, octaves: int, dtype: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--octaves", type=int, default=12, help="sin/cos octaves (default 12)")
+    parser.add_argument(
+        "--octaves",
+        type=int,
+        default=PRESETS["default"].octaves,
+        help="sin/cos octaves (default: the default preset's)",
+    )
     args = parser.parse_args()
     print(machine())
     sizes = {

@@ -68,23 +68,30 @@ def _coordinate(g: _GraphBuilder, size: str, offset: str, local: str) -> str:
 
 
 def _srgb8_to_prophoto(g: _GraphBuilder, srgb8: str) -> str:
-    """[..., 3] uint8 -> clipped linear ProPhoto through the exact 256-entry table and the matrix,
-    written as one multiply-add per term in the same order as colour.srgb8_to_prophoto, so the
-    MLP sees bit-identical colour inputs."""
+    """[K, 3] uint8 -> clipped linear ProPhoto, bit-identical to colour.srgb8_to_prophoto.
+
+    That function computes a = fl(fl(lin0*m0) + fl(lin1*m1)) + fl(lin2*m2) per output channel.
+    The products only depend on (input channel, code value), so they come from one exact table
+    of fl(m[i][c] * LIN[v]) rows, indexed by c * 256 + v; the two additions follow in order."""
     i64 = np.int64
-    linear = g.op("Gather", g.const(SRGB8_TO_LINEAR), g.op("Cast", srgb8, to=TensorProto.INT32))
-    chans = [
-        g.op("Slice", linear, g.const([c], i64), g.const([c + 1], i64), g.const([-1], i64))
+    m = SRGB_TO_PROPHOTO.astype(np.float32)
+    products = np.stack(
+        [np.stack([SRGB8_TO_LINEAR * m[i, c] for i in range(3)], axis=1) for c in range(3)]
+    ).reshape(768, 3)  # row c*256+v: (m[0][c], m[1][c], m[2][c]) * LIN[v], float32 products
+    offsets = g.const([0, 256, 512], np.int32)
+    terms = g.op(
+        "Gather", g.const(products), g.op("Add", g.op("Cast", srgb8, to=TensorProto.INT32), offsets)
+    )  # [K, 3 (input channel c), 3 (output channel i)]
+    t = [
+        g.op(
+            "Squeeze",
+            g.op("Slice", terms, g.const([c], i64), g.const([c + 1], i64), g.const([1], i64)),
+            g.const([1], i64),
+        )
         for c in range(3)
     ]
-    m = SRGB_TO_PROPHOTO.astype(np.float32)
-    rows = []
-    for r in range(3):
-        acc = g.op("Mul", chans[0], g.const(m[r, 0]))
-        acc = g.op("Add", acc, g.op("Mul", chans[1], g.const(m[r, 1])))
-        acc = g.op("Add", acc, g.op("Mul", chans[2], g.const(m[r, 2])))
-        rows.append(acc)
-    return g.op("Clip", g.op("Concat", *rows, axis=-1), g.const(0.0), g.const(1.0))
+    total = g.op("Add", g.op("Add", t[0], t[1]), t[2])
+    return g.op("Clip", total, g.const(0.0), g.const(1.0))
 
 
 def _squeezed(g: _GraphBuilder, vector: str, i: int) -> str:
@@ -113,12 +120,17 @@ def build_restore_graph() -> onnx.ModelProto:
     base = g.op("Clip", g.op("MatMul", linear, matrix), g.const(0.0), g.const(1.0))  # [N, 3]
 
     # Select the pixels the MLP runs on: boundary pixels when gated, else all of them.
-    values = g.op("Cast", flat_srgb8, to=TensorProto.FLOAT)
+    darkest = g.op(
+        "Cast", g.op("ReduceMin", flat_srgb8, axes=[1], keepdims=0), to=TensorProto.FLOAT
+    )
+    brightest = g.op(
+        "Cast", g.op("ReduceMax", flat_srgb8, axes=[1], keepdims=0), to=TensorProto.FLOAT
+    )
     low = g.op("Slice", "edges", g.const([0], i64), g.const([1], i64))
     high = g.op("Slice", "edges", g.const([1], i64), g.const([2], i64))
-    at_edge = g.op("Or", g.op("LessOrEqual", values, low), g.op("GreaterOrEqual", values, high))
-    any_edge = g.op("ReduceMax", g.op("Cast", at_edge, to=TensorProto.INT32), axes=[1], keepdims=0)
-    selected = g.op("Cast", any_edge, to=TensorProto.BOOL)  # [N]
+    selected = g.op(
+        "Or", g.op("LessOrEqual", darkest, low), g.op("GreaterOrEqual", brightest, high)
+    )  # [N]
     index = g.op("Reshape", g.op("NonZero", selected), g.const([-1], i64))  # [K]
 
     # MLP inputs of the selected pixels: (x, y) from the flat index, colour recomputed exactly.
@@ -149,9 +161,14 @@ def build_restore_graph() -> onnx.ModelProto:
         to=TensorProto.FLOAT,
     )
     freq = g.op("Mul", g.const(np.float32(np.pi)), g.op("Pow", g.const(2.0), k))
-    angles = g.op("Mul", g.op("Unsqueeze", v, g.const([2], i64)), freq)  # [K, 5, L]
+    # a_jk = v_j * f_k for all j, k as one MatMul with a block-diagonal [5, 5L] matrix: every
+    # output sums one product and four exact zeros, so it equals fl(v_j * f_k) bit for bit.
     half = g.op("Div", feature_count, g.const([2], i64))
-    flat_angles = g.op("Concat", g.const([-1], i64), half, axis=0)
+    eye = g.const(np.eye(INPUT_CHANNELS, dtype=np.float32)[:, :, None])  # [5, 5, 1]
+    spread = g.op(
+        "Reshape", g.op("Mul", eye, freq), g.op("Concat", g.const([5], i64), half, axis=0)
+    )
+    angles = g.op("MatMul", v, spread)  # [K, 5L], column j*L + k
     w1_parts = g.op(
         "Reshape",
         "w1",
@@ -160,8 +177,8 @@ def build_restore_graph() -> onnx.ModelProto:
     w1_shape = g.op("Concat", half, g.const([-1], i64), axis=0)
     w1_sin = g.op("Reshape", g.op("Gather", w1_parts, g.const(0, i64), axis=1), w1_shape)
     w1_cos = g.op("Reshape", g.op("Gather", w1_parts, g.const(1, i64), axis=1), w1_shape)
-    sin_part = g.op("MatMul", g.op("Reshape", g.op("Sin", angles), flat_angles), w1_sin)
-    cos_part = g.op("MatMul", g.op("Reshape", g.op("Cos", angles), flat_angles), w1_cos)
+    sin_part = g.op("MatMul", g.op("Sin", angles), w1_sin)
+    cos_part = g.op("MatMul", g.op("Cos", angles), w1_cos)
 
     # MLP: two ReLU layers and a linear residual head, added to the exact colour.
     h1 = g.op("Relu", g.op("Add", g.op("Add", sin_part, cos_part), "b1"))
