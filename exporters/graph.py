@@ -166,7 +166,9 @@ def build_restore_graph() -> onnx.ModelProto:
     half = g.op("Div", feature_count, g.const([2], i64))
     eye = g.const(np.eye(INPUT_CHANNELS, dtype=np.float32)[:, :, None])  # [5, 5, 1]
     spread = g.op(
-        "Reshape", g.op("Mul", eye, freq), g.op("Concat", g.const([5], i64), half, axis=0)
+        "Reshape",
+        g.op("Mul", eye, freq),
+        g.op("Concat", g.const([INPUT_CHANNELS], i64), half, axis=0),
     )
     angles = g.op("MatMul", v, spread)  # [K, 5L], column j*L + k
     w1_parts = g.op(
