@@ -118,3 +118,23 @@ def test_eval_without_matplotlib(tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
     done = subprocess.run([*cmd, "--json"], capture_output=True, text=True)
     assert done.returncode == 0 and len(json.loads(done.stdout)["images"]) == 2
+
+
+def test_paper_is_scored_as_published_without_the_clip_fallback(tmp_path):
+    """One step from random weights is worse than clipping: the encoder's safety net drops such
+    a model for every preset, but `paper` reproduces the authors, who ship it regardless."""
+    pytest.importorskip("torch")
+    from gamut_onnx.evaluate import evaluate_image
+
+    make_source(tmp_path / "a.tif", 48, 32)
+    untrained = {"steps": 1, "init": "random", "batch": 256}
+    rows = evaluate_image(
+        tmp_path / "a.tif",
+        ["clip", "paper", "default"],
+        device="cpu",
+        provider="cpu",
+        overrides=untrained,
+    )
+    clip, paper, default = rows
+    assert paper.blob_bytes > 0 and paper.psnr < clip.psnr
+    assert default.blob_bytes == 0 and default.psnr == clip.psnr
