@@ -67,31 +67,38 @@ def _coordinate(g: _GraphBuilder, size: str, offset: str, local: str) -> str:
     return g.op("Sub", g.op("Mul", index, scale), g.const(1.0))
 
 
-def _srgb8_to_prophoto(g: _GraphBuilder, srgb8: str) -> str:
-    """[K, 3] uint8 -> clipped linear ProPhoto, bit-identical to colour.srgb8_to_prophoto.
+def _exact_colour(g: _GraphBuilder, flat_srgb8: str) -> str:
+    """[N, 3] uint8 -> unclipped linear ProPhoto, bit-identical to colour.srgb8_to_prophoto.
 
-    That function computes a = fl(fl(lin0*m0) + fl(lin1*m1)) + fl(lin2*m2) per output channel.
-    The products only depend on (input channel, code value), so they come from one exact table
-    of fl(m[i][c] * LIN[v]) rows, indexed by c * 256 + v; the two additions follow in order."""
+    That function computes fl(fl(t_R + t_G) + t_B) per output channel i, with the products
+    t_c = fl(m[i][c] * LIN[v_c]) depending only on (channel, code value). So the graph holds
+    the 3 x 256 product rows, builds the 65,536 sums fl(t_R + t_G) once per run, and does two
+    row lookups and one addition per pixel: exact, and cheaper than a matrix product."""
     i64 = np.int64
     m = SRGB_TO_PROPHOTO.astype(np.float32)
-    products = np.stack(
-        [np.stack([SRGB8_TO_LINEAR * m[i, c] for i in range(3)], axis=1) for c in range(3)]
-    ).reshape(768, 3)  # row c*256+v: (m[0][c], m[1][c], m[2][c]) * LIN[v], float32 products
-    offsets = g.const([0, 256, 512], np.int32)
-    terms = g.op(
-        "Gather", g.const(products), g.op("Add", g.op("Cast", srgb8, to=TensorProto.INT32), offsets)
-    )  # [K, 3 (input channel c), 3 (output channel i)]
-    t = [
+    products = [
+        g.const(np.stack([SRGB8_TO_LINEAR * m[i, c] for i in range(3)], axis=1)) for c in range(3)
+    ]  # [256, 3] each: row v holds (m[0][c], m[1][c], m[2][c]) * LIN[v] as float32 products
+    red_green = g.op(
+        "Reshape",
+        g.op(
+            "Add",
+            g.op("Unsqueeze", products[0], g.const([1], i64)),
+            g.op("Unsqueeze", products[1], g.const([0], i64)),
+        ),
+        g.const([-1, 3], i64),
+    )  # row 256 * R + G
+    codes = g.op("Cast", flat_srgb8, to=TensorProto.INT32)
+    r, gr, b = (
         g.op(
             "Squeeze",
-            g.op("Slice", terms, g.const([c], i64), g.const([c + 1], i64), g.const([1], i64)),
+            g.op("Slice", codes, g.const([c], i64), g.const([c + 1], i64), g.const([1], i64)),
             g.const([1], i64),
         )
         for c in range(3)
-    ]
-    total = g.op("Add", g.op("Add", t[0], t[1]), t[2])
-    return g.op("Clip", total, g.const(0.0), g.const(1.0))
+    )
+    rg_index = g.op("Add", g.op("Mul", r, g.const(256, np.int32)), gr)
+    return g.op("Add", g.op("Gather", red_green, rg_index), g.op("Gather", products[2], b))
 
 
 def _squeezed(g: _GraphBuilder, vector: str, i: int) -> str:
@@ -104,20 +111,15 @@ def _squeezed(g: _GraphBuilder, vector: str, i: int) -> str:
 def build_restore_graph() -> onnx.ModelProto:
     """The whole restore: 8-bit sRGB tile + weights -> linear ProPhoto tile.
 
-    Work is split by cost: every pixel gets only the table lookup and a 3x3 matrix (as a MatMul:
-    the base colour needs no bit-exactness); the selected pixels alone get the exact colour
-    inputs, their coordinates, the octave encoding and the MLP.
+    Work is split by cost: every pixel gets only its exact colour (two table rows and an
+    addition); the selected pixels alone get their coordinates, the octave encoding and the MLP.
     """
     g = _GraphBuilder()
     i64 = np.int64
     flat_srgb8 = g.op("Reshape", "srgb8", g.const([-1, 3], i64))  # [N, 3]
 
-    # Base colour of every pixel: clipped linear ProPhoto.
-    linear = g.op(
-        "Gather", g.const(SRGB8_TO_LINEAR), g.op("Cast", flat_srgb8, to=TensorProto.INT32)
-    )
-    matrix = g.const(SRGB_TO_PROPHOTO.T.astype(np.float32))
-    base = g.op("Clip", g.op("MatMul", linear, matrix), g.const(0.0), g.const(1.0))  # [N, 3]
+    # Colour of every pixel: clipped linear ProPhoto, exactly the MLP's colour input.
+    base = g.op("Clip", _exact_colour(g, flat_srgb8), g.const(0.0), g.const(1.0))  # [N, 3]
 
     # Select the pixels the MLP runs on: boundary pixels when gated, else all of them.
     darkest = g.op(
@@ -133,14 +135,14 @@ def build_restore_graph() -> onnx.ModelProto:
     )  # [N]
     index = g.op("Reshape", g.op("NonZero", selected), g.const([-1], i64))  # [K]
 
-    # MLP inputs of the selected pixels: (x, y) from the flat index, colour recomputed exactly.
+    # MLP inputs of the selected pixels: (x, y) from the flat index, colour from the base.
     shape = g.op("Shape", "srgb8")
     tile_w = _squeezed(g, shape, 1)
     row = g.op("Div", index, tile_w)
     col = g.op("Sub", index, g.op("Mul", row, tile_w))
     x = _coordinate(g, _squeezed(g, "image_size", 1), _squeezed(g, "origin", 1), col)
     y = _coordinate(g, _squeezed(g, "image_size", 0), _squeezed(g, "origin", 0), row)
-    colour = _srgb8_to_prophoto(g, g.op("Gather", flat_srgb8, index, axis=0))  # [K, 3]
+    colour = g.op("Gather", base, index, axis=0)  # [K, 3]
     v = g.op(
         "Concat",
         g.op("Unsqueeze", x, g.const([1], i64)),
@@ -149,41 +151,56 @@ def build_restore_graph() -> onnx.ModelProto:
         axis=1,
     )  # [K, 5]
 
-    # Octave encoding: for each input, sin over octaves then cos over octaves. Rather than
-    # concatenating sin and cos, w1 is split into its sin rows and cos rows (same sum).
+    # Octave encoding: for each input, sin over octaves then cos over octaves. Only Sin is
+    # evaluated: cos(a_k) = 1 - 2 sin^2(a_k / 2), and a_k / 2 is exactly the angle one octave
+    # down, so one Sin over octaves -1..L-1 gives both. Rather than building the features, w1
+    # is rearranged: sin rows get a zero row for octave -1, cos rows are scaled by -2 and get a
+    # zero row for octave L-1, and the cos rows' column sums join the bias.
     feature_count = g.op("Slice", g.op("Shape", "w1"), g.const([0], i64), g.const([1], i64))
     octaves = g.op("Div", feature_count, g.const([2 * INPUT_CHANNELS], i64))
+    levels = g.op("Add", g.op("Squeeze", octaves, g.const([0], i64)), g.const(1, i64))  # L + 1
     k = g.op(
-        "Cast",
-        g.op(
-            "Range", g.const(0, i64), g.op("Squeeze", octaves, g.const([0], i64)), g.const(1, i64)
-        ),
-        to=TensorProto.FLOAT,
-    )
+        "Sub",
+        g.op("Cast", g.op("Range", g.const(0, i64), levels, g.const(1, i64)), to=TensorProto.FLOAT),
+        g.const(1.0),
+    )  # -1, 0, ..., L-1
     freq = g.op("Mul", g.const(np.float32(np.pi)), g.op("Pow", g.const(2.0), k))
-    # a_jk = v_j * f_k for all j, k as one MatMul with a block-diagonal [5, 5L] matrix: every
+    # a_jk = v_j * f_k for all j, k as one MatMul with a block-diagonal [5, 5(L+1)] matrix: every
     # output sums one product and four exact zeros, so it equals fl(v_j * f_k) bit for bit.
-    half = g.op("Div", feature_count, g.const([2], i64))
+    width = g.op(
+        "Mul", g.op("Unsqueeze", levels, g.const([0], i64)), g.const([INPUT_CHANNELS], i64)
+    )
     eye = g.const(np.eye(INPUT_CHANNELS, dtype=np.float32)[:, :, None])  # [5, 5, 1]
     spread = g.op(
         "Reshape",
         g.op("Mul", eye, freq),
-        g.op("Concat", g.const([INPUT_CHANNELS], i64), half, axis=0),
+        g.op("Concat", g.const([INPUT_CHANNELS], i64), width, axis=0),
     )
-    angles = g.op("MatMul", v, spread)  # [K, 5L], column j*L + k
+    sines = g.op("Sin", g.op("MatMul", v, spread))  # [K, 5(L+1)], column j(L+1) + k+1
     w1_parts = g.op(
         "Reshape",
         "w1",
         g.op("Concat", g.const([INPUT_CHANNELS, 2], i64), octaves, g.const([-1], i64), axis=0),
     )  # [5, 2, L, D]
-    w1_shape = g.op("Concat", half, g.const([-1], i64), axis=0)
-    w1_sin = g.op("Reshape", g.op("Gather", w1_parts, g.const(0, i64), axis=1), w1_shape)
-    w1_cos = g.op("Reshape", g.op("Gather", w1_parts, g.const(1, i64), axis=1), w1_shape)
-    sin_part = g.op("MatMul", g.op("Sin", angles), w1_sin)
-    cos_part = g.op("MatMul", g.op("Cos", angles), w1_cos)
+    w1_sin = g.op("Gather", w1_parts, g.const(0, i64), axis=1)  # [5, L, D]
+    w1_cos = g.op("Gather", w1_parts, g.const(1, i64), axis=1)
+    zero_row = g.op(
+        "Mul",
+        g.op("Slice", w1_sin, g.const([0], i64), g.const([1], i64), g.const([1], i64)),
+        g.const(0.0),
+    )  # [5, 1, D]
+    rows = g.op("Concat", width, g.const([-1], i64), axis=0)
+    w_sin = g.op("Reshape", g.op("Concat", zero_row, w1_sin, axis=1), rows)
+    w_cos = g.op(
+        "Reshape", g.op("Concat", g.op("Mul", w1_cos, g.const(-2.0)), zero_row, axis=1), rows
+    )
+    cos_sums = g.op("ReduceSum", w1_cos, g.const([0, 1], i64), keepdims=0)  # [D]
+    sin_part = g.op("MatMul", sines, w_sin)
+    cos_part = g.op("MatMul", g.op("Mul", sines, sines), w_cos)
+    first = g.op("Add", g.op("Add", sin_part, cos_part), g.op("Add", cos_sums, "b1"))
 
     # MLP: two ReLU layers and a linear residual head, added to the exact colour.
-    h1 = g.op("Relu", g.op("Add", g.op("Add", sin_part, cos_part), "b1"))
+    h1 = g.op("Relu", first)
     h2 = g.op("Relu", g.op("Add", g.op("MatMul", h1, "w2"), "b2"))
     residual = g.op("Add", g.op("MatMul", h2, "w3"), "b3")
     restored = g.op("Clip", g.op("Add", colour, residual), g.const(0.0), g.const(1.0))

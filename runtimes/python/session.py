@@ -2,8 +2,8 @@
 
 No torch here. Images are processed in fixed-size tiles so memory stays bounded whatever the
 image size. On the CPU, tiles run in parallel, one single-threaded onnxruntime run per core:
-several of the graph's heaviest ops (Sin, Cos, the table Gather) gain little from onnxruntime's
-intra-op threads, and measured on a 12 MP photo with 2 cores this is 0.50 s against 0.69 s.
+several of the graph's heaviest ops (Sin, the table Gathers) gain little from onnxruntime's
+intra-op threads: on a 12 MP photo with 2 cores this was 0.50 s against 0.69 s.
 """
 
 from __future__ import annotations
