@@ -42,11 +42,11 @@ def box_mean(image: np.ndarray, size: int = 3) -> np.ndarray:
     return (total / size**2).astype(np.float32)
 
 
-def features(arm: str, inputs: np.ndarray, clipped: np.ndarray, index: np.ndarray, freq):
+def features(arm: str, inputs, clipped, local_mean, index: np.ndarray, freq):
     """The MLP's input features of the pixels at `index` for one arm."""
     columns = [inputs.reshape(-1, 5)[index]]
-    mean = box_mean(clipped).reshape(-1, 3)[index]
     if arm != "base":
+        mean = local_mean.reshape(-1, 3)[index]
         columns.append(mean * 2 - 1)
     encoded = encode_features(torch.from_numpy(np.concatenate(columns, 1)), freq)
     if arm == "+mean+diff":
@@ -68,18 +68,20 @@ def random_params(inputs: int, width: int) -> list:
 
 
 def run_arm(arm: str, truth, og, seen, config) -> tuple[float, float]:
+    """Fit one arm on the decoded JPEG `seen` and score it at the training gate."""
     inputs, clipped = mlp_inputs(seen)
+    local_mean = box_mean(clipped) if arm != "base" else None
     freq = torch.from_numpy(frequency_bands(config.octaves))
     margin = TRAIN_MARGINS["jpeg"]
     index = training_pixels(seen, og, config, margin)
-    x = features(arm, inputs, clipped, index, freq)
+    x = features(arm, inputs, clipped, local_mean, index, freq)
     target = torch.from_numpy(truth.reshape(-1, 3)[index] - clipped.reshape(-1, 3)[index])
     params = random_params(x.shape[1], config.width)
     train(params, x, target, config, generator=torch.Generator().manual_seed(0))
     gate = np.flatnonzero(boundary_mask(seen, margin))
     w1, b1, w2, b2, w3, b3 = params
     with torch.no_grad():
-        h = (features(arm, inputs, clipped, gate, freq) @ w1 + b1).relu()
+        h = (features(arm, inputs, clipped, local_mean, gate, freq) @ w1 + b1).relu()
         residual = ((h @ w2 + b2).relu() @ w3 + b3).numpy()
     restored = clipped.reshape(-1, 3).copy()
     restored[gate] += residual

@@ -76,7 +76,8 @@ def measure(path: Path, qualities: list[int]) -> dict:
     og = out_of_gamut_mask(truth)
     truth_linear = prophoto_to_srgb_linear(truth.astype(np.float64))
     png = encode(truth, carrier="png", device="cpu", provider="cpu")
-    bare = {q: len(jpeg.encode_jpeg(prophoto_to_srgb8(truth), q)) for q in qualities}
+    srgb8 = prophoto_to_srgb8(truth)
+    bare = {q: len(jpeg.encode_jpeg(srgb8, q)) for q in qualities}
     row = {"png": (png.psnr_clip, png.psnr_og_clip, png.psnr, png.psnr_og)}
     for q in qualities:
         closed, open_loop = (

@@ -8,6 +8,7 @@ import pytest
 
 from gamut_onnx.blob import Blob, pixel_digest, unpack_blob, weight_shapes
 from gamut_onnx.colour import boundary_mask
+from gamut_onnx.errors import GamutError
 from gamut_onnx.exporters.graph import OPSET, restore_graph_bytes
 from gamut_onnx.features import mlp_inputs
 from gamut_onnx.runtime import GRAPH_PATH, RestoreSession
@@ -95,6 +96,18 @@ def test_tiling_does_not_change_the_result():
         )
 
 
+def test_session_runs_another_copy_of_the_graph(tmp_path):
+    """bench/graph_ab.py compares graph files through RestoreSession's `graph` argument."""
+    srgb8 = random_carrier(64, 80)
+    blob = fp32_blob(trained_like_model(), srgb8)
+    copy = tmp_path / "copy.onnx"
+    copy.write_bytes(GRAPH_PATH.read_bytes())
+    expected = RestoreSession("cpu").restore(srgb8, blob)
+    np.testing.assert_array_equal(RestoreSession("cpu", graph=copy).restore(srgb8, blob), expected)
+    with pytest.raises(GamutError, match="cannot start onnxruntime"):
+        RestoreSession("cpu", graph=tmp_path / "missing.onnx")
+
+
 def test_gated_mode_only_touches_boundary_pixels():
     srgb8 = random_carrier()
     model = trained_like_model()
@@ -129,7 +142,6 @@ def test_gated_mode_with_no_boundary_pixel_is_plain_expansion():
 
 
 def test_size_mismatch_is_rejected():
-    from gamut_onnx.errors import GamutError
 
     srgb8 = random_carrier()
     blob = fp32_blob(trained_like_model(), srgb8)

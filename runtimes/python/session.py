@@ -31,7 +31,7 @@ def _ort():
 
 
 @cache
-def _session(provider: str, threads: int):
+def _session(provider: str, threads: int, graph: Path = GRAPH_PATH):
     ort = _ort()
     options = ort.SessionOptions()
     options.log_severity_level = 4
@@ -39,7 +39,7 @@ def _session(provider: str, threads: int):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     names = [PROVIDERS[provider]] + ([PROVIDERS["cpu"]] if provider != "cpu" else [])
     try:
-        return ort.InferenceSession(str(GRAPH_PATH), sess_options=options, providers=names)
+        return ort.InferenceSession(str(graph), sess_options=options, providers=names)
     except Exception as exc:  # onnxruntime raises its own unrelated types
         raise GamutError(f"cannot start onnxruntime with {provider}: {exc}") from exc
 
@@ -72,7 +72,13 @@ class RestoreSession:
     >>> prophoto = session.restore(srgb8, blob)    # float32 HxWx3 linear ProPhoto
     """
 
-    def __init__(self, provider: str = "auto", tile: int = DEFAULT_TILE, threads: int = 0):
+    def __init__(
+        self,
+        provider: str = "auto",
+        tile: int = DEFAULT_TILE,
+        threads: int = 0,
+        graph: str | os.PathLike = GRAPH_PATH,
+    ):
         self.provider = resolve_provider(provider)
         self.tile = int(tile)
         if self.tile < 16:
@@ -80,7 +86,10 @@ class RestoreSession:
         threads = threads or os.cpu_count() or 1
         # CPU: `threads` tiles at a time, each on a single-threaded run; CUDA: one at a time.
         self.workers = threads if self.provider == "cpu" else 1
-        self._session = _session(self.provider, 1 if self.provider == "cpu" else threads)
+        # `graph`: the shipped graph unless a benchmark compares another version of it.
+        self._session = _session(
+            self.provider, 1 if self.provider == "cpu" else threads, Path(graph)
+        )
 
     def restore(self, srgb8: np.ndarray, blob: Blob) -> np.ndarray:
         """8-bit sRGB carrier pixels (HxWx3) + blob -> linear ProPhoto float32 HxWx3."""
