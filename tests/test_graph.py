@@ -142,7 +142,6 @@ def test_gated_mode_with_no_boundary_pixel_is_plain_expansion():
 
 
 def test_size_mismatch_is_rejected():
-
     srgb8 = random_carrier()
     blob = fp32_blob(trained_like_model(), srgb8)
     with pytest.raises(GamutError, match="fitted for a 200x150"):
