@@ -23,7 +23,7 @@ from pathlib import Path
 from common import blob_for, machine, small_fit, tiled
 
 from gamut_onnx.blob import pack_blob
-from gamut_onnx.carrier import encode_carrier, read_carrier
+from gamut_onnx.container.carrier import encode_carrier, read_carrier
 from gamut_onnx.files import write_atomic
 
 NO_TORCH = "import sys; sys.modules['torch'] = None; "

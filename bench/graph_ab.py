@@ -3,8 +3,8 @@
     python bench/graph_ab.py CARRIER.png OLD.onnx NEW.onnx [--repeats 5] [--tile 512]
 
 e.g. the previous graph against the current one:
-    git show HEAD~1:runtimes/python/restore.onnx > /tmp/old.onnx
-    python bench/graph_ab.py full.png /tmp/old.onnx runtimes/python/restore.onnx
+    git show HEAD~1:src/gamut_onnx/runtime/restore.onnx > /tmp/old.onnx
+    python bench/graph_ab.py full.png /tmp/old.onnx src/gamut_onnx/runtime/restore.onnx
 
 Each graph runs through RestoreSession on the CPU (tiles, one single-threaded session per
 core), alternating graphs every repeat so that this VM's drifting speed hits them alike.
@@ -21,7 +21,7 @@ import numpy as np
 from common import machine
 
 from gamut_onnx.blob import unpack_blob
-from gamut_onnx.carrier import read_carrier
+from gamut_onnx.container.carrier import read_carrier
 from gamut_onnx.runtime import RestoreSession
 
 

@@ -21,13 +21,13 @@ import numpy as np
 import torch
 from common import machine
 
-from gamut_onnx import jpeg
 from gamut_onnx.codec import TRAIN_MARGINS
 from gamut_onnx.colour import boundary_mask, out_of_gamut_mask, prophoto_to_srgb8
+from gamut_onnx.container import jpeg
 from gamut_onnx.features import frequency_bands, mlp_inputs
 from gamut_onnx.fit import PRESETS, encode_features, train, training_pixels
-from gamut_onnx.inputs import read_prophoto
 from gamut_onnx.metrics import psnr
+from gamut_onnx.read.inputs import read_prophoto
 
 ARMS = ("base", "+mean", "+mean+diff")
 

@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 from common import machine
 
-from gamut_onnx import jpeg
 from gamut_onnx.codec import encode
 from gamut_onnx.colour import (
     SRGB8_TO_LINEAR,
@@ -37,8 +36,9 @@ from gamut_onnx.colour import (
     prophoto_to_srgb8,
     prophoto_to_srgb_linear,
 )
-from gamut_onnx.inputs import read_prophoto
+from gamut_onnx.container import jpeg
 from gamut_onnx.metrics import psnr
+from gamut_onnx.read.inputs import read_prophoto
 
 FILTER = 5  # denoise window (pixels)
 FILTER_ROWS = 200_000  # OG pixels the least-squares filter is fitted on (random subset)

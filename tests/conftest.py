@@ -11,16 +11,18 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(sys.executable).with_name("gamut-onnx")
-BLOCK_TORCH = "import sys; sys.modules['torch'] = None; "
 # Fast, deterministic fits: tiny images, few steps, fitted on the CPU.
 FAST_FIT = ("--steps", "150", "--batch", "2048", "--device", "cpu", "--seed", "3")
 
 
-def run_cli(*args, block_torch=False, cwd=None):
-    """Run `gamut-onnx ARGS` in a fresh interpreter; `import torch` fails when block_torch."""
-    if block_torch or not SCRIPT.exists():
-        prefix = BLOCK_TORCH if block_torch else ""
-        cmd = [sys.executable, "-c", prefix + "from gamut_onnx.cli import main; main()"]
+def run_cli(*args, block_torch=False, block=(), cwd=None):
+    """Run `gamut-onnx ARGS` in a fresh interpreter; importing torch (block_torch) or the
+    modules in `block` fails there, as if they were not installed."""
+    block = (*block, "torch") if block_torch else tuple(block)
+    if block or not SCRIPT.exists():
+        prefix = "".join(f"sys.modules[{name!r}] = None; " for name in block)
+        main = "import sys; " + prefix + "from gamut_onnx.cli import main; main()"
+        cmd = [sys.executable, "-c", main]
     else:
         cmd = [str(SCRIPT)]
     env = dict(os.environ)

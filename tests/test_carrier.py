@@ -10,8 +10,10 @@ import pytest
 import tifffile
 from PIL import Image
 
-from gamut_onnx import png
-from gamut_onnx.carrier import (
+from gamut_onnx.colour import romm_encode
+from gamut_onnx.colour.icc import PROPHOTO_ICC, SRGB_ICC
+from gamut_onnx.container import png
+from gamut_onnx.container.carrier import (
     PNG_BLOB_CHUNK,
     carrier_format_for,
     decode_carrier,
@@ -20,9 +22,7 @@ from gamut_onnx.carrier import (
     write_carrier,
     write_restored_tiff,
 )
-from gamut_onnx.colour import romm_encode
 from gamut_onnx.errors import GamutError
-from gamut_onnx.icc import PROPHOTO_ICC, SRGB_ICC
 
 RNG = np.random.default_rng(7)
 SRGB8 = RNG.integers(0, 256, (37, 53, 3), dtype=np.uint8)

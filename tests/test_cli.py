@@ -11,12 +11,13 @@ import tifffile
 from conftest import FAST_FIT, check_ok, run_cli
 from PIL import Image
 
-from gamut_onnx import __version__, png, runtime
-from gamut_onnx.carrier import PNG_BLOB_CHUNK, read_carrier, write_carrier
+from gamut_onnx import __version__, runtime
 from gamut_onnx.codec import decode
 from gamut_onnx.colour import out_of_gamut_mask, romm_encode, srgb8_to_prophoto
-from gamut_onnx.inputs import read_prophoto
+from gamut_onnx.container import png
+from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, read_carrier, write_carrier
 from gamut_onnx.metrics import psnr
+from gamut_onnx.read.inputs import read_prophoto
 from gamut_onnx.sample import synthetic_scene
 
 FORMATS = ["png", "tiff"]

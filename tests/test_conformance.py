@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from gamut_onnx.blob import FORMAT_VERSION, HEADER_BYTES
-from gamut_onnx.carrier import decode_carrier, read_carrier
 from gamut_onnx.codec import decode
+from gamut_onnx.container.carrier import decode_carrier, read_carrier
 from gamut_onnx.errors import GamutError
 
 VECTORS = Path(__file__).resolve().parent / "conformance" / "vectors"

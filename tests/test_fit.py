@@ -10,7 +10,6 @@ from gamut_onnx.sample import synthetic_scene
 torch = pytest.importorskip("torch")
 from gamut_onnx.fit import (  # noqa: E402
     PRESETS,
-    _gradients,
     build_model,
     fit,
     model_parameters,
@@ -18,6 +17,7 @@ from gamut_onnx.fit import (  # noqa: E402
     sample_indices,
     training_pixels,
 )
+from gamut_onnx.fit.train import _gradients  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ torch = pytest.importorskip("torch")
 
 def test_shipped_graph_equals_a_fresh_build():
     assert GRAPH_PATH.read_bytes() == restore_graph_bytes(), (
-        "runtimes/python/restore.onnx is stale: run `python -m gamut_onnx.exporters.graph`"
+        "src/gamut_onnx/runtime/restore.onnx is stale: run `python -m gamut_onnx.exporters.graph`"
     )
 
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from gamut_onnx import colour, icc
+from gamut_onnx import colour
+from gamut_onnx.colour import icc
 from gamut_onnx.errors import GamutError
 
 P3_XYZ_D50 = icc.KNOWN_COLORANTS["Display P3"]

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import tifffile
 
-from gamut_onnx import colour, icc
+from gamut_onnx import colour
+from gamut_onnx.colour import icc
 from gamut_onnx.errors import GamutError
-from gamut_onnx.inputs import read_prophoto, read_prophoto_bytes
+from gamut_onnx.read.inputs import read_prophoto, read_prophoto_bytes
 
 DEV = Path(__file__).resolve().parents[2] / "shared/data/dev"
 LINEAR_ICC = icc.build_matrix_trc_icc(colour.PROPHOTO_XYZ_D50, (1, 1, 0, 0, 0), "linear ProPhoto")

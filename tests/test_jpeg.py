@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gamut_onnx import jpeg
 from gamut_onnx.colour import prophoto_to_srgb8
+from gamut_onnx.colour.icc import SRGB_ICC
+from gamut_onnx.container import jpeg
 from gamut_onnx.errors import GamutError
-from gamut_onnx.icc import SRGB_ICC
 from gamut_onnx.sample import synthetic_scene
 
 

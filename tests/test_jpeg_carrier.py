@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from conftest import FAST_FIT, check_ok, make_source, run_cli
 
-from gamut_onnx import jpeg
-from gamut_onnx.carrier import read_carrier
 from gamut_onnx.colour import out_of_gamut_mask, srgb8_to_prophoto
-from gamut_onnx.inputs import read_prophoto
+from gamut_onnx.container import jpeg
+from gamut_onnx.container.carrier import read_carrier
 from gamut_onnx.metrics import psnr
+from gamut_onnx.read.inputs import read_prophoto
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from conftest import check_ok, make_source, run_cli
 
 from gamut_onnx.errors import GamutError
-from gamut_onnx.meta import init_path, read_init
+from gamut_onnx.fit.initial import init_path, read_init
 
 torch = pytest.importorskip("torch")
 
@@ -46,7 +46,7 @@ def test_meta_train_writes_an_init_that_encode_uses(tmp_path):
 
 def test_an_init_for_another_architecture_is_refused(tmp_path):
     from gamut_onnx.fit import initial_model, preset
-    from gamut_onnx.meta import save_init
+    from gamut_onnx.fit.initial import save_init
 
     path = tmp_path / "w16.npz"
     shapes = [(80, 16), (16,), (16, 16), (16,), (16, 3), (3,)]
@@ -60,8 +60,8 @@ def test_an_init_for_another_architecture_is_refused(tmp_path):
 
 
 def test_an_image_with_nothing_clipped_gets_no_model(tmp_path):
-    from gamut_onnx.carrier import decode_carrier
     from gamut_onnx.codec import decode, encode
+    from gamut_onnx.container.carrier import decode_carrier
 
     grey = np.full((24, 32, 3), 0.25, np.float32)
     result = encode(grey, carrier="png", device="cpu", provider="cpu")

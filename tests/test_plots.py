@@ -7,9 +7,11 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from gamut_onnx import plots  # noqa: E402
 from gamut_onnx.colour import prophoto_to_srgb8, srgb8_to_prophoto  # noqa: E402
-from gamut_onnx.evaluate import ImageResult  # noqa: E402
+from gamut_onnx.evaluate import (
+    ImageResult,  # noqa: E402
+    plots,  # noqa: E402
+)
 from gamut_onnx.sample import synthetic_scene  # noqa: E402
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gamut_onnx.carrier import write_restored_tiff
+from gamut_onnx.container.carrier import write_restored_tiff
 from gamut_onnx.sample import synthetic_scene
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from conftest import check_ok, run_cli
 
-from gamut_onnx.carrier import read_carrier
 from gamut_onnx.colour import out_of_gamut_mask, srgb8_to_prophoto
-from gamut_onnx.inputs import read_prophoto
+from gamut_onnx.container.carrier import read_carrier
 from gamut_onnx.metrics import psnr
+from gamut_onnx.read.inputs import read_prophoto
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 # The smallest photos (fast enough for CI at default settings), from two source gamuts.

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamut_onnx import jpeg, png, softclip
-from gamut_onnx.carrier import decode_carrier
 from gamut_onnx.colour import out_of_gamut_mask, prophoto_to_srgb8, srgb8_to_prophoto
+from gamut_onnx.container import jpeg, png
+from gamut_onnx.container.carrier import decode_carrier
 from gamut_onnx.errors import GamutError
-from gamut_onnx.inputs import read_prophoto
+from gamut_onnx.evaluate import softclip
 from gamut_onnx.metrics import psnr
+from gamut_onnx.read.inputs import read_prophoto
 from gamut_onnx.sample import synthetic_scene
 
 # Round numbers: kl - lo = 1.0 and hi - kh = 1.0, so the maps are easy to do by hand.
@@ -112,7 +113,7 @@ def test_refusals(scene):
     with pytest.raises(GamutError, match="png or jpeg"):
         softclip.encode(scene, "tiff")
     plain = decode_carrier(softclip.encode(scene, "png")[0])
-    from gamut_onnx.carrier import encode_carrier
+    from gamut_onnx.container.carrier import encode_carrier
 
     with pytest.raises(GamutError, match="0 soft-clip parameter sets"):
         softclip.read_params(encode_carrier("png", plain.srgb8, None, None))

@@ -51,7 +51,7 @@ export interface Restored {
 }
 
 export interface RestoreOptions {
-  /** restore.onnx to load; default: the repo's runtimes/python/restore.onnx or the packed copy */
+  /** restore.onnx to load; default: the repo's src/gamut_onnx/runtime/restore.onnx or the packed copy */
   modelPath?: string;
   /** tile edge in pixels (>= 16), default 512; results do not depend on it */
   tile?: number;

@@ -22,16 +22,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 /**
- * The fixed graph has one source of truth, runtimes/python/restore.onnx. From a checkout we load
+ * The fixed graph has one source of truth, src/gamut_onnx/runtime/restore.onnx. From a checkout we load
  * it there, so a regenerated graph is picked up at once; `npm pack` copies it beside this file
  * (the prepack script) so that an installed package carries its own copy.
  */
 export function defaultModelPath() {
-  const inRepo = join(here, '..', 'python', 'restore.onnx');
+  const inRepo = join(here, '..', '..', 'src', 'gamut_onnx', 'runtime', 'restore.onnx');
   return existsSync(inRepo) ? inRepo : join(here, 'restore.onnx');
 }
 
-/** The ProPhoto ICC v4.3 profile written into restored TIFFs (bytes of gamut_onnx.icc). */
+/** The ProPhoto ICC v4.3 profile written into restored TIFFs (bytes of gamut_onnx.colour.icc). */
 export const PROPHOTO_ICC = new Uint8Array(readFileSync(join(here, 'prophoto.icc')));
 
 const sessions = new Map();

@@ -10,7 +10,7 @@ import { toDisplayRgba } from './p3.js';
 
 // Local files only: the WASM binaries from node_modules, the graph from its one source of truth.
 ort.env.wasm.wasmPaths = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
-const MODEL_URL = new URL('../python/restore.onnx', import.meta.url).href;
+const MODEL_URL = new URL('../graph/restore.onnx', import.meta.url).href;
 // "Changed by the model": about half an 8-bit step in linear ProPhoto, well above float noise.
 const CHANGED = 1 / 512;
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gamut_onnx import png
 from gamut_onnx.blob import FORMAT_VERSION
-from gamut_onnx.carrier import PNG_BLOB_CHUNK, decode_carrier
 from gamut_onnx.codec import decode, encode
+from gamut_onnx.container import png
+from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, decode_carrier
 from gamut_onnx.fit import FitConfig
 from gamut_onnx.sample import synthetic_scene
 

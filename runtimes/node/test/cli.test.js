@@ -99,9 +99,9 @@ print(json.dumps(out))`;
   });
 });
 
-test('prophoto.icc holds the bytes of gamut_onnx.icc.PROPHOTO_ICC', { skip: noVenv }, async () => {
+test('prophoto.icc holds the bytes of gamut_onnx.colour.icc.PROPHOTO_ICC', { skip: noVenv }, async () => {
   const code =
-    'import sys; from gamut_onnx.icc import PROPHOTO_ICC; sys.stdout.write(PROPHOTO_ICC.hex())';
+    'import sys; from gamut_onnx.colour.icc import PROPHOTO_ICC; sys.stdout.write(PROPHOTO_ICC.hex())';
   const { stdout } = await run(PYTHON, ['-c', code]);
   assert.equal(Buffer.from(PROPHOTO_ICC).toString('hex'), stdout);
 });

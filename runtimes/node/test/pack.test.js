@@ -1,9 +1,10 @@
-// The packed npm package carries its own copy of restore.onnx (prepack) and restores from it,
-// away from the repo; the copy does not linger in the checkout afterwards (postpack).
+// The packed npm package carries its own copy of restore.onnx (prepack), installs into an empty
+// project with `npm install TARBALL` (dependencies from npm's cache, filled by `npm ci`) and
+// restores a conformance vector there; the copy does not linger in the checkout (postpack).
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -38,24 +39,28 @@ test('npm pack: the tarball restores on its own copy of the graph', async (t) =>
   assert.ok(!paths.some((p) => p.startsWith('test/')));
   assert.ok(!existsSync(join(PACKAGE, 'restore.onnx')), 'postpack left restore.onnx behind');
   assert.deepEqual(
-    readFileSync(join(PACKAGE, '../python/restore.onnx')),
+    readFileSync(join(PACKAGE, '../../src/gamut_onnx/runtime/restore.onnx')),
     await run('tar', ['-xzOf', join(work, filename), 'package/restore.onnx'], {
       encoding: 'buffer',
       maxBuffer: 1 << 26,
     }).then((r) => r.stdout),
   );
-  await run('tar', ['-xzf', join(work, filename), '-C', work]);
-  symlinkSync(join(PACKAGE, 'node_modules'), join(work, 'package/node_modules')); // deps, offline
+  const project = join(work, 'app');
+  await run('mkdir', [project]);
+  writeFileSync(join(project, 'package.json'), '{"name": "app", "private": true, "type": "module"}');
+  await run(
+    'npm',
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', join(work, filename)],
+    { cwd: project, env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } },
+  );
   const script = `
     import { readFileSync } from 'node:fs';
-    import { defaultModelPath, restore } from './index.js';
+    import { defaultModelPath, restore } from 'gamut-onnx-restore';
     const r = await restore(readFileSync(${JSON.stringify(VECTOR)}));
     const { width, warnings } = r;
     console.log(JSON.stringify({ model: defaultModelPath(), width, warnings }));`;
-  const out = await run(process.execPath, ['--input-type=module', '-e', script], {
-    cwd: join(work, 'package'),
-  });
+  const out = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project });
   const got = JSON.parse(out.stdout);
-  assert.equal(got.model, join(work, 'package/restore.onnx'));
+  assert.equal(got.model, join(project, 'node_modules/gamut-onnx-restore/restore.onnx'));
   assert.deepEqual([got.width, got.warnings], [48, []]);
 });

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import tifffile
 
-from .colour import ROMM_ET
-from .errors import GamutError
-from .icc import PROPHOTO_ICC, SRGB_ICC
+from gamut_onnx.colour import ROMM_ET
+from gamut_onnx.colour.icc import PROPHOTO_ICC, SRGB_ICC
+from gamut_onnx.errors import GamutError
 
 # Private tag holding the weight blob, type UNDEFINED (7): opaque bytes. 65000-65535 is the TIFF
 # 6.0 "reusable" range for private tags that need no registration with Adobe; readers that do not

@@ -1,72 +1,27 @@
-"""Meta-learned initialisation (Reptile, as in the GamutMLP paper) and the shipped init files.
+"""Meta-learning the initialisation (Reptile, as in the GamutMLP paper).
 
 Reptile: for a batch of tasks (crops of wide-gamut photos and generated scenes), start from the
 shared weights, run the per-image fit's own inner loop for a few steps, and move the shared
 weights towards the results (outer Adam on the mean weight delta). A fit that starts from these
 weights reaches a given error in far fewer steps than one from random weights.
-
-An init file is an .npz with the six weight arrays (W as (in, out)) and a JSON `meta` record:
-format name and version, width, octaves, and how it was trained (docs/design.md).
+The result is an init file (gamut_onnx.fit.initial), the shipped one among them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
 import time
 from collections.abc import Callable, Iterable
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from gamut_onnx.colour import out_of_gamut_mask, prophoto_to_srgb8
 from gamut_onnx.errors import GamutError
-
-INIT_FORMAT = "gamut-onnx-init"
-INIT_VERSION = 1
-INIT_DIR = Path(__file__).with_name("init")
-PARAM_NAMES = ("w1", "b1", "w2", "b2", "w3", "b3")
-
-
-def init_path(width: int, octaves: int) -> Path:
-    """Where the shipped init for this architecture lives."""
-    return INIT_DIR / f"meta_w{width}_o{octaves}.npz"
-
-
-def save_init(path: Path, params: list[np.ndarray], width: int, octaves: int, about: dict) -> None:
-    """Write an init file atomically."""
-    from gamut_onnx.files import write_atomic
-
-    record = {"format": INIT_FORMAT, "version": INIT_VERSION, "width": width, "octaves": octaves}
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        meta=np.array(json.dumps({**record, **about}, sort_keys=True)),
-        **{n: np.asarray(p, np.float32) for n, p in zip(PARAM_NAMES, params, strict=True)},
-    )
-    write_atomic(Path(path), buffer.getvalue())
-
-
-def read_init(path: Path) -> tuple[list[np.ndarray], dict]:
-    """(weights, meta record) of an init file, checked."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            params = [np.asarray(data[n], np.float32) for n in PARAM_NAMES]
-    except (OSError, KeyError, ValueError) as exc:
-        raise GamutError(f"{path}: not a gamut-onnx init file ({exc})") from exc
-    if meta.get("format") != INIT_FORMAT or meta.get("version") != INIT_VERSION:
-        raise GamutError(f"{path}: unsupported init format {meta.get('format')!r}")
-    return params, meta
-
-
-@cache
-def load_init(width: int, octaves: int) -> list[np.ndarray] | None:
-    """The shipped meta-learned weights for this architecture, or None when there are none."""
-    path = init_path(width, octaves)
-    return read_init(path)[0] if path.exists() else None
+from gamut_onnx.fit.config import resolve_device
+from gamut_onnx.fit.initial import initial_model, read_init, save_init
+from gamut_onnx.fit.model import model_parameters
+from gamut_onnx.fit.train import encode_pool, train, training_pixels
 
 
 def random_crops(
@@ -87,8 +42,6 @@ def random_crops(
 def make_task(truth: np.ndarray, config, device: str):
     """(features, targets) pool of one training image, as the per-image fit would build it;
     None when the image has nothing to fit."""
-    from gamut_onnx.fit import encode_pool, training_pixels
-
     srgb8 = prophoto_to_srgb8(truth)
     index = training_pixels(srgb8, out_of_gamut_mask(truth), config)
     if index.size < 256:
@@ -109,8 +62,6 @@ def meta_train(
 ) -> list[np.ndarray]:
     """Reptile over the given training images (each one task); returns the init weights."""
     import torch
-
-    from gamut_onnx.fit import initial_model, model_parameters, resolve_device, train
 
     device = resolve_device(device)
     pool_config = dataclasses.replace(config, init="random")
@@ -154,7 +105,7 @@ def meta_train_files(
 ) -> dict:
     """Reptile over crops of the given photos plus generated scenes; writes the init file and
     returns its meta record (provenance)."""
-    from gamut_onnx.inputs import read_prophoto
+    from gamut_onnx.read.inputs import read_prophoto
     from gamut_onnx.sample import synthetic_scene
 
     start = time.perf_counter()

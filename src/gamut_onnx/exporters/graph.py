@@ -264,7 +264,7 @@ def bake_restore_graph(blob: Blob) -> onnx.ModelProto:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Regenerate runtimes/python/restore.onnx (or write to the path given)."""
+    """Regenerate src/gamut_onnx/runtime/restore.onnx (or write to the path given)."""
     argv = sys.argv[1:] if argv is None else argv
     target = Path(argv[0]) if argv else GRAPH_PATH
     target.write_bytes(restore_graph_bytes())

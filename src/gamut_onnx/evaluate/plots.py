@@ -1,5 +1,5 @@
 """Pictures for `gamut-onnx eval --out`: where each method's error is, where the OG colours go,
-and what each method costs. matplotlib (the `fit` extra) is imported here only, and figures are
+and what each method costs. matplotlib (the `eval` extra) is imported here only, and figures are
 drawn with the Agg canvas, so eval never needs a display.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from gamut_onnx.colour import PROPHOTO_XYZ_D50, SRGB_TO_PROPHOTO, apply_matrix
 from gamut_onnx.errors import GamutError
-from gamut_onnx.evaluate import ImageResult
+from gamut_onnx.evaluate.harness import ImageResult
 from gamut_onnx.files import write_atomic
 from gamut_onnx.metrics import psnr
 
@@ -28,7 +28,7 @@ def require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise GamutError(
-            "pictures for --out need matplotlib: pip install 'gamut-onnx[fit]'"
+            "pictures for --out need matplotlib: pip install 'gamut-onnx[eval]'"
         ) from None
 
 

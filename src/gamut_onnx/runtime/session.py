@@ -17,22 +17,24 @@ import numpy as np
 
 from gamut_onnx.blob import Blob, boundary_edges, check_image_size
 from gamut_onnx.errors import GamutError
+from gamut_onnx.runtime.backend import (
+    conflict_message,
+    cuda_missing_reason,
+    import_onnxruntime,
+    installed_builds,
+    preload_cuda_libraries,
+)
 
 GRAPH_PATH = Path(__file__).with_name("restore.onnx")
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 DEFAULT_TILE = 512
 
 
-def _ort():
-    import onnxruntime
-
-    onnxruntime.set_default_logger_severity(4)  # keep provider fallback chatter off stderr
-    return onnxruntime
-
-
 @cache
 def _session(provider: str, threads: int, graph: Path = GRAPH_PATH):
-    ort = _ort()
+    ort = import_onnxruntime()
+    if provider == "cuda":
+        preload_cuda_libraries(ort)
     options = ort.SessionOptions()
     options.log_severity_level = 4
     options.intra_op_num_threads = threads
@@ -45,8 +47,11 @@ def _session(provider: str, threads: int, graph: Path = GRAPH_PATH):
 
 
 def cuda_usable() -> bool:
-    """True when onnxruntime's CUDA provider actually loads (not merely compiled in)."""
-    if PROVIDERS["cuda"] not in _ort().get_available_providers():
+    """True when onnxruntime's CUDA provider actually loads (not merely compiled in) and no
+    second onnxruntime build has overwritten its files."""
+    if conflict_message(installed_builds()):
+        return False
+    if PROVIDERS["cuda"] not in import_onnxruntime().get_available_providers():
         return False
     try:
         return PROVIDERS["cuda"] in _session("cuda", os.cpu_count() or 1).get_providers()
@@ -61,7 +66,7 @@ def resolve_provider(provider: str = "auto") -> str:
     if provider not in PROVIDERS:
         raise GamutError(f"unknown provider {provider!r} (choose auto, cpu or cuda)")
     if provider == "cuda" and not cuda_usable():
-        raise GamutError("the CUDA provider is not usable here (no GPU or CUDA libraries)")
+        raise GamutError(f"--provider cuda: {cuda_missing_reason(import_onnxruntime())}")
     return provider
 
 

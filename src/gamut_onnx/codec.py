@@ -13,13 +13,13 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from gamut_onnx.blob import Blob, check_image_size, pixel_digest, unpack_blob
-from gamut_onnx.carrier import CARRIER_FORMATS, Carrier, encode_carrier
 from gamut_onnx.colour import (
     boundary_mask,
     out_of_gamut_mask,
     prophoto_to_srgb8,
     srgb8_to_prophoto,
 )
+from gamut_onnx.container.carrier import CARRIER_FORMATS, Carrier, encode_carrier
 from gamut_onnx.errors import GamutError
 from gamut_onnx.metrics import psnr
 
@@ -84,7 +84,7 @@ def reduce_to_carrier(
     """(pixels a decoder will see, bare JPEG bytes or None, digest the blob must record)."""
     if carrier != "jpeg":
         return srgb8, None, pixel_digest(srgb8)
-    from gamut_onnx import jpeg
+    from gamut_onnx.container import jpeg
 
     bare = jpeg.encode_jpeg(srgb8, jpeg_quality)
     return jpeg.decode_jpeg(bare), bare, jpeg.scan_digest(bare)
@@ -205,8 +205,8 @@ def encode(
             restored = gate_restore(mlp_out, clipped, seen, best[1]) if best[0] else mlp_out
     alpha8 = alpha_to_8bit(alpha)
     if bare_jpeg is not None:
-        from gamut_onnx import jpeg
-        from gamut_onnx.icc import SRGB_ICC
+        from gamut_onnx.colour.icc import SRGB_ICC
+        from gamut_onnx.container import jpeg
 
         data = jpeg.add_segments(bare_jpeg, SRGB_ICC, blob)
     else:
@@ -254,10 +254,14 @@ def decode(
 ) -> DecodeResult:
     """Restore linear ProPhoto from a carrier; strict turns warnings into errors."""
     from gamut_onnx.runtime import RestoreSession
+    from gamut_onnx.runtime.backend import conflict_message, installed_builds
     from gamut_onnx.runtime.session import DEFAULT_TILE
 
     start = time.perf_counter()
     blob, warnings = read_blob(carrier)
+    conflict = conflict_message(installed_builds())
+    if conflict:  # restores on the CPU provider still work; say how to repair the install
+        warnings.append(conflict)
     if strict and warnings:
         raise GamutError(f"refusing to decode under --strict: {warnings[0]}")
     if blob is None:

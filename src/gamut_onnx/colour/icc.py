@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gamut_onnx import colour
+from gamut_onnx.colour import protocol as colour
 from gamut_onnx.errors import GamutError
 
 PCS_D50 = (0.9642, 1.0, 0.8249)  # the ICC PCS illuminant, as written in every profile

@@ -1,4 +1,5 @@
-"""A minimal JPEG marker layer: libjpeg-turbo (via imagecodecs) does the pixels, we do the markers.
+"""A minimal JPEG marker layer: libjpeg-turbo does the pixels (decoding through Pillow, which every
+install has; encoding through imagecodecs), we do the markers.
 
 We walk the markers ourselves to place the ICC profile and the weight blob in APPn segments, to
 reject grayscale and CMYK JPEGs from the frame header, and to hash the coded image data: every
@@ -8,14 +9,15 @@ decoder reads the same coefficients, but IDCTs differ slightly, so decoded pixel
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import imagecodecs
 import numpy as np
 
-from .errors import GamutError
+from gamut_onnx.errors import GamutError
+from gamut_onnx.optional import require
 
 SOI, EOI, SOS, APP0, APP1, APP2, APP9, COM = 0xD8, 0xD9, 0xDA, 0xE0, 0xE1, 0xE2, 0xE9, 0xFE
 _STANDALONE = {0x01, *range(0xD0, 0xD9)}  # TEM, RST0-7, SOI: no length field
@@ -146,7 +148,8 @@ def encode_jpeg(srgb8: np.ndarray, quality: int) -> bytes:
         raise GamutError(f"JPEG pixels must be HxWx3 uint8, not {srgb8.dtype} {srgb8.shape}")
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
         raise GamutError(f"JPEG quality must be an integer from 1 to 100, not {quality!r}")
-    return bytes(imagecodecs.jpeg8_encode(srgb8, level=quality, subsampling="444", optimize=True))
+    codecs = require("imagecodecs", "writing JPEG carriers")
+    return bytes(codecs.jpeg8_encode(srgb8, level=quality, subsampling="444", optimize=True))
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
@@ -154,9 +157,14 @@ def decode_jpeg(data: bytes) -> np.ndarray:
     _check_frame(data)
     scan = next(end for marker, _, _, end in _walk(data) if marker == SOS)
     _scan_end(data, scan)
+    from PIL import Image
+
     try:
-        return imagecodecs.jpeg8_decode(data)
-    except Exception as exc:  # imagecodecs raises Jpeg8Error, ValueError, MemoryError...
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+            if image.mode != "RGB":
+                raise GamutError(f"JPEG decodes to {image.mode}, not RGB")
+            return np.asarray(image)
+    except (OSError, SyntaxError, ValueError) as exc:  # what Pillow raises on broken data
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise GamutError(f"JPEG is truncated or corrupt ({detail})") from exc
 

@@ -12,13 +12,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import imagecodecs
 import numpy as np
 import tifffile
 
-from gamut_onnx import colour, png
+from gamut_onnx import colour
+from gamut_onnx.colour.icc import check_prophoto_icc
+from gamut_onnx.container import png
 from gamut_onnx.errors import GamutError
-from gamut_onnx.icc import check_prophoto_icc
+from gamut_onnx.optional import require
 
 PNG_MAGIC = png.PNG_SIGNATURE
 TIFF_MAGICS = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
@@ -181,7 +182,7 @@ def _read_png(data: bytes, name: str) -> SourceImage:
         raise GamutError(f"{name}: image is empty ({w}x{h} pixels)")
     mode = _icc_mode(icc, name)
     try:
-        samples = imagecodecs.png_decode(data)
+        samples = require("imagecodecs", "16-bit PNG").png_decode(data)
     except Exception as e:
         raise _corrupt(name, e) from None
     if samples.dtype != np.uint16 or samples.shape != (h, w, 3 if ctype == 2 else 4):

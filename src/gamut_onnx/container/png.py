@@ -1,20 +1,24 @@
-"""A minimal PNG chunk layer: libpng (via imagecodecs) does the pixels, we handle the chunks.
+"""A minimal PNG chunk layer: Pillow (libpng-compatible zlib) decodes the pixels, libpng (via
+imagecodecs) encodes carriers, and we handle the chunks.
 
 We need our own chunk reader and writer because the carrier keeps its weight blob in a private
 chunk, and because we want to reject the wrong kind of PNG from the header before decoding it.
+The decoder is handed only the critical chunks (IHDR, IDAT, IEND): ancillary chunks are ours to
+read, so a malformed one can neither change the pixels nor make a C library print warnings.
 """
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import imagecodecs
 import numpy as np
 
-from .errors import GamutError
+from gamut_onnx.errors import GamutError
+from gamut_onnx.optional import require
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -94,7 +98,7 @@ def encode_png(pixels: np.ndarray, extra_chunks: list[tuple[bytes, bytes]]) -> b
         raise GamutError(
             f"PNG pixels must be HxWx3 or HxWx4 uint8, not {pixels.dtype} {pixels.shape}"
         )
-    body = imagecodecs.png_encode(pixels, level=PNG_LEVEL)
+    body = require("imagecodecs", "writing PNG carriers").png_encode(pixels, level=PNG_LEVEL)
     _, _, ihdr_end = next(_chunks_with_offsets(body))
     extra = b"".join(make_chunk(t, p) for t, p in extra_chunks)
     return body[:ihdr_end] + extra + body[ihdr_end:]
@@ -120,6 +124,20 @@ def iccp_profile(chunks: dict[bytes, list[bytes]]) -> bytes | None:
         raise GamutError(f"PNG iCCP chunk is corrupt ({exc})") from None
 
 
+def critical_only(data: bytes) -> bytes:
+    """The PNG with its ancillary chunks dropped: what the pixel decoder needs to see."""
+    kept = [PNG_SIGNATURE]
+    for ctype, payload in iter_chunks(data):
+        if ctype[0:1].isupper():
+            kept.append(make_chunk(ctype, payload))
+    return b"".join(kept)
+
+
 def decode_png(data: bytes) -> tuple[np.ndarray, dict[bytes, list[bytes]]]:
-    """Decode pixels with libpng and return every ancillary chunk, grouped by type."""
-    return imagecodecs.png_decode(data), ancillary_chunks(data)
+    """Decode 8-bit pixels with Pillow and return every ancillary chunk, grouped by type."""
+    from PIL import Image
+
+    chunks = ancillary_chunks(data)
+    with Image.open(io.BytesIO(critical_only(data)), formats=["PNG"]) as image:
+        pixels = np.asarray(image)
+    return pixels, chunks

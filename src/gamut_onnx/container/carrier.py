@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import jpeg, png, tiff
-from .blob import pixel_digest
-from .errors import GamutError
-from .files import write_atomic
-from .icc import SRGB_ICC
+from gamut_onnx.blob import pixel_digest
+from gamut_onnx.colour.icc import SRGB_ICC
+from gamut_onnx.container import jpeg, png, tiff
+from gamut_onnx.errors import GamutError
+from gamut_onnx.files import write_atomic
 
 CARRIER_FORMATS = ("png", "tiff", "jpeg")
 JPEG_PLAIN_QUALITY = 95  # for plain (model-less) JPEGs written through encode_carrier

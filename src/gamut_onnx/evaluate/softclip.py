@@ -14,7 +14,6 @@ from dataclasses import astuple, dataclass
 
 import numpy as np
 
-from gamut_onnx import jpeg, png
 from gamut_onnx.colour import (
     SRGB8_TO_LINEAR,
     SRGB_TO_PROPHOTO,
@@ -23,6 +22,7 @@ from gamut_onnx.colour import (
     quantise_8bit,
     srgb_encode,
 )
+from gamut_onnx.container import jpeg, png
 from gamut_onnx.errors import GamutError
 
 # The authors' fixed knees (linear sRGB): channels above 0.9 / below 0.05 are compressed.
@@ -126,8 +126,8 @@ def encode(
     """Linear ProPhoto -> (soft-clipped sRGB carrier bytes, parameter payload bytes).
 
     `params` defaults to fit_params of the image (callers that time the fit pass it in)."""
-    from gamut_onnx.carrier import encode_carrier
-    from gamut_onnx.icc import SRGB_ICC
+    from gamut_onnx.colour.icc import SRGB_ICC
+    from gamut_onnx.container.carrier import encode_carrier
 
     srgb = prophoto_to_srgb_linear(np.asarray(prophoto, np.float32))
     p = params or fit_params(srgb)
@@ -166,6 +166,6 @@ def restore(srgb8: np.ndarray, params: SoftClipParams) -> np.ndarray:
 
 def decode(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Soft-clip carrier bytes -> linear ProPhoto float32 HxWx3 in [0, 1]."""
-    from gamut_onnx.carrier import decode_carrier
+    from gamut_onnx.container.carrier import decode_carrier
 
     return restore(decode_carrier(data, name).srgb8, read_params(data))

@@ -1,0 +1,142 @@
+"""`decode`, `inspect` and `export-onnx`: the commands that need no PyTorch."""
+
+from __future__ import annotations
+
+import importlib.util
+import zlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gamut_onnx.cli.common import (
+    app,
+    check_output,
+    print_json,
+    warn,
+)
+from gamut_onnx.errors import GamutError
+
+
+@app.command()
+def decode(
+    carrier: Annotated[Path, typer.Argument(help="A PNG, TIFF or JPEG written by `encode`.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="16-bit ProPhoto TIFF.")],
+    provider: Annotated[
+        str, typer.Option(help="onnxruntime provider: auto, cpu or cuda.")
+    ] = "auto",
+    strict: Annotated[
+        bool, typer.Option(help="Fail instead of warning (no model, edits).")
+    ] = False,
+    tile: Annotated[int, typer.Option(min=16, help="Tile size in pixels (bounds memory).")] = 512,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Restore the wide-gamut image (no PyTorch needed).
+
+    Example: gamut-onnx decode photo.png -o restored.tif
+    """
+    from gamut_onnx.codec import decode as decode_carrier
+    from gamut_onnx.container.carrier import read_carrier, write_restored_tiff
+
+    if output.suffix.lower() not in (".tif", ".tiff"):
+        raise GamutError(f"output must be a .tif file, not '{output.suffix or output.name}'")
+    check_output(output, carrier)
+    result = decode_carrier(read_carrier(carrier), provider=provider, strict=strict, tile=tile)
+    for message in result.warnings:
+        warn(message)
+    write_restored_tiff(output, result.prophoto, result.alpha)
+    h, w = result.prophoto.shape[:2]
+    if as_json:
+        print_json(
+            {
+                "output": str(output),
+                "width": w,
+                "height": h,
+                "restored": result.restored,
+                "provider": result.provider,
+                "decode_s": result.decode_s,
+                "warnings": result.warnings,
+            }
+        )
+    else:
+        what = "restored" if result.restored else "expanded (no model)"
+        typer.echo(f"{output}: {w}x{h} {what} in {result.decode_s:.2f} s ({result.provider})")
+
+
+@app.command()
+def inspect(
+    carrier: Annotated[Path, typer.Argument(help="A PNG, TIFF or JPEG carrier.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show what is embedded: model architecture, sizes, checksums.
+
+    Example: gamut-onnx inspect photo.png --json
+    """
+    from gamut_onnx.blob import unpack_blob
+    from gamut_onnx.container.carrier import read_carrier
+
+    found = read_carrier(carrier)
+    h, w = found.srgb8.shape[:2]
+    info = {
+        "file": str(carrier),
+        "carrier": found.format,
+        "image_width": w,
+        "image_height": h,
+        "alpha": found.alpha is not None,
+        "has_model": found.blob is not None,
+    }
+    if found.blob is not None:
+        blob = unpack_blob(found.blob)
+        info.update(
+            blob_bytes=len(found.blob),
+            format_version=blob.format_version,
+            width=blob.width,
+            hidden_layers=blob.hidden_layers,
+            octaves=blob.octaves,
+            weight_dtype=blob.weight_dtype,
+            source_space=blob.source_space,
+            gated=blob.gated,
+            model_image_size=[blob.image_width, blob.image_height],
+            blob_crc32=f"{zlib.crc32(found.blob[:-4]):08x}",
+            pixel_digest=blob.pixel_digest.hex(),
+            pixel_digest_ok=blob.pixel_digest == found.digest,
+        )
+    if as_json:
+        print_json(info)
+        return
+    for key, value in info.items():
+        typer.echo(f"{key:>18}: {value}")
+
+
+@app.command("export-onnx")
+def export_onnx(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the .onnx.")],
+    bake: Annotated[Path | None, typer.Option(help="Carrier whose weights to bake in.")] = None,
+) -> None:
+    """Write the fixed restore graph, or a standalone model with one image's weights baked in.
+
+    Examples: gamut-onnx export-onnx -o restore.onnx;
+    gamut-onnx export-onnx --bake photo.png -o photo.onnx
+    """
+    from gamut_onnx.files import write_atomic
+    from gamut_onnx.runtime import GRAPH_PATH
+
+    check_output(output, *([bake] if bake else []))
+    if bake is None:
+        write_atomic(output, GRAPH_PATH.read_bytes())
+        typer.echo(f"{output}: fixed restore graph ({output.stat().st_size} bytes)")
+        return
+    from gamut_onnx.codec import read_blob
+    from gamut_onnx.container.carrier import read_carrier
+
+    if importlib.util.find_spec("onnx") is None:
+        raise GamutError("--bake needs the onnx package: pip install 'gamut-onnx[export]'")
+    from gamut_onnx.exporters.graph import bake_restore_graph
+
+    blob, warnings = read_blob(read_carrier(bake))
+    if blob is None:
+        raise GamutError(f"{bake} carries no gamut-onnx model to bake")
+    for message in warnings:
+        warn(message)
+    write_atomic(output, bake_restore_graph(blob).SerializeToString())
+    typer.echo(f"{output}: standalone model for {blob.image_width}x{blob.image_height} pixels")

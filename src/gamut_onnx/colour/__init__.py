@@ -1,0 +1,43 @@
+"""Colour: the reference protocol's maths (`protocol`) and the ICC profiles we write (`icc`).
+
+The protocol functions are re-exported here, so `from gamut_onnx.colour import prophoto_to_srgb8`
+reads like the standard it implements.
+"""
+
+from gamut_onnx.colour.protocol import (
+    PROPHOTO_TO_SRGB,
+    PROPHOTO_XYZ_D50,
+    ROMM_ET,
+    SRGB8_TO_LINEAR,
+    SRGB_TO_PROPHOTO,
+    apply_matrix,
+    boundary_mask,
+    out_of_gamut_mask,
+    prophoto_to_srgb8,
+    prophoto_to_srgb_linear,
+    quantise_8bit,
+    romm_decode,
+    romm_encode,
+    srgb8_to_prophoto,
+    srgb_decode,
+    srgb_encode,
+)
+
+__all__ = [
+    "PROPHOTO_TO_SRGB",
+    "PROPHOTO_XYZ_D50",
+    "ROMM_ET",
+    "SRGB8_TO_LINEAR",
+    "SRGB_TO_PROPHOTO",
+    "apply_matrix",
+    "boundary_mask",
+    "out_of_gamut_mask",
+    "prophoto_to_srgb8",
+    "prophoto_to_srgb_linear",
+    "quantise_8bit",
+    "romm_decode",
+    "romm_encode",
+    "srgb8_to_prophoto",
+    "srgb_decode",
+    "srgb_encode",
+]

@@ -1,0 +1,169 @@
+"""Fitting the per-image GamutMLP in PyTorch: training pixels, the hand-written step, the fit.
+
+The network follows the paper: (x, y, R, G, B) in [-1, 1] -> sin/cos at `octaves` octaves
+-> 2 hidden ReLU layers -> 3 outputs added to the clipped ProPhoto colour as a residual.
+
+Speed comes from three choices (measured in docs/design.md): the training pixels are encoded
+once into a feature pool, the step is a hand-written forward/backward (no autograd graph for a
+3-layer MLP), and the weights start from a meta-learned initialisation instead of random.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gamut_onnx.colour import boundary_mask
+from gamut_onnx.errors import GamutError
+from gamut_onnx.features import frequency_bands, mlp_inputs_at
+from gamut_onnx.fit.config import FitConfig, check_config, cpu_threads, resolve_device
+from gamut_onnx.fit.initial import initial_model
+from gamut_onnx.fit.model import encode_features, load_parameters, model_parameters
+
+
+@dataclass
+class FitResult:
+    model: object  # the fitted torch.nn.Sequential; exporters.weights packs it into a blob
+    seconds: float
+    device: str
+    samples: int
+    final_loss: float
+    init: str  # "meta" or "random": what the weights started from
+
+
+def sample_indices(
+    og_mask: np.ndarray, og_stride: int, ig_stride: int, max_samples: int | None = None
+) -> np.ndarray:
+    """Flat indices of the training pixels: every n-th OG and every m-th in-gamut pixel,
+    evenly thinned to at most `max_samples`."""
+    flat = np.asarray(og_mask).reshape(-1)
+    og = np.flatnonzero(flat)[::og_stride]
+    ig = np.flatnonzero(~flat)[::ig_stride]
+    idx = np.sort(np.concatenate([og, ig]))
+    if max_samples is not None and idx.size > max_samples:
+        idx = idx[np.linspace(0, idx.size - 1, max_samples).astype(np.int64)]
+    return idx
+
+
+def training_pixels(
+    srgb8: np.ndarray, og_mask: np.ndarray, config: FitConfig, boundary_margin: int = 0
+) -> np.ndarray:
+    """Flat indices of the pixels to fit, as `config.pixels` says (random subset, seeded)."""
+    if config.pixels == "strided":
+        return sample_indices(og_mask, config.og_stride, config.ig_stride, config.max_samples)
+    mask = boundary_mask(srgb8, boundary_margin).reshape(-1) | np.asarray(og_mask).reshape(-1)
+    idx = np.flatnonzero(mask)
+    if idx.size > config.max_samples:
+        rng = np.random.default_rng(config.seed)
+        idx = np.sort(rng.choice(idx, config.max_samples, replace=False))
+    return idx
+
+
+def _gradients(params: list, features, targets) -> tuple[list, object]:
+    """Hand-written forward/backward of the MLP under mean-squared error: (grads, loss)."""
+    w1, b1, w2, b2, w3, b3 = params
+    a1 = (features @ w1).add_(b1).relu_()
+    a2 = (a1 @ w2).add_(b2).relu_()
+    diff = (a2 @ w3).add_(b3).sub_(targets)
+    loss = diff.square().mean()
+    g3 = diff.mul_(2.0 / diff.numel())
+    g2 = (g3 @ w3.t()).mul_(a2 > 0)
+    g1 = (g2 @ w2.t()).mul_(a1 > 0)
+    grads = [features.t() @ g1, g1.sum(0), a1.t() @ g2, g2.sum(0), a2.t() @ g3, g3.sum(0)]
+    return grads, loss
+
+
+def train(
+    params: list,
+    features,
+    targets,
+    config: FitConfig,
+    progress: Callable[[int, float], None] | None = None,
+    generator=None,
+) -> float:
+    """`config.steps` Adam steps on random batches of the encoded pool; updates `params` in
+    place and returns the last batch loss. Used by `fit` and by the meta-learner's inner loop."""
+    import torch
+
+    optimiser = torch.optim.Adam(params, lr=config.lr, foreach=True)
+    n = features.shape[0]
+    batch = min(config.batch, n)
+    loss = torch.zeros(())
+    for step in range(1, config.steps + 1):
+        if config.schedule == "cosine":
+            floor = config.lr / 100
+            t = (step - 1) / max(config.steps - 1, 1)
+            optimiser.param_groups[0]["lr"] = floor + 0.5 * (config.lr - floor) * (
+                1 + math.cos(math.pi * t)
+            )
+        if batch == n:
+            fb, yb = features, targets
+        else:
+            pick = torch.randint(0, n, (batch,), generator=generator, device=features.device)
+            fb, yb = features.index_select(0, pick), targets.index_select(0, pick)
+        grads, loss = _gradients(params, fb, yb)
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g
+        optimiser.step()
+        if progress is not None and (step % 50 == 0 or step == config.steps):
+            progress(step, float(loss))
+    for p in params:
+        p.grad = None
+    return float(loss)
+
+
+def encode_pool(srgb8: np.ndarray, truth: np.ndarray, index: np.ndarray, octaves: int, device):
+    """(features, residual targets) of the pixels at `index`, as torch tensors on `device`."""
+    import torch
+
+    inputs, clipped = mlp_inputs_at(srgb8, index)
+    residual = np.asarray(truth, np.float32).reshape(-1, 3)[index] - clipped
+    freq = torch.from_numpy(frequency_bands(octaves)).to(device)
+    with torch.no_grad():
+        features = encode_features(torch.from_numpy(inputs).to(device), freq)
+    return features, torch.from_numpy(np.ascontiguousarray(residual)).to(device)
+
+
+def fit(
+    srgb8: np.ndarray,
+    truth: np.ndarray,
+    og_mask: np.ndarray,
+    config: FitConfig,
+    *,
+    boundary_margin: int = 0,
+    device: str = "auto",
+    progress: Callable[[int, float], None] | None = None,
+) -> FitResult:
+    """Fit the MLP so that clipped(srgb8) + MLP(inputs) ~= truth on the training pixels.
+
+    `srgb8` HxWx3 are the pixels a decoder will see, `truth` HxWx3 linear ProPhoto, `og_mask`
+    HxW the OG pixels of `truth`. `progress(step, loss)` is called every 50 steps.
+    """
+    import torch
+
+    check_config(config)
+    start = time.perf_counter()
+    device = resolve_device(device)
+    if device == "cpu":
+        torch.set_num_threads(cpu_threads())
+    index = training_pixels(srgb8, og_mask, config, boundary_margin)
+    if index.size == 0:
+        raise GamutError("image has no pixels to fit")
+    features, targets = encode_pool(srgb8, truth, index, config.octaves, device)
+    model, init = initial_model(config)
+    params = [p.to(device) for p in model_parameters(model)]
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    loss = train(params, features, targets, config, progress, generator)
+    load_parameters(model, [p.cpu() for p in params])
+    return FitResult(
+        model=model,
+        seconds=time.perf_counter() - start,
+        device=device,
+        samples=int(index.size),
+        final_loss=loss,
+        init=init,
+    )
