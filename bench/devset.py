@@ -22,7 +22,7 @@ import numpy as np
 from gamut_onnx.colour import out_of_gamut_mask, srgb8_to_prophoto
 from gamut_onnx.container.carrier import read_carrier
 from gamut_onnx.metrics import psnr
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
 
 CLI = [sys.executable, "-c", "import sys; from gamut_onnx.cli import main; main()"]
 CLI_NO_TORCH = [

@@ -27,7 +27,7 @@ from gamut_onnx.colour import (
 from gamut_onnx.features import frequency_bands, mlp_inputs_at
 from gamut_onnx.fit import encode_features, fit, preset
 from gamut_onnx.metrics import psnr
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
 
 
 def predict(model, srgb8: np.ndarray, index: np.ndarray, octaves: int) -> np.ndarray:

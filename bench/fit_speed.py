@@ -40,7 +40,7 @@ def main() -> None:
     import torch
 
     if args.photo:
-        from gamut_onnx.read.inputs import read_prophoto
+        from gamut_onnx.read import read_prophoto
 
         truth, label = read_prophoto(args.photo).prophoto, args.photo
     else:

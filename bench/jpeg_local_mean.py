@@ -27,7 +27,7 @@ from gamut_onnx.container import jpeg
 from gamut_onnx.features import frequency_bands, mlp_inputs
 from gamut_onnx.fit import PRESETS, encode_features, train, training_pixels
 from gamut_onnx.metrics import psnr
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
 
 ARMS = ("base", "+mean", "+mean+diff")
 

@@ -38,7 +38,7 @@ from gamut_onnx.colour import (
 )
 from gamut_onnx.container import jpeg
 from gamut_onnx.metrics import psnr
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
 
 FILTER = 5  # denoise window (pixels)
 FILTER_ROWS = 200_000  # OG pixels the least-squares filter is fitted on (random subset)

@@ -67,10 +67,10 @@ def test_default_blob_fits_the_size_budget():
     ("offset", "fmt", "value", "message"),
     [
         (0, "<8s", b"NOTAMLP!", "bad magic"),
-        (8, "<H", 2, "format version 2"),
+        (8, "<H", 3, "format version 3"),
         (10, "<H", 80, "header size"),
         (12, "<B", 9, "dtype"),
-        (13, "<B", 7, "colour space"),
+        (13, "<B", 7, "colour space codes 7/3"),
         (14, "<B", 0, "carrier transform"),
         (15, "<B", 3, "input layout"),
         (16, "<B", 3, "3 hidden layers"),
@@ -78,7 +78,8 @@ def test_default_blob_fits_the_size_budget():
         (18, "<H", 48, "width 48"),
         (20, "<H", 4, "flags"),
         (22, "<B", 65, "boundary margin 65"),
-        (23, "<B", 1, "reserved"),
+        (23, "<B", 9, "colour space codes 1/9"),
+        (23, "<B", 0, "codes 1/0 disagree"),
         (24, "<I", 0, "image size"),
     ],
 )
@@ -115,12 +116,68 @@ def test_rejects_trailing_bytes():
         unpack_blob(pack_blob(make_blob()) + b"\0\0")
 
 
-def test_rejects_non_finite_weights():
+def _with_weight(value: float) -> bytes:
+    """A float32 blob whose first W2 weight is `value`, re-sealed with a valid CRC."""
+    data = pack_blob(make_blob(dtype="float32"))
+    offset = HEADER_BYTES + 4 * (120 * 32 + 32)  # after W1 and b1
+    return patch(data, offset, "<f", value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [(np.nan, "NaN"), (np.inf, "infinity"), (3e38, "exceed"), (7e4, "exceed")]
+)
+def test_rejects_weights_that_could_overflow(value, message):
+    with pytest.raises(GamutError, match=message):
+        unpack_blob(_with_weight(value))
+    unpack_blob(_with_weight(65504.0))  # the float16 range is allowed
+
+
+def test_pack_refuses_weights_beyond_the_bound():
     blob = make_blob(dtype="float32")
     weights = [w.copy() for w in blob.weights]
-    weights[2][0, 0] = np.nan
-    with pytest.raises(GamutError, match="NaN"):
-        unpack_blob(pack_blob(dataclasses.replace(blob, weights=weights)))
+    weights[2][0, 0] = 1e5
+    with pytest.raises(GamutError, match="within"):
+        pack_blob(dataclasses.replace(blob, weights=weights))
+
+
+def test_source_space_round_trips():
+    for primaries, transfer in (("p3", "srgb"), ("bt2020", "pq"), ("adobe", "gamma22")):
+        blob = dataclasses.replace(
+            make_blob(), source_primaries=primaries, source_transfer=transfer
+        )
+        back = unpack_blob(pack_blob(blob))
+        assert (back.source_primaries, back.source_transfer) == (primaries, transfer)
+        assert back.format_version == 2 and back.carrier_transform == 2
+
+
+def test_source_icc_rides_in_a_record():
+    icc = bytes(range(256)) * 3
+    blob = dataclasses.replace(
+        make_blob(), source_primaries="icc", source_transfer="icc", source_icc=icc
+    )
+    data = pack_blob(blob)
+    back = unpack_blob(data)
+    assert back.source_icc == icc and back.source_space == "icc"
+    assert len(data) < len(pack_blob(make_blob())) + 5 + len(icc)  # deflated
+
+
+def _with_records(records: bytes) -> bytes:
+    data = pack_blob(make_blob())
+    flags = struct.unpack_from("<H", data, 20)[0] | 2
+    body = bytearray(data[:-4] + records)
+    struct.pack_into("<H", body, 20, flags)
+    return with_crc(bytes(body) + b"CRC!")
+
+
+def test_records_are_bounded_and_versioned():
+    bomb = zlib.compress(b"\0" * (8 << 20))  # 8 MB of zeros in 8 KB
+    with pytest.raises(GamutError, match="4 MB"):
+        unpack_blob(_with_records(struct.pack("<BI", 128, len(bomb)) + bomb))
+    with pytest.raises(GamutError, match="runs past"):
+        unpack_blob(_with_records(struct.pack("<BI", 128, 1000) + b"x"))
+    with pytest.raises(GamutError, match="newer gamut-onnx"):
+        unpack_blob(_with_records(struct.pack("<BI", 5, 1) + b"x"))
+    assert unpack_blob(_with_records(struct.pack("<BI", 200, 2) + b"ok")).source_icc is None
 
 
 def test_pack_rejects_wrong_shapes():

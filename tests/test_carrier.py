@@ -20,9 +20,9 @@ from gamut_onnx.container.carrier import (
     encode_carrier,
     read_carrier,
     write_carrier,
-    write_restored_tiff,
 )
 from gamut_onnx.errors import GamutError
+from gamut_onnx.write import write_restored_tiff
 
 RNG = np.random.default_rng(7)
 SRGB8 = RNG.integers(0, 256, (37, 53, 3), dtype=np.uint8)

@@ -17,7 +17,7 @@ from gamut_onnx.colour import out_of_gamut_mask, romm_encode, srgb8_to_prophoto
 from gamut_onnx.container import png
 from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, read_carrier, write_carrier
 from gamut_onnx.metrics import psnr
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
 from gamut_onnx.sample import synthetic_scene
 
 FORMATS = ["png", "tiff"]
@@ -150,10 +150,10 @@ def test_inspect_json_describes_the_blob(work, fmt):
     assert info["carrier"] == fmt
     assert (info["image_width"], info["image_height"]) == (96, 64)
     assert info["has_model"] is True and info["alpha"] is False
-    assert info["format_version"] == 1
+    assert info["format_version"] == 2
     assert info["width"] == 32
     assert info["weight_dtype"] == "float16"
-    assert info["source_space"] == "prophoto-linear"
+    assert info["source_space"] == "prophoto"  # the sample scene is a ProPhoto TIFF
     assert info["model_image_size"] == [96, 64]
     assert info["pixel_digest_ok"] is True
 
@@ -204,13 +204,13 @@ def test_alpha_survives_the_round_trip(tmp_path, fmt):
         source, np.dstack([rgb, alpha]), photometric="rgb", extrasamples=["unassalpha"]
     )
     carrier, restored = tmp_path / f"carrier{SUFFIX[fmt]}", tmp_path / "restored.tif"
-    check_ok(run_cli("encode", source, "-o", carrier, *QUICK_FIT))
+    check_ok(run_cli("encode", source, "-o", carrier, "--input-space", "prophoto", *QUICK_FIT))
     assert inspect_json(carrier)["alpha"] is True
     check_ok(run_cli("decode", carrier, "-o", restored))
     with tifffile.TiffFile(restored) as tif:
         assert tif.pages[0].shape == (h, w, 4)
         assert tif.pages[0].dtype == np.uint16
-    back = read_prophoto(restored)
+    back = read_prophoto(restored)  # decoded into the source space: ProPhoto, tagged
     assert back.alpha is not None
     assert np.abs(back.alpha - alpha / 65535.0).max() <= 1 / 255
 
@@ -242,7 +242,7 @@ ERROR_CASES = [
     # (id, command, input key, output name, fragment of the message)
     ("missing-input", "encode", "missing", "x.png", "no such file"),
     ("text-input", "encode", "text", "x.png", "unrecognised file type"),
-    ("8bit-png-input", "encode", "png8", "x.png", "8-bit png"),
+    ("untagged-png-input", "encode", "png8", "x.png", "has no colour profile"),
     ("grayscale-tiff", "encode", "gray", "x.png", "grayscale"),
     ("truncated-tiff", "encode", "trunc_source", "x.png", "truncated"),
     ("bmp-output", "encode", "source", "x.bmp", ".bmp"),
@@ -250,7 +250,7 @@ ERROR_CASES = [
     ("decode-text", "decode", "text", "r.tif", "not a png, tiff or jpeg"),
     ("decode-truncated-png", "decode", "trunc_png", "r.tif", "truncated"),
     ("decode-truncated-tiff", "decode", "trunc_tiff", "r.tif", "truncated"),
-    ("decode-to-png", "decode", "png", "r.png", ".tif"),
+    ("decode-to-bmp", "decode", "png", "r.bmp", ".bmp"),
     ("corrupt-blob-png", "decode", "corrupt_png", "r.tif", "crc"),
     ("corrupt-blob-tiff", "decode", "corrupt_tiff", "r.tif", "crc"),
     ("resized-png", "decode", "resized_png", "r.tif", "resized"),

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gamut_onnx.blob import FORMAT_VERSION, HEADER_BYTES
+from gamut_onnx.blob import FORMAT_VERSION, HEADER_BYTES, unpack_blob
 from gamut_onnx.codec import decode
 from gamut_onnx.container.carrier import decode_carrier, read_carrier
 from gamut_onnx.errors import GamutError
@@ -29,6 +29,8 @@ STABLE_HEADER = [*range(0, 20), 23, *range(24, HEADER_BYTES)]
 def test_manifest_matches_the_format_version():
     assert MANIFEST["format_version"] == FORMAT_VERSION, "regenerate: tests/conformance/generate.py"
     assert {e["expect"] for e in MANIFEST["vectors"]} == {"restore", "error", "warning"}
+    versions = {e.get("blob_version") for e in MANIFEST["vectors"]} - {None}
+    assert versions == {1, FORMAT_VERSION}, "keep restoring the format-1 vectors"
 
 
 @pytest.mark.parametrize("name", sorted(ENTRIES))
@@ -40,6 +42,12 @@ def test_python_runtime_conforms(name):
             decode(carrier, provider="cpu")
         return
     result = decode(carrier, provider="cpu")
+    if "source_space" in entry:
+        blob = unpack_blob(carrier.blob)
+        assert (blob.source_space, blob.format_version) == (
+            entry["source_space"],
+            entry["blob_version"],
+        )
     if entry["expect"] == "warning":
         assert any(entry["message"] in w for w in result.warnings), result.warnings
     else:

@@ -12,7 +12,7 @@ from gamut_onnx.colour import out_of_gamut_mask, srgb8_to_prophoto
 from gamut_onnx.container import jpeg
 from gamut_onnx.container.carrier import read_carrier
 from gamut_onnx.metrics import psnr
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
 
 
 @pytest.fixture(scope="module")

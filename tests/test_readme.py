@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gamut_onnx.container.carrier import write_restored_tiff
 from gamut_onnx.sample import synthetic_scene
+from gamut_onnx.write import write_restored_tiff
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

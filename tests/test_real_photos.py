@@ -15,7 +15,7 @@ from conftest import check_ok, run_cli
 from gamut_onnx.colour import out_of_gamut_mask, srgb8_to_prophoto
 from gamut_onnx.container.carrier import read_carrier
 from gamut_onnx.metrics import psnr
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 # The smallest photos (fast enough for CI at default settings), from two source gamuts.
@@ -29,9 +29,11 @@ def test_real_photo_round_trip_beats_clipping(tmp_path, name):
     if not source.exists():
         pytest.skip(f"{source} not available")
     carrier, restored = tmp_path / "c.png", tmp_path / "r.tif"
-    report = json.loads(check_ok(run_cli("encode", source, "-o", carrier, "--json")).stdout)
+    # The dev photos are untagged 16-bit ProPhoto TIFFs (the GamutMLP dataset's convention).
+    encode = run_cli("encode", source, "-o", carrier, "--input-space", "prophoto", "--json")
+    report = json.loads(check_ok(encode).stdout)
     check_ok(run_cli("decode", carrier, "-o", restored, block_torch=True))
-    truth = read_prophoto(source).prophoto
+    truth = read_prophoto(source, "prophoto").prophoto
     back = read_prophoto(restored).prophoto
     clipped = srgb8_to_prophoto(read_carrier(carrier).srgb8)
     og = out_of_gamut_mask(truth)

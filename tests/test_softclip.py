@@ -14,7 +14,7 @@ from gamut_onnx.container.carrier import decode_carrier
 from gamut_onnx.errors import GamutError
 from gamut_onnx.evaluate import softclip
 from gamut_onnx.metrics import psnr
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
 from gamut_onnx.sample import synthetic_scene
 
 # Round numbers: kl - lo = 1.0 and hi - kh = 1.0, so the maps are easy to do by hand.
@@ -127,7 +127,7 @@ def test_real_photo_soft_clip_beats_clip(name):
     source = DEV / name
     if not source.exists():
         pytest.skip(f"{source} not available")
-    truth = read_prophoto(source).prophoto
+    truth = read_prophoto(source, "prophoto").prophoto
     og = out_of_gamut_mask(truth)
     restored = softclip.decode(softclip.encode(truth, "png")[0])
     clipped = srgb8_to_prophoto(prophoto_to_srgb8(truth))

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// gamut-onnx-restore IN OUT.tif [--strict]: the Node twin of `gamut-onnx decode IN -o OUT.tif`.
+// gamut-onnx-restore IN OUT.tif [--strict]: the Node twin of
+// `gamut-onnx decode IN -o OUT.tif --space prophoto` (reads blob formats 1 and 2).
 // Exit codes as the Python CLI: 0 done, 1 bad input (one line on stderr, no output file), 2 usage.
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';

@@ -2,8 +2,22 @@
 
 export class GamutError extends Error {}
 
+/** The photo's own primaries (blob byte 13; 'icc': described by the ICC record). */
+export type SourcePrimaries = 'prophoto' | 'bt709' | 'p3' | 'adobe' | 'bt2020' | 'icc';
+/** The photo's own transfer function (blob byte 23; 'icc' with an ICC record). */
+export type SourceTransfer =
+  | 'icc'
+  | 'linear'
+  | 'srgb'
+  | 'romm'
+  | 'gamma22'
+  | 'bt709'
+  | 'pq'
+  | 'hlg';
+
 export interface Blob {
-  formatVersion: number;
+  /** 2, or 1 for blobs written before 2026-11-27 (read as docs/blob-format.md §1.1) */
+  formatVersion: 1 | 2;
   weightDtype: 'float16' | 'float32';
   hiddenLayers: number;
   /** L: sin/cos octaves per input channel */
@@ -17,6 +31,20 @@ export interface Blob {
   imageHeight: number;
   /** SHA-256 of the carrier pixels (docs/blob-format.md §4.2) */
   pixelDigest: Uint8Array;
+  /** sRGB -> ProPhoto matrices of §5 step 2: 1 legacy (version 1), 2 colour-science CAT02 */
+  carrierTransform: 1 | 2;
+  /** version 1: 'prophoto' and 'romm' (the restore's own space) */
+  sourcePrimaries: SourcePrimaries;
+  sourceTransfer: SourceTransfer;
+  /**
+   * As `gamut-onnx inspect` names it: 'prophoto', 'prophoto-linear', 'display-p3', 'adobe-rgb',
+   * 'rec2020', 'rec2020-pq', 'rec2020-hlg', 'srgb', 'srgb-linear'; other combinations as
+   * 'primaries/transfer'; 'icc' with a source ICC profile. Information for writing the photo in
+   * its own space: the restore itself always returns linear ProPhoto.
+   */
+  sourceSpace: string;
+  /** the inflated source ICC profile (record 128, at most 4 MiB), or null */
+  sourceIcc: Uint8Array | null;
   crc32: number;
   byteLength: number;
   /** row-major float32; matrices stored [in, out] */
@@ -32,7 +60,10 @@ export interface Carrier {
   rgb: Uint8Array;
   alpha: Uint8Array | null;
   blob: Uint8Array | null;
+  /** what the pixel digest hashes (§4.2); JPEG: APP0 and APP14 included */
   digestParts: Uint8Array[];
+  /** the same for version-1 blobs (JPEG: without APP0/APP14) */
+  legacyDigestParts: Uint8Array[];
 }
 
 export interface Restored {
@@ -42,7 +73,10 @@ export interface Restored {
   data: Float32Array;
   /** H*W straight 8-bit alpha, when the carrier has one */
   alpha?: Uint8Array;
-  /** e.g. 'pixels changed after encoding (edited?): ...' */
+  /**
+   * e.g. 'pixels changed after encoding (edited?): ...'; a JPEG with a version-1 blob also gets
+   * 'this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed ...'
+   */
   warnings: string[];
   blob: Blob | null;
   carrier: Carrier;
@@ -64,17 +98,50 @@ export interface RestoreOptions {
 export const DEFAULT_TILE: number;
 export const PROPHOTO_ICC: Uint8Array;
 
-/** Restore a carrier file (PNG, TIFF or JPEG bytes). Throws GamutError on bad input. */
+/**
+ * Restore a carrier file (PNG, TIFF or JPEG bytes; blob format 1 or 2). Throws GamutError on bad
+ * input, and when the graph's output is not finite.
+ */
 export function restore(
   carrierBytes: Uint8Array | ArrayBuffer,
   options?: RestoreOptions,
 ): Promise<Restored>;
 
-/** Validate and unpack a raw weight blob (docs/blob-format.md §4.1). */
+/** Validate and unpack a raw weight blob, version 1 or 2 (docs/blob-format.md §4.1). */
 export function readBlob(blobBytes: Uint8Array): Blob;
 
-/** The fields of `gamut-onnx inspect --json` (plus boundary_margin). */
-export function inspect(carrierBytes: Uint8Array | ArrayBuffer): Promise<Record<string, unknown>>;
+/** What `inspect` reports: the fields of `gamut-onnx inspect --json` (less `file`). */
+export interface InspectInfo {
+  carrier: 'png' | 'tiff' | 'jpeg';
+  image_width: number;
+  image_height: number;
+  alpha: boolean;
+  has_model: boolean;
+  // The rest only when has_model:
+  blob_bytes?: number;
+  format_version?: 1 | 2;
+  width?: number;
+  hidden_layers?: number;
+  octaves?: number;
+  weight_dtype?: 'float16' | 'float32';
+  /** Blob['sourceSpace'], e.g. 'prophoto', 'display-p3', 'icc' */
+  source_space?: string;
+  /** length of the inflated source ICC profile, 0 without one */
+  source_icc_bytes?: number;
+  carrier_transform?: 1 | 2;
+  gated?: boolean;
+  boundary_margin?: number;
+  /** [width, height] */
+  model_image_size?: [number, number];
+  /** 8 hex digits */
+  blob_crc32?: string;
+  /** 64 hex digits */
+  pixel_digest?: string;
+  pixel_digest_ok?: boolean;
+}
+
+/** What a carrier holds, as `gamut-onnx inspect --json` reports it. */
+export function inspect(carrierBytes: Uint8Array | ArrayBuffer): Promise<InspectInfo>;
 
 /** 16-bit ROMM-encoded ProPhoto TIFF bytes, as `gamut-onnx decode` writes. */
 export function encodeRestoredTiff(restored: {
@@ -84,7 +151,10 @@ export function encodeRestoredTiff(restored: {
   alpha?: Uint8Array;
 }): Uint8Array;
 
-/** Restore steps 1-2 only: 8-bit sRGB (H*W*3) -> clipped linear ProPhoto. */
-export function clippedProPhoto(rgb: Uint8Array): Float32Array;
+/**
+ * Restore steps 1-2 only: 8-bit sRGB (H*W*3) -> clipped linear ProPhoto, with the matrix of a
+ * blob's carrier_transform (default 2, what files without a model use).
+ */
+export function clippedProPhoto(rgb: Uint8Array, carrierTransform?: 1 | 2): Float32Array;
 
 export function defaultModelPath(): string;

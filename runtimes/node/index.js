@@ -1,20 +1,23 @@
 // gamut-onnx restore for Node.js on onnxruntime-node. The format logic lives in lib/ (shared with
 // the browser page in runtimes/web); this file adds what is Node-specific: the onnxruntime-node
-// session, SHA-256 from node:crypto, files for the ONNX graph, the JPEG decoder and the ICC.
+// session, SHA-256 from node:crypto, zlib for the blob's source ICC record, files for the ONNX
+// graph, the JPEG decoder and the ICC.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inflateSync } from 'node:zlib';
 
 import { init as initJpeg } from '@jsquash/jpeg/decode.js';
 import ort from 'onnxruntime-node';
 
+import { readBlob as readBlobWith } from './lib/blob.js';
 import { DEFAULT_TILE, inspectWith, restoreWith } from './lib/restore.js';
 import { encodeRestoredTiff as encodeTiff } from './lib/tiff16.js';
 
-export { GamutError, readBlob } from './lib/blob.js';
+export { GamutError } from './lib/blob.js';
 export { clippedProPhoto } from './lib/colour.js';
 export { DEFAULT_TILE };
 
@@ -62,6 +65,30 @@ function sha256(parts) {
   return new Uint8Array(hash.digest());
 }
 
+/**
+ * zlib inflation bounded to `maxBytes` of output (the source ICC record, §3.1): null when the
+ * stream is truncated or inflates past the bound; throws on corrupt data.
+ * @type {import('./lib/blob.js').Inflate}
+ */
+function inflate(deflated, maxBytes) {
+  try {
+    return new Uint8Array(inflateSync(deflated, { maxOutputLength: maxBytes }));
+  } catch (err) {
+    if (err.code === 'ERR_BUFFER_TOO_LARGE' || err.code === 'Z_BUF_ERROR') return null;
+    throw err;
+  }
+}
+
+/**
+ * Validate and unpack a raw weight blob, version 1 or 2 (docs/blob-format.md §4.1, in order),
+ * with its source ICC profile inflated.
+ * @param {Uint8Array} bytes
+ * @returns {import('./lib/blob.js').Blob}
+ */
+export function readBlob(bytes) {
+  return readBlobWith(bytes, { inflate });
+}
+
 function asBytes(input) {
   if (input instanceof Uint8Array) return input;
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
@@ -85,21 +112,22 @@ export async function restore(carrierBytes, options = {}) {
   } = options;
   await ensureJpegDecoder();
   const sess = await session(modelPath, threads);
-  return restoreWith(ort, sess, asBytes(carrierBytes), { sha256, tile, strict });
+  return restoreWith(ort, sess, asBytes(carrierBytes), { sha256, inflate, tile, strict });
 }
 
 /**
- * What a carrier holds: the fields of `gamut-onnx inspect --json`, plus boundary_margin.
+ * What a carrier holds: the fields of `gamut-onnx inspect --json` (less `file`), e.g.
+ * format_version, source_space, carrier_transform, pixel_digest_ok.
  * @param {Uint8Array|ArrayBuffer} carrierBytes
  * @returns {Promise<Record<string, unknown>>}
  */
 export async function inspect(carrierBytes) {
   await ensureJpegDecoder();
-  return inspectWith(asBytes(carrierBytes), sha256);
+  return inspectWith(asBytes(carrierBytes), sha256, inflate);
 }
 
 /**
- * The restored image as a 16-bit ROMM-encoded ProPhoto TIFF (what `gamut-onnx decode` writes).
+ * The restored image as a 16-bit ROMM-encoded ProPhoto TIFF (`gamut-onnx decode --space prophoto`).
  * @param {{width: number, height: number, data: Float32Array, alpha?: Uint8Array}} restored
  * @returns {Uint8Array}
  */

@@ -1,6 +1,6 @@
 // The page: restore a dropped carrier with onnxruntime-web (WASM) through the same modules the
 // Node package uses (../node/lib), then draw the sRGB file and the restored colours side by side.
-// window.gamut exposes the last result (float data included) for the end-to-end test.
+// window.gamut exposes the last result (float data included) and the ICC inflater for the tests.
 
 import * as ort from 'onnxruntime-web';
 
@@ -15,8 +15,6 @@ const MODEL_URL = new URL('../graph/restore.onnx', import.meta.url).href;
 const CHANGED = 1 / 512;
 
 const $ = (id) => document.getElementById(id);
-const gamut = { ready: null, last: null, error: null, restoreBytes };
-window.gamut = gamut;
 
 /** The pixel digest (§4.2) with WebCrypto, which browsers offer on https and localhost only. */
 async function sha256(parts) {
@@ -25,6 +23,32 @@ async function sha256(parts) {
   const bytes = await new Blob(parts).arrayBuffer();
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
 }
+
+/**
+ * zlib inflation for the blob's source ICC record (docs/blob-format.md §3.1), with the browser's
+ * DecompressionStream; stops (null) past `maxBytes` of output. Corrupt data rejects.
+ * @type {import('../node/lib/blob.js').Inflate}
+ */
+async function inflate(deflated, maxBytes) {
+  const stream = new Blob([deflated]).stream().pipeThrough(new DecompressionStream('deflate'));
+  const reader = stream.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > maxBytes) {
+      reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return new Uint8Array(await new Blob(chunks).arrayBuffer());
+}
+
+const gamut = { ready: null, last: null, error: null, restoreBytes, inflate };
+window.gamut = gamut;
 
 function setStatus(text, state) {
   $('status').textContent = text;
@@ -36,9 +60,10 @@ function setStatus(text, state) {
 async function restoreBytes(bytes) {
   const session = await gamut.ready;
   const started = performance.now();
-  const result = await restoreWith(ort, session, bytes, { sha256 });
+  const result = await restoreWith(ort, session, bytes, { sha256, inflate });
   result.seconds = (performance.now() - started) / 1000;
-  const clipped = clippedProPhoto(result.carrier.rgb);
+  // The model's input colours: the matrix of the blob's carrier transform (version 1: legacy).
+  const clipped = clippedProPhoto(result.carrier.rgb, result.blob?.carrierTransform);
   result.changed = new Uint8Array(result.width * result.height);
   for (let i = 0; i < result.changed.length; i++) {
     for (let k = 0; k < 3; k++) {

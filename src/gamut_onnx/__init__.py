@@ -6,9 +6,10 @@ from gamut_onnx import read_prophoto, encode, write_carrier, read_carrier, decod
 __version__ = "0.1.0"
 
 from gamut_onnx.codec import DecodeResult, EncodeResult, decode, encode
-from gamut_onnx.container.carrier import Carrier, read_carrier, write_carrier, write_restored_tiff
+from gamut_onnx.container.carrier import Carrier, read_carrier, write_carrier
 from gamut_onnx.errors import GamutError
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
+from gamut_onnx.write import write_restored_image, write_restored_tiff
 
 __all__ = [
     "Carrier",
@@ -21,5 +22,6 @@ __all__ = [
     "read_carrier",
     "read_prophoto",
     "write_carrier",
+    "write_restored_image",
     "write_restored_tiff",
 ]

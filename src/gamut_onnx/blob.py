@@ -1,25 +1,26 @@
 """The weight blob: the portable, versioned unit stored in a carrier's metadata.
 
-Layout (little-endian), specified in docs/blob-format.md, which is the normative text:
+docs/blob-format.md is the normative text. Layout (little-endian), 64-byte header:
 
     offset size  field
     0      8     magic b"GAMUTMLP"
-    8      2     format_version (u16) = 1
+    8      2     format_version (u16): 1 or 2 (written: 2)
     10     2     header_bytes (u16) = 64
     12     1     weight_dtype (u8): 1 float16, 2 float32
-    13     1     source_space (u8): 1 = linear ProPhoto RGB (ROMM primaries, D50)
-    14     1     carrier_transform (u8): 1 = CAT02 ProPhoto->sRGB, clip, sRGB curve, 8-bit round
+    13     1     source_primaries (u8): the photo's own colour space (v1: 1, "ProPhoto linear")
+    14     1     carrier_transform (u8): 1 legacy matrices, 2 colour-science CAT02 (v2 only)
     15     1     input_layout (u8): 1 = (x, y, R, G, B) in [-1, 1], sin/cos octave encoding
     16     1     hidden_layers (u8) = 2
     17     1     octaves (u8)
     18     2     width (u16): hidden units per layer
-    20     2     flags (u16): bit 0 = MLP applied only at boundary pixels; others zero
-    22     1     boundary_margin (u8): a boundary pixel has a channel <= margin or >= 255 - margin
-    23     1     reserved, zero
+    20     2     flags (u16): bit 0 gated; bit 1 (v2) records follow the weights
+    22     1     boundary_margin (u8)
+    23     1     source_transfer (u8) (v1: reserved, zero)
     24     4     image_width (u32)
     28     4     image_height (u32)
-    32     32    pixel_digest: SHA-256 of the carrier's decoded 8-bit RGB pixels (row-major HxWx3)
-    64     ...   weights: W1 (F x width), b1, W2 (width x width), b2, W3 (width x 3), b3, row-major
+    32     32    pixel_digest (SHA-256, see docs/blob-format.md section 4)
+    64     ...   weights: W1 (F x width), b1, W2 (width x width), b2, W3 (width x 3), b3
+    ...    ...   v2 with flag bit 1: records, each type (u8), length (u32), payload
     end-4  4     CRC32 (zlib) of every byte before it
 """
 
@@ -36,19 +37,32 @@ from gamut_onnx.errors import GamutError
 from gamut_onnx.features import INPUT_CHANNELS
 
 MAGIC = b"GAMUTMLP"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 HEADER = struct.Struct("<8sHHBBBBBBHHBBII32s")
 HEADER_BYTES = HEADER.size  # 64
 CRC_BYTES = 4
 DTYPE_CODES = {"float16": 1, "float32": 2}
-SOURCE_SPACES = {1: "prophoto-linear"}
-CARRIER_TRANSFORMS = {1: "cat02-clip-srgb8"}
 INPUT_LAYOUTS = {1: "xy-rgb-octaves"}
+CARRIER_TRANSFORM_CODES = (1, 2)
+CURRENT_CARRIER_TRANSFORM = 2
 SUPPORTED_WIDTHS = (16, 32, 64, 128)
 SUPPORTED_HIDDEN_LAYERS = 2
 FLAG_GATED = 1
+FLAG_RECORDS = 2
 MAX_OCTAVES = 16
 MAX_BOUNDARY_MARGIN = 64
+# Finite by construction: with every weight within +-65504 (the float16 range) and inputs in
+# [-1, 1], no layer of the largest network (F = 160, D = 128) can exceed 2e21, far below the
+# float32 range, so a restore cannot overflow to inf or NaN (docs/blob-format.md section 3).
+MAX_WEIGHT = 65504.0
+
+# The photo's own colour space (v2): primaries and transfer codes; 255/0 = an ICC profile record.
+PRIMARIES_CODES = {1: "prophoto", 2: "bt709", 3: "p3", 4: "adobe", 5: "bt2020", 255: "icc"}
+TRANSFER_CODES = {0: "icc", 1: "linear", 2: "srgb", 3: "romm", 4: "gamma22", 5: "bt709"}
+TRANSFER_CODES |= {6: "pq", 7: "hlg"}
+RECORD_SOURCE_ICC = 128  # ancillary (>= 128): zlib-deflated ICC profile of the source photo
+MAX_RECORD_INFLATED = 4 << 20  # an ICC profile beyond 4 MB is not a photo's profile
 
 
 def weight_shapes(width: int, octaves: int) -> list[tuple[int, ...]]:
@@ -96,12 +110,38 @@ class Blob:
     gated: bool = False
     boundary_margin: int = 0  # 0 for lossless carriers; JPEG noise moves clipped values off 0/255
     format_version: int = FORMAT_VERSION
-    source_space: str = "prophoto-linear"
+    carrier_transform: int = CURRENT_CARRIER_TRANSFORM
+    source_primaries: str = "prophoto"  # PRIMARIES_CODES values; "icc": see source_icc
+    source_transfer: str = "romm"  # TRANSFER_CODES values
+    source_icc: bytes | None = field(default=None, repr=False)
     hidden_layers: int = SUPPORTED_HIDDEN_LAYERS
+
+    @property
+    def source_space(self) -> str:
+        """The photo's colour space as `gamut-onnx inspect` names it."""
+        if self.source_primaries == "icc":
+            return "icc"
+        from gamut_onnx.colour.spaces import ColourSpace, space_name
+
+        return space_name(ColourSpace(self.source_primaries, self.source_transfer))
+
+
+def _code(table: dict[int, str], name: str, what: str) -> int:
+    for code, known in table.items():
+        if known == name:
+            return code
+    raise GamutError(f"unknown {what} {name!r}")
+
+
+def _records(blob: Blob) -> bytes:
+    if blob.source_icc is None:
+        return b""
+    payload = zlib.compress(bytes(blob.source_icc), 9)
+    return struct.pack("<BI", RECORD_SOURCE_ICC, len(payload)) + payload
 
 
 def pack_blob(blob: Blob) -> bytes:
-    """Serialise a Blob; weights are rounded to `weight_dtype`."""
+    """Serialise a Blob as format version 2; weights are rounded to `weight_dtype`."""
     shapes = weight_shapes(blob.width, blob.octaves)
     if [tuple(w.shape) for w in blob.weights] != shapes:
         raise GamutError(f"weights do not match width {blob.width}, {blob.octaves} octaves")
@@ -109,32 +149,64 @@ def pack_blob(blob: Blob) -> bytes:
         raise GamutError(f"boundary margin {blob.boundary_margin} out of 0..{MAX_BOUNDARY_MARGIN}")
     if blob.weight_dtype not in DTYPE_CODES:
         raise GamutError(f"unknown weight dtype {blob.weight_dtype!r}")
+    if any(not np.all(np.abs(w) <= MAX_WEIGHT) for w in blob.weights):
+        raise GamutError(f"weights must be finite and within +-{MAX_WEIGHT:g}")
+    if (blob.source_primaries == "icc") != (blob.source_icc is not None):
+        raise GamutError("an ICC source space needs its profile, and only it")
+    records = _records(blob)
+    flags = (FLAG_GATED if blob.gated else 0) | (FLAG_RECORDS if records else 0)
     header = HEADER.pack(
         MAGIC,
         FORMAT_VERSION,
         HEADER_BYTES,
         DTYPE_CODES[blob.weight_dtype],
-        1,
-        1,
+        _code(PRIMARIES_CODES, blob.source_primaries, "source primaries"),
+        blob.carrier_transform,
         1,
         blob.hidden_layers,
         blob.octaves,
         blob.width,
-        FLAG_GATED if blob.gated else 0,
+        flags,
         blob.boundary_margin,
-        0,
+        _code(TRANSFER_CODES, blob.source_transfer, "source transfer"),
         blob.image_width,
         blob.image_height,
         blob.pixel_digest,
     )
     dtype = np.dtype(blob.weight_dtype).newbyteorder("<")
     payload = b"".join(np.asarray(w, dtype=dtype).tobytes() for w in blob.weights)
-    body = header + payload
+    body = header + payload + records
     return body + struct.pack("<I", zlib.crc32(body))
 
 
 def _fail(reason: str) -> GamutError:
     return GamutError(f"invalid weight blob: {reason}")
+
+
+def _read_records(data: bytes) -> bytes | None:
+    """The source ICC profile from the records (inflation bounded); unknown ancillary records
+    are skipped, unknown critical ones (type < 128) need a newer reader."""
+    icc, pos = None, 0
+    while pos < len(data):
+        if pos + 5 > len(data):
+            raise _fail("truncated record header")
+        kind, length = struct.unpack_from("<BI", data, pos)
+        pos += 5
+        if length > len(data) - pos:
+            raise _fail(f"record of {length} bytes runs past the blob")
+        payload = data[pos : pos + length]
+        pos += length
+        if kind == RECORD_SOURCE_ICC:
+            inflate = zlib.decompressobj()
+            try:
+                icc = inflate.decompress(payload, MAX_RECORD_INFLATED)
+            except zlib.error as exc:
+                raise _fail(f"source ICC record is corrupt ({exc})") from None
+            if inflate.unconsumed_tail or not inflate.eof:
+                raise _fail("source ICC record is truncated or inflates past 4 MB")
+        elif kind < 128:
+            raise _fail(f"record type {kind} needs a newer gamut-onnx")
+    return icc
 
 
 def unpack_blob(data: bytes) -> Blob:
@@ -143,21 +215,35 @@ def unpack_blob(data: bytes) -> Blob:
     if len(data) < HEADER_BYTES + CRC_BYTES:
         raise _fail(f"truncated ({len(data)} bytes, header alone needs {HEADER_BYTES + 4})")
     fields = HEADER.unpack_from(data)
-    (magic, version, header_bytes, dtype_code, space, transform, layout) = fields[:7]
-    (layers, octaves, width, flags, margin, reserved, img_w, img_h, digest) = fields[7:]
+    (magic, version, header_bytes, dtype_code, primaries, transform, layout) = fields[:7]
+    (layers, octaves, width, flags, margin, transfer, img_w, img_h, digest) = fields[7:]
     if magic != MAGIC:
         raise _fail(f"bad magic {magic!r} (expected {MAGIC!r})")
-    if version != FORMAT_VERSION:
-        raise _fail(f"format version {version} is not supported (this build reads version 1)")
+    if version not in READABLE_VERSIONS:
+        raise _fail(f"format version {version} is not supported (this build reads 1 and 2)")
     if header_bytes != HEADER_BYTES:
         raise _fail(f"header size {header_bytes} (expected {HEADER_BYTES})")
     dtype = {v: k for k, v in DTYPE_CODES.items()}.get(dtype_code)
     if dtype is None:
         raise _fail(f"unknown weight dtype code {dtype_code}")
-    if space not in SOURCE_SPACES:
-        raise _fail(f"unknown source colour space code {space}")
-    if transform not in CARRIER_TRANSFORMS:
-        raise _fail(f"unknown carrier transform code {transform}")
+    if version == 1:  # v1: one source space (the MLP's, linear ProPhoto), legacy matrices
+        if primaries != 1:
+            raise _fail(f"unknown source colour space code {primaries}")
+        if transform != 1:
+            raise _fail(f"unknown carrier transform code {transform}")
+        if flags & ~FLAG_GATED or transfer:
+            raise _fail(f"unknown flags 0x{flags:04x} or non-zero reserved field")
+        source = ("prophoto", "romm")
+    else:
+        if primaries not in PRIMARIES_CODES or transfer not in TRANSFER_CODES:
+            raise _fail(f"unknown source colour space codes {primaries}/{transfer}")
+        if (primaries == 255) != (transfer == 0):
+            raise _fail(f"source colour space codes {primaries}/{transfer} disagree")
+        if transform not in CARRIER_TRANSFORM_CODES:
+            raise _fail(f"unknown carrier transform code {transform}")
+        if flags & ~(FLAG_GATED | FLAG_RECORDS):
+            raise _fail(f"unknown flags 0x{flags:04x}")
+        source = (PRIMARIES_CODES[primaries], TRANSFER_CODES[transfer])
     if layout not in INPUT_LAYOUTS:
         raise _fail(f"unknown input layout code {layout}")
     if layers != SUPPORTED_HIDDEN_LAYERS:
@@ -166,16 +252,16 @@ def unpack_blob(data: bytes) -> Blob:
         raise _fail(f"width {width} (supported: {', '.join(map(str, SUPPORTED_WIDTHS))})")
     if not 1 <= octaves <= MAX_OCTAVES:
         raise _fail(f"{octaves} octaves (supported: 1..{MAX_OCTAVES})")
-    if flags & ~FLAG_GATED or reserved:
-        raise _fail(f"unknown flags 0x{flags:04x} or non-zero reserved field")
     if margin > MAX_BOUNDARY_MARGIN:
         raise _fail(f"boundary margin {margin} (supported: 0..{MAX_BOUNDARY_MARGIN})")
     if img_w == 0 or img_h == 0:
         raise _fail(f"image size {img_w}x{img_h}")
     shapes = weight_shapes(width, octaves)
     itemsize = np.dtype(dtype).itemsize
-    expected = HEADER_BYTES + sum(int(np.prod(s)) for s in shapes) * itemsize + CRC_BYTES
-    if len(data) != expected:
+    weights_end = HEADER_BYTES + sum(int(np.prod(s)) for s in shapes) * itemsize
+    has_records = bool(flags & FLAG_RECORDS)
+    expected = weights_end + CRC_BYTES
+    if len(data) != expected and not (has_records and len(data) > expected):
         raise _fail(f"{len(data)} bytes, but its header describes {expected} (truncated?)")
     (crc,) = struct.unpack_from("<I", data, len(data) - CRC_BYTES)
     if crc != zlib.crc32(data[:-CRC_BYTES]):
@@ -188,6 +274,11 @@ def unpack_blob(data: bytes) -> Blob:
         offset += count * itemsize
     if not all(np.isfinite(w).all() for w in weights):
         raise _fail("weights contain NaN or infinity")
+    if any(np.abs(w).max() > MAX_WEIGHT for w in weights):
+        raise _fail(f"weights exceed +-{MAX_WEIGHT:g} (a restore could overflow)")
+    icc = _read_records(data[weights_end:-CRC_BYTES]) if has_records else None
+    if (source[0] == "icc") != (icc is not None):
+        raise _fail("source colour space says ICC, but there is no profile record, or vice versa")
     return Blob(
         weights=weights,
         width=width,
@@ -199,6 +290,9 @@ def unpack_blob(data: bytes) -> Blob:
         gated=bool(flags & FLAG_GATED),
         boundary_margin=margin,
         format_version=version,
-        source_space=SOURCE_SPACES[space],
+        carrier_transform=transform,
+        source_primaries=source[0],
+        source_transfer=source[1],
+        source_icc=icc,
         hidden_layers=layers,
     )

@@ -1,7 +1,7 @@
 """Encode and decode: the symmetric API behind the CLI.
 
 encode: linear ProPhoto -> 8-bit sRGB carrier pixels + weight blob (needs torch, for the fit)
-decode: carrier pixels + blob -> linear ProPhoto (onnxruntime only)
+decode: carrier pixels + blob -> linear ProPhoto (onnxruntime only; gamut_onnx/decoding.py)
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from gamut_onnx.blob import Blob, check_image_size, pixel_digest, unpack_blob
+from gamut_onnx.blob import pixel_digest, unpack_blob
 from gamut_onnx.colour import (
     boundary_mask,
     out_of_gamut_mask,
     prophoto_to_srgb8,
     srgb8_to_prophoto,
 )
-from gamut_onnx.container.carrier import CARRIER_FORMATS, Carrier, encode_carrier
+from gamut_onnx.container.carrier import CARRIER_FORMATS, encode_carrier
 from gamut_onnx.errors import GamutError
 from gamut_onnx.metrics import psnr
 
@@ -56,14 +56,15 @@ class EncodeResult:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
 
 
-@dataclass
-class DecodeResult:
-    prophoto: np.ndarray = field(repr=False)  # float32 HxWx3 linear ProPhoto
-    alpha: np.ndarray | None = field(repr=False)
-    restored: bool  # False when no usable model was found (plain clip-and-expand)
-    warnings: list[str]
-    provider: str
-    decode_s: float
+def source_fields(space) -> dict:
+    """The Blob fields that record the photo's own colour space (a named space or ICC)."""
+    from gamut_onnx.colour.cms import IccProfile
+
+    if space is None:
+        return {}
+    if isinstance(space, IccProfile):
+        return {"source_primaries": "icc", "source_transfer": "icc", "source_icc": space.data}
+    return {"source_primaries": space.primaries, "source_transfer": space.transfer}
 
 
 def alpha_to_8bit(alpha: np.ndarray | None) -> np.ndarray | None:
@@ -136,6 +137,7 @@ def encode(
     provider: str = "auto",
     fallback: bool = True,
     progress: Callable[[int, float], None] | None = None,
+    source=None,
 ) -> EncodeResult:
     """Reduce linear ProPhoto (HxWx3 float) to an sRGB carrier and fit the restoring MLP.
 
@@ -145,7 +147,9 @@ def encode(
     MLP at boundary pixels, for several margins on JPEG; "off": MLP everywhere; "auto": both).
     If no mode beats plain clipping on the whole image, the carrier gets no model at all
     (`fallback=False` keeps the best model regardless, e.g. for test vectors).
-    `weight_dtype` and `gate` default to the recipe's (`config`).
+    `weight_dtype` and `gate` default to the recipe's (`config`). `source` is the photo's own
+    colour space (a ColourSpace or IccProfile, from the reader), recorded so that decode can
+    restore into it; None records ProPhoto.
     """
     from gamut_onnx.exporters.weights import blob_from_model
     from gamut_onnx.fit import PRESETS, check_config, fit
@@ -193,6 +197,7 @@ def encode(
                 weight_dtype=weight_dtype,
                 gated=gated,
                 boundary_margin=margin,
+                source=source_fields(source),
             )
 
         # One restore through the real graph covers every candidate (see score_modes).
@@ -235,45 +240,7 @@ def encode(
     )
 
 
-def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
-    """The carrier's blob checked against its pixels, plus warnings for soft problems."""
-    if carrier.blob is None:
-        return None, ["no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"]
-    blob = unpack_blob(carrier.blob)
-    check_image_size(blob, *carrier.srgb8.shape[:2])
-    warnings = []
-    if blob.pixel_digest != carrier.digest:
-        warnings.append(
-            "pixels changed after encoding (edited?): restore quality is not guaranteed"
-        )
-    return blob, warnings
+# decode lives in its own module (no torch there); re-exported so the API reads symmetrically.
+from gamut_onnx.decoding import DecodeResult, decode, read_blob  # noqa: E402
 
-
-def decode(
-    carrier: Carrier, *, provider: str = "auto", strict: bool = False, tile: int | None = None
-) -> DecodeResult:
-    """Restore linear ProPhoto from a carrier; strict turns warnings into errors."""
-    from gamut_onnx.runtime import RestoreSession
-    from gamut_onnx.runtime.backend import conflict_message, installed_builds
-    from gamut_onnx.runtime.session import DEFAULT_TILE
-
-    start = time.perf_counter()
-    blob, warnings = read_blob(carrier)
-    conflict = conflict_message(installed_builds())
-    if conflict:  # restores on the CPU provider still work; say how to repair the install
-        warnings.append(conflict)
-    if strict and warnings:
-        raise GamutError(f"refusing to decode under --strict: {warnings[0]}")
-    if blob is None:
-        prophoto, used = srgb8_to_prophoto(carrier.srgb8), "none"
-    else:
-        session = RestoreSession(provider, tile=tile or DEFAULT_TILE)
-        prophoto, used = session.restore(carrier.srgb8, blob), session.provider
-    return DecodeResult(
-        prophoto=prophoto,
-        alpha=carrier.alpha,
-        restored=blob is not None,
-        warnings=warnings,
-        provider=used,
-        decode_s=time.perf_counter() - start,
-    )
+__all__ = ["DecodeResult", "EncodeResult", "decode", "encode", "read_blob"]

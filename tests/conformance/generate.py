@@ -17,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from gamut_onnx.blob import FORMAT_VERSION
+from gamut_onnx.blob import FORMAT_VERSION, HEADER_BYTES, unpack_blob
 from gamut_onnx.codec import decode, encode
-from gamut_onnx.container import png
+from gamut_onnx.colour.cms import IccProfile
+from gamut_onnx.colour.icc import SRGB_TRC, build_matrix_trc_icc, cat02_to_pcs
+from gamut_onnx.colour.spaces import PRIMARIES, ColourSpace
+from gamut_onnx.container import jpeg, png
 from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, decode_carrier
 from gamut_onnx.fit import FitConfig
 from gamut_onnx.sample import synthetic_scene
@@ -27,13 +30,23 @@ from gamut_onnx.sample import synthetic_scene
 HERE = Path(__file__).resolve().parent
 TOLERANCE = 1e-4  # max abs difference in linear ProPhoto a runtime may show
 
+# A source ICC profile that is none of our named ones (so it rides in the blob as a record).
+P3 = PRIMARIES["p3"]
+TEST_ICC = build_matrix_trc_icc(
+    cat02_to_pcs(P3.white) @ P3.to_xyz, SRGB_TRC, "Display P3 (conformance)", cat02_to_pcs(P3.white)
+)
 # name, carrier, scene seed, encode options; gate forced so headers do not depend on the fit.
 POSITIVE = [
     ("png_ungated_fp16", "png", 1, {"gate": "off"}),
     ("png_gated_fp16", "png", 2, {"gate": "on"}),
     ("tiff_alpha_fp32_w16", "tiff", 3, {"gate": "off", "weight_dtype": "float32", "width": 16}),
     ("jpeg_q90_gated", "jpeg", 4, {"gate": "on"}),
+    ("png_source_p3", "png", 5, {"gate": "on", "source": ColourSpace("p3", "srgb")}),
+    ("png_source_icc", "png", 6, {"gate": "on", "source": IccProfile(TEST_ICC, "test")}),
 ]
+# Vectors of blob format 1 (written by gamut-onnx before 2026-11-27): still restored.
+LEGACY = ["v1_png_ungated_fp16.png", "v1_png_gated_fp16.png", "v1_tiff_alpha_fp32_w16.tif"]
+LEGACY_WARNED = [("v1_jpeg_q90_gated.jpg", "blob format 1")]
 SUFFIX = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg"}
 
 
@@ -73,8 +86,46 @@ def _reseal(blob: bytearray) -> bytes:
     return bytes(blob)
 
 
-def negatives(base: bytes) -> list[tuple[str, bytes, str, str]]:
-    """(name, carrier bytes, expected outcome, message fragment) derived from a good PNG."""
+def _fp32_with_weight(blob: bytes, value: float) -> bytes:
+    """The blob's model as float32 weights with W2[0][0] = `value`, with a valid CRC."""
+    import dataclasses
+
+    from gamut_onnx.blob import pack_blob
+
+    model = unpack_blob(blob)
+    data = bytearray(pack_blob(dataclasses.replace(model, weight_dtype="float32")))
+    w1, b1 = model.weights[0].size, model.weights[1].size
+    struct.pack_into("<f", data, HEADER_BYTES + 4 * (w1 + b1), value)
+    return _reseal(data)
+
+
+def _with_records(blob: bytes, records: bytes) -> bytes:
+    body = bytearray(blob[:-4] + records)
+    struct.pack_into("<H", body, 20, struct.unpack_from("<H", body, 20)[0] | 2)
+    return _reseal(body + b"CRC!")
+
+
+def _app14_for_app0(data: bytes) -> bytes:
+    """The JPEG with its APP0 (JFIF) replaced by an Adobe APP14 segment, transform 0: the same
+    coefficients now decode as RGB instead of YCbCr (colours change, scan data does not)."""
+    adobe = b"\xff\xee" + struct.pack(">H", 14) + b"Adobe" + struct.pack(">HHHB", 100, 0, 0, 0)
+    out = b""
+    for marker, payload in jpeg.iter_segments(data):
+        if marker == jpeg.SOI:
+            out += b"\xff\xd8"
+        elif marker == jpeg.APP0:
+            out += adobe
+        elif marker == jpeg.SOS:
+            break
+        else:
+            out += bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+    sos = data.index(b"\xff\xda")
+    return out + data[sos:]
+
+
+def negatives(base: bytes, base_jpeg: bytes) -> list[tuple[str, bytes, str, str, str]]:
+    """(name, carrier bytes, suffix, expected outcome, message fragment), derived from good
+    carriers."""
     blob = decode_carrier(base).blob
     bad_crc = bytearray(blob)
     bad_crc[100] ^= 0x01
@@ -86,49 +137,71 @@ def negatives(base: bytes) -> list[tuple[str, bytes, str, str]]:
     pixels = edited.srgb8.copy()
     pixels[5, 7] = (pixels[5, 7].astype(int) + 1) % 256
     edited_png = png.encode_png(pixels, [(PNG_BLOB_CHUNK, blob)])
+    overflow = _fp32_with_weight(blob, 3e38)
+    critical = _with_records(blob, struct.pack("<BI", 5, 1) + b"x")
     return [
-        ("neg_truncated_blob", _replace_png_blob(base, blob[:-200]), "error", "truncated"),
-        ("neg_bad_crc", _replace_png_blob(base, bytes(bad_crc)), "error", "CRC32 mismatch"),
+        ("neg_truncated_blob", _replace_png_blob(base, blob[:-200]), ".png", "error", "truncated"),
+        ("neg_bad_crc", _replace_png_blob(base, bytes(bad_crc)), ".png", "error", "CRC32 mismatch"),
         (
             "neg_unknown_version",
             _replace_png_blob(base, _reseal(version)),
+            ".png",
             "error",
             f"format version {FORMAT_VERSION + 1}",
         ),
-        ("neg_wrong_architecture", _replace_png_blob(base, _reseal(arch)), "error", "width 48"),
-        ("neg_edited_pixels", edited_png, "warning", "pixels changed"),
+        (
+            "neg_wrong_architecture",
+            _replace_png_blob(base, _reseal(arch)),
+            ".png",
+            "error",
+            "width 48",
+        ),
+        ("neg_edited_pixels", edited_png, ".png", "warning", "pixels changed"),
+        ("neg_weight_overflow", _replace_png_blob(base, overflow), ".png", "error", "exceed"),
+        ("neg_critical_record", _replace_png_blob(base, critical), ".png", "error", "newer"),
+        ("neg_jpeg_app14", _app14_for_app0(base_jpeg), ".jpg", "warning", "pixels changed"),
     ]
+
+
+def _restore_entry(folder: Path, name: str, file: str, data: bytes, expect: str, message=None):
+    """Save the Python runtime's restore of `data` and return its manifest entry."""
+    result = decode(decode_carrier(data), provider="cpu")
+    np.save(folder / f"{name}.npy", result.prophoto.astype(np.float32))
+    entry = {"name": name, "file": file, "expect": expect, "output": f"{name}.npy"}
+    entry["max_abs_error"] = TOLERANCE
+    if message:
+        entry["message"] = message
+    blob = decode_carrier(data).blob
+    if blob is not None:
+        entry["source_space"] = unpack_blob(blob).source_space
+        entry["blob_version"] = unpack_blob(blob).format_version
+    return entry
 
 
 def generate(folder: Path) -> list[dict]:
     """Write every vector into `folder` and return the manifest entries."""
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = []
-    carriers = {}
+    manifest, carriers = [], {}
     for name, carrier, seed, options in POSITIVE:
         data = make_carrier(carrier, seed, options)
         carriers[name] = data
         file = name + SUFFIX[carrier]
         (folder / file).write_bytes(data)
-        expected = decode(decode_carrier(data), provider="cpu").prophoto
-        np.save(folder / f"{name}.npy", expected.astype(np.float32))
-        manifest.append(
-            {
-                "name": name,
-                "file": file,
-                "expect": "restore",
-                "output": f"{name}.npy",
-                "max_abs_error": TOLERANCE,
-            }
-        )
-    for name, data, outcome, fragment in negatives(carriers["png_ungated_fp16"]):
-        (folder / f"{name}.png").write_bytes(data)
-        entry = {"name": name, "file": f"{name}.png", "expect": outcome, "message": fragment}
+        manifest.append(_restore_entry(folder, name, file, data, "restore"))
+    for file in LEGACY:  # kept as written by format 1; their outputs must not change
+        data = (folder / file).read_bytes()
+        manifest.append(_restore_entry(folder, Path(file).stem, file, data, "restore"))
+    for file, message in LEGACY_WARNED:
+        data = (folder / file).read_bytes()
+        manifest.append(_restore_entry(folder, Path(file).stem, file, data, "warning", message))
+    negative = negatives(carriers["png_ungated_fp16"], carriers["jpeg_q90_gated"])
+    for name, data, suffix, outcome, fragment in negative:
+        file = name + suffix
+        (folder / file).write_bytes(data)
         if outcome == "warning":  # restores anyway, with a warning
-            expected = decode(decode_carrier(data), provider="cpu").prophoto
-            np.save(folder / f"{name}.npy", expected.astype(np.float32))
-            entry.update(output=f"{name}.npy", max_abs_error=TOLERANCE)
-        manifest.append(entry)
+            manifest.append(_restore_entry(folder, name, file, data, "warning", fragment))
+        else:
+            manifest.append({"name": name, "file": file, "expect": outcome, "message": fragment})
     (folder / "manifest.json").write_text(
         json.dumps({"format_version": FORMAT_VERSION, "vectors": manifest}, indent=2) + "\n"
     )

@@ -33,6 +33,8 @@ const JPEG_BLOB_ID = 'GAMUT-ONNX\0';
  * @property {Uint8Array|null} alpha H*W straight alpha, or null
  * @property {Uint8Array|null} blob the raw weight blob, or null when the file has none
  * @property {Uint8Array[]} digestParts the bytes the pixel digest hashes, in order (§4.2)
+ * @property {Uint8Array[]} legacyDigestParts the same for version-1 blobs (JPEG: without the
+ *   APP0/APP14 segments; PNG, TIFF: digestParts)
  */
 
 /** Container by magic bytes, never by file name (§7). */
@@ -129,6 +131,7 @@ function readPng(bytes) {
     alpha,
     blob: blobs.length ? blobs[0].slice() : null,
     digestParts: [rgb],
+    legacyDigestParts: [rgb],
   };
 }
 
@@ -174,6 +177,7 @@ function readTiff(bytes) {
     alpha,
     blob: blob ? Uint8Array.from(blob) : null,
     digestParts: [rgb],
+    legacyDigestParts: [rgb],
   };
 }
 
@@ -183,7 +187,9 @@ const SOS = 0xda;
 const EOI = 0xd9;
 const isStandalone = (m) => m === 0x01 || (m >= 0xd0 && m <= 0xd8); // TEM, RSTn, SOI
 const isSof = (m) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
-const isAppOrCom = (m) => (m >= 0xe0 && m <= 0xef) || m === 0xfe;
+const isApp = (m) => m >= 0xe0 && m <= 0xef;
+// APP0 (JFIF: YCbCr) and APP14 (Adobe: its transform flag) change how decoders colour the pixels.
+const DECODE_AFFECTING_APPS = [0xe0, 0xee];
 
 /** Marker segments from SOI up to and including the first SOS header. */
 function jpegSegments(bytes) {
@@ -196,7 +202,10 @@ function jpegSegments(bytes) {
     const marker = bytes[pos];
     const start = pos - 1;
     pos++;
-    if (isStandalone(marker)) continue;
+    if (isStandalone(marker)) {
+      segments.push({ marker, start, payload: bytes.subarray(pos, pos), end: pos });
+      continue;
+    }
     if (marker === EOI || pos + 2 > bytes.length)
       throw new GamutError('JPEG is truncated (no scan)');
     const end = pos + ((bytes[pos] << 8) | bytes[pos + 1]);
@@ -279,13 +288,18 @@ async function readJpeg(bytes) {
     if (p.length < idLength + 2) throw new GamutError('JPEG segment GAMUT-ONNX is too short');
     chunks.push({ seq: p[idLength], count: p[idLength + 1], data: p.subarray(idLength + 2) });
   }
-  // Digest (§4.2): tables and frame before the scan (not SOI, APPn, COM), then SOS .. EOI.
+  // Digest (§4.2): the segments before the scan except SOI, COM and APPn (version 2 keeps APP0
+  // and APP14; version 1 kept no APPn), then SOS .. EOI.
   const sos = segments[segments.length - 1];
-  const digestParts = segments
-    .slice(0, -1)
-    .filter((s) => !isAppOrCom(s.marker))
-    .map((s) => bytes.subarray(s.start, s.end));
-  digestParts.push(bytes.subarray(sos.start, jpegEnd(bytes, sos.end)));
+  const scan = bytes.subarray(sos.start, jpegEnd(bytes, sos.end));
+  const digest = (keptApps) => [
+    ...segments
+      .slice(0, -1)
+      .filter((s) => s.marker !== 0xd8 && s.marker !== 0xfe)
+      .filter((s) => !isApp(s.marker) || keptApps.includes(s.marker))
+      .map((s) => bytes.subarray(s.start, s.end)),
+    scan,
+  ];
 
   const image = await decodeJpeg(bytes.slice()); // RGBA ImageData; the copy keeps ours intact
   const { rgb } = splitAlpha(image.data, image.width, image.height, 4);
@@ -296,6 +310,7 @@ async function readJpeg(bytes) {
     rgb,
     alpha: null,
     blob: joinChunks(chunks),
-    digestParts,
+    digestParts: digest(DECODE_AFFECTING_APPS),
+    legacyDigestParts: digest([]),
   };
 }

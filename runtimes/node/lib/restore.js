@@ -3,12 +3,16 @@
 
 import { boundaryEdges, GamutError, readBlob } from './blob.js';
 import { readCarrier } from './carrier.js';
-import { clippedProPhoto } from './colour.js';
+import { clippedProPhoto, TO_PROPHOTO } from './colour.js';
 
 export const DEFAULT_TILE = 512; // as the reference runtime; results do not depend on it (§5)
 export const NO_MODEL =
   'no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)';
 export const EDITED = 'pixels changed after encoding (edited?): restore quality is not guaranteed';
+export const WEAK_JPEG_DIGEST =
+  "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed " +
+  '(they alter the decoded colours): re-encode to get the full check';
+export const NOT_FINITE = 'restore produced non-finite values; refusing the output';
 
 /**
  * @typedef {object} Restored
@@ -35,13 +39,19 @@ const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0'))
  * Read carrier, blob and digest check (§4.2 items 1-3 and 5; restoreWith adds item 4).
  * @param {Uint8Array} bytes
  * @param {Sha256} sha256
+ * @param {import('./blob.js').Inflate} [inflate] for the blob's source ICC record (§3.1)
  */
-export async function openCarrier(bytes, sha256) {
+export async function openCarrier(bytes, sha256, inflate) {
   const carrier = await readCarrier(bytes); // item 1: several gmLP chunks
   if (!carrier.blob) return { carrier, blob: null, digestOk: null, warnings: [NO_MODEL] };
-  const blob = readBlob(carrier.blob); // item 3
-  const digestOk = equalBytes(await sha256(carrier.digestParts), blob.pixelDigest);
-  return { carrier, blob, digestOk, warnings: digestOk ? [] : [EDITED] };
+  const blob = readBlob(carrier.blob, { inflate }); // item 3
+  blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
+  // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.
+  const parts = blob.formatVersion >= 2 ? carrier.digestParts : carrier.legacyDigestParts;
+  const digestOk = equalBytes(await sha256(parts), blob.pixelDigest);
+  const warnings = digestOk ? [] : [EDITED];
+  if (carrier.format === 'jpeg' && blob.formatVersion < 2) warnings.push(WEAK_JPEG_DIGEST);
+  return { carrier, blob, digestOk, warnings };
 }
 
 /**
@@ -49,16 +59,17 @@ export async function openCarrier(bytes, sha256) {
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {object} session an InferenceSession over restore.onnx
  * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: Sha256, tile?: number, strict?: boolean}} options strict: warnings are errors
+ * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, tile?: number,
+ *   strict?: boolean}} options strict: warnings are errors; inflate: for the source ICC record
  * @returns {Promise<Restored>}
  */
 export async function restoreWith(
   ort,
   session,
   bytes,
-  { sha256, tile = DEFAULT_TILE, strict = false },
+  { sha256, inflate, tile = DEFAULT_TILE, strict = false },
 ) {
-  const { carrier, blob, digestOk, warnings } = await openCarrier(bytes, sha256);
+  const { carrier, blob, digestOk, warnings } = await openCarrier(bytes, sha256, inflate);
   const { width, height, rgb } = carrier;
   // §4.2 item 4: an error, whatever the digest says.
   if (blob && (blob.imageWidth !== width || blob.imageHeight !== height)) {
@@ -76,12 +87,16 @@ export async function restoreWith(
   return out;
 }
 
-/** Run the fixed graph tile by tile; every tile gets its origin in the full image (§5 step 3). */
+/**
+ * Run the fixed graph tile by tile; every tile gets its origin in the full image (§5 step 3).
+ * The output must be finite (§3): bounded weights guarantee it, so anything else is a fault.
+ */
 async function runGraph(ort, session, rgb, width, height, blob, tile) {
   if (!(tile >= 16)) throw new GamutError(`tile size ${tile} is too small (minimum 16)`);
   const feeds = {
     image_size: new ort.Tensor('int64', BigInt64Array.from([BigInt(height), BigInt(width)]), [2]),
     edges: new ort.Tensor('float32', boundaryEdges(blob), [2]),
+    to_prophoto: new ort.Tensor('float32', TO_PROPHOTO[blob.carrierTransform], [3, 3]),
   };
   for (const [name, values] of Object.entries(blob.weights)) {
     feeds[name] = new ort.Tensor('float32', values, blob.shapes[name]);
@@ -99,6 +114,7 @@ async function runGraph(ort, session, rgb, width, height, blob, tile) {
       feeds.srgb8 = new ort.Tensor('uint8', pixels, [th, tw, 3]);
       feeds.origin = new ort.Tensor('int64', BigInt64Array.from([BigInt(r), BigInt(c)]), [2]);
       const result = (await session.run(feeds)).prophoto.data;
+      if (!result.every(Number.isFinite)) throw new GamutError(NOT_FINITE);
       for (let y = 0; y < th; y++) {
         out.set(result.subarray(y * tw * 3, (y + 1) * tw * 3), ((r + y) * width + c) * 3);
       }
@@ -108,12 +124,13 @@ async function runGraph(ort, session, rgb, width, height, blob, tile) {
 }
 
 /**
- * What a carrier holds; the keys of `gamut-onnx inspect --json` (plus boundary_margin).
+ * What a carrier holds: the keys of `gamut-onnx inspect --json` (less `file`).
  * @param {Uint8Array} bytes
  * @param {Sha256} sha256
+ * @param {import('./blob.js').Inflate} [inflate]
  */
-export async function inspectWith(bytes, sha256) {
-  const { carrier, blob, digestOk } = await openCarrier(bytes, sha256);
+export async function inspectWith(bytes, sha256, inflate) {
+  const { carrier, blob, digestOk } = await openCarrier(bytes, sha256, inflate);
   return facts(carrier, blob, digestOk);
 }
 
@@ -134,7 +151,9 @@ export function facts(carrier, blob, digestOk) {
     hidden_layers: blob.hiddenLayers,
     octaves: blob.octaves,
     weight_dtype: blob.weightDtype,
-    source_space: 'prophoto-linear',
+    source_space: blob.sourceSpace,
+    source_icc_bytes: blob.sourceIcc?.length ?? 0,
+    carrier_transform: blob.carrierTransform,
     gated: blob.gated,
     boundary_margin: blob.boundaryMargin,
     model_image_size: [blob.imageWidth, blob.imageHeight],

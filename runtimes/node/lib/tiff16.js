@@ -1,7 +1,8 @@
 // The restored output file (docs/blob-format.md §7, last paragraph): a 16-bit ROMM-encoded
-// ProPhoto TIFF with the ProPhoto ICC profile, laid out like the reference decoder's (tifffile):
+// ProPhoto TIFF with the ProPhoto ICC profile, the pixels of `gamut-onnx decode --space prophoto`:
 // little-endian, one IFD, tags in ascending order, deflate (level 6) with horizontal predictor,
-// strips of about 256 KiB. Written by hand: the JS TIFF libraries write uncompressed files only.
+// strips of about 256 KiB (the reference writes 256 x 256 tiles; readers see the same image).
+// Written by hand: the JS TIFF libraries write uncompressed files only.
 // Node only (node:zlib).
 
 import { deflateSync } from 'node:zlib';

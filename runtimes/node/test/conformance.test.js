@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,14 +11,22 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { encode as encodePng } from 'fast-png';
+import ort from 'onnxruntime-node';
 
 import { clippedProPhoto, inspect, restore } from '../index.js';
 import { crc32 } from '../lib/crc32.js';
+import { restoreWith } from '../lib/restore.js';
 import { maxAbsError, readNpy } from './npy.js';
 
 const VECTORS = fileURLToPath(new URL('../../../tests/conformance/vectors/', import.meta.url));
 const manifest = JSON.parse(readFileSync(VECTORS + 'manifest.json', 'utf8'));
 const PYTHON = fileURLToPath(new URL('../../../.venv/bin/python', import.meta.url));
+
+test('the manifest is format version 2, with version-1 vectors too', () => {
+  assert.equal(manifest.format_version, 2);
+  const versions = manifest.vectors.filter((v) => v.blob_version).map((v) => v.blob_version);
+  assert.deepEqual([...new Set(versions)].sort(), [1, 2]);
+});
 
 for (const vector of manifest.vectors) {
   test(`${vector.name} (${vector.expect})`, async (t) => {
@@ -39,6 +48,9 @@ for (const vector of manifest.vectors) {
     } else {
       assert.deepEqual(result.warnings, []);
     }
+    assert.equal(result.blob.formatVersion, vector.blob_version);
+    assert.equal(result.blob.sourceSpace, vector.source_space);
+    assert.equal(result.blob.carrierTransform, vector.blob_version); // 1 for v1, 2 written now
     const expected = readNpy(readFileSync(VECTORS + vector.output));
     assert.deepEqual(expected.shape, [result.height, result.width, 3]);
     const error = maxAbsError(result.data, expected.data);
@@ -55,8 +67,10 @@ test('tiling does not change the result (16-pixel tiles)', async () => {
 });
 
 test('alpha comes through; strict turns the edited-pixels warning into an error', async () => {
-  const withAlpha = await restore(readFileSync(VECTORS + 'tiff_alpha_fp32_w16.tif'));
-  assert.equal(withAlpha.alpha.length, withAlpha.width * withAlpha.height);
+  for (const file of ['tiff_alpha_fp32_w16.tif', 'v1_tiff_alpha_fp32_w16.tif']) {
+    const withAlpha = await restore(readFileSync(VECTORS + file));
+    assert.equal(withAlpha.alpha.length, withAlpha.width * withAlpha.height);
+  }
   const edited = readFileSync(VECTORS + 'neg_edited_pixels.png');
   await assert.rejects(restore(edited, { strict: true }), /pixels changed after encoding/);
 });
@@ -66,8 +80,72 @@ test('inspect reports the blob and the digest check', async () => {
   assert.equal(jpeg.carrier, 'jpeg');
   assert.equal(jpeg.gated, true);
   assert.equal(jpeg.pixel_digest_ok, true); // the JPEG digest hashes the coded scan (§4.2)
+  assert.deepEqual(
+    [jpeg.format_version, jpeg.source_space, jpeg.carrier_transform, jpeg.source_icc_bytes],
+    [2, 'prophoto', 2, 0],
+  );
   const edited = await inspect(readFileSync(VECTORS + 'neg_edited_pixels.png'));
   assert.equal(edited.pixel_digest_ok, false);
+  const v1 = await inspect(readFileSync(VECTORS + 'v1_jpeg_q90_gated.jpg'));
+  assert.deepEqual(
+    [v1.format_version, v1.source_space, v1.carrier_transform, v1.pixel_digest_ok],
+    [1, 'prophoto', 1, true], // the version-1 digest, without APP0/APP14
+  );
+  const icc = await inspect(readFileSync(VECTORS + 'png_source_icc.png'));
+  assert.equal(icc.source_space, 'icc');
+  assert.ok(icc.source_icc_bytes > 128, `${icc.source_icc_bytes} bytes of ICC`);
+  const p3 = await inspect(readFileSync(VECTORS + 'png_source_p3.png'));
+  assert.equal(p3.source_space, 'display-p3');
+});
+
+const noVenv = !existsSync(PYTHON) && 'no .venv';
+
+test('inspect matches `gamut-onnx inspect --json`', { skip: noVenv }, async () => {
+  const cli = fileURLToPath(new URL('../../../.venv/bin/gamut-onnx', import.meta.url));
+  for (const file of ['png_source_icc.png', 'v1_jpeg_q90_gated.jpg', 'neg_jpeg_app14.jpg']) {
+    const { stdout } = await promisify(execFile)(cli, ['inspect', VECTORS + file, '--json']);
+    const { file: _, ...theirs } = JSON.parse(stdout);
+    assert.deepEqual(await inspect(readFileSync(VECTORS + file)), theirs, file);
+  }
+});
+
+test('JPEG digest (§4.2): version 2 covers APP0/APP14, version 1 does not', async () => {
+  // neg_jpeg_app14 is jpeg_q90_gated with its JFIF APP0 replaced by an Adobe APP14 segment
+  // (transform 0: the same coefficients decode as RGB): same scan, other colours.
+  const swapped = await restore(readFileSync(VECTORS + 'neg_jpeg_app14.jpg'));
+  assert.deepEqual(swapped.warnings, [
+    'pixels changed after encoding (edited?): restore quality is not guaranteed',
+  ]);
+  assert.equal(swapped.digestOk, false);
+  const original = await restore(readFileSync(VECTORS + 'jpeg_q90_gated.jpg'));
+  assert.notDeepEqual(swapped.carrier.rgb, original.carrier.rgb);
+  const v1 = await restore(readFileSync(VECTORS + 'v1_jpeg_q90_gated.jpg'));
+  assert.equal(v1.digestOk, true);
+  assert.deepEqual(v1.warnings, [
+    "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed " +
+      '(they alter the decoded colours): re-encode to get the full check',
+  ]);
+});
+
+test('a non-finite graph output is refused', async () => {
+  const bytes = readFileSync(VECTORS + 'png_gated_fp16.png');
+  const feeds = [];
+  const session = {
+    async run(f) {
+      feeds.push(f);
+      const [h, w] = f.srgb8.dims;
+      return { prophoto: { data: new Float32Array(h * w * 3).fill(Number.POSITIVE_INFINITY) } };
+    },
+  };
+  const sha256 = (parts) => new Uint8Array(createHash('sha256').update(parts[0]).digest());
+  await assert.rejects(restoreWith(ort, session, bytes, { sha256 }), {
+    name: 'GamutError',
+    message: 'restore produced non-finite values; refusing the output',
+  });
+  // The feed carries the transform-2 matrix (§5 step 2) as its float32 bit patterns.
+  const m = feeds[0].to_prophoto;
+  assert.deepEqual(m.dims, [3, 3]);
+  assert.equal(new Uint32Array(m.data.buffer, m.data.byteOffset, 9)[0], 0x3f076104);
 });
 
 /** PNG chunk framing: length, type, data, CRC of type + data. */
@@ -103,7 +181,7 @@ test('the digest hashes decoded pixels: an Adam7 re-encoding restores the same',
 
 test(
   'TIFF variants: big-endian, LZW, strips of 5 rows restore the same',
-  { skip: !existsSync(PYTHON) && 'no .venv' },
+  { skip: noVenv },
   async (t) => {
     const work = mkdtempSync(join(tmpdir(), 'gamut-tiff-'));
     t.after(() => rmSync(work, { recursive: true, force: true }));
@@ -126,21 +204,23 @@ tifffile.imwrite(sys.argv[2], pixels, byteorder=">", photometric="rgb", extrasam
   },
 );
 
-// A cross-check of lib/colour.js against the graph. Not bit for bit: the graph may compute the
-// colour of pixels the MLP skips with a MatMul (FMA), a float32 rounding step away from §5 step 2.
+// A cross-check of lib/colour.js against the graph, with each version's matrix. Not required bit
+// for bit (§5): pixels the MLP skips only need `p` within float32 rounding.
 test('steps 1-2 in JS agree with the graph where a gated model does not run', async () => {
-  const result = await restore(readFileSync(VECTORS + 'png_gated_fp16.png'));
-  const { rgb } = result.carrier;
-  const p = clippedProPhoto(rgb);
-  let checked = 0;
-  for (let i = 0; i < rgb.length; i += 3) {
-    if ([0, 1, 2].some((k) => rgb[i + k] === 0 || rgb[i + k] === 255)) continue;
-    for (let k = 0; k < 3; k++) {
-      assert.ok(Math.abs(result.data[i + k] - p[i + k]) <= 2 ** -23, `pixel ${i / 3}`);
+  for (const file of ['png_gated_fp16.png', 'v1_png_gated_fp16.png']) {
+    const result = await restore(readFileSync(VECTORS + file));
+    const { rgb } = result.carrier;
+    const p = clippedProPhoto(rgb, result.blob.carrierTransform);
+    let checked = 0;
+    for (let i = 0; i < rgb.length; i += 3) {
+      if ([0, 1, 2].some((k) => rgb[i + k] === 0 || rgb[i + k] === 255)) continue;
+      for (let k = 0; k < 3; k++) {
+        assert.ok(Math.abs(result.data[i + k] - p[i + k]) <= 2 ** -23, `${file} pixel ${i / 3}`);
+      }
+      checked++;
     }
-    checked++;
+    assert.ok(checked > 100, `only ${checked} interior pixels`);
   }
-  assert.ok(checked > 100, `only ${checked} interior pixels`);
 });
 
 test('a file without a model decodes as clipped sRGB, with the documented warning', async () => {

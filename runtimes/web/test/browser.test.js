@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { deflateSync, inflateSync } from 'node:zlib';
 
+import { readBlob } from '../../node/lib/blob.js';
+import { readCarrier } from '../../node/lib/carrier.js';
 import { maxAbsError, readNpy } from '../../node/test/npy.js';
 import { serve } from '../serve.js';
 
@@ -111,9 +114,37 @@ for (const vector of manifest.vectors) {
     const error = maxAbsError(Float32Array.from(got.data), expected.data);
     t.diagnostic(`max abs error ${error.toExponential(2)} (allowed ${vector.max_abs_error})`);
     assert.ok(error <= vector.max_abs_error, `max abs error ${error}`);
-    assert.match(got.facts, /format_version1/);
+    // The facts table (key and value cells, text joined): blob version and the photo's space.
+    assert.ok(got.facts.includes(`format_version${vector.blob_version}`), got.facts);
+    assert.ok(got.facts.includes(`source_space${vector.source_space}source_icc`), got.facts);
+    assert.ok(got.facts.includes(`carrier_transform${vector.blob_version}`), got.facts);
   });
 }
+
+test('browser: the source ICC record is inflated (DecompressionStream)', { skip }, async () => {
+  const got = await restoreInPage('png_source_icc.png');
+  // The same profile length as node:zlib gives through the shared reader.
+  const carrier = await readCarrier(new Uint8Array(readFileSync(VECTORS + 'png_source_icc.png')));
+  const inflate = (data, max) => new Uint8Array(inflateSync(data, { maxOutputLength: max }));
+  const { sourceIcc } = readBlob(carrier.blob, { inflate });
+  assert.ok(sourceIcc.length > 128);
+  assert.ok(got.facts.includes(`source_icc_bytes${sourceIcc.length}carrier_transform`), got.facts);
+});
+
+test('browser: ICC inflation stops past 4 MiB and rejects corrupt data', { skip }, async () => {
+  const inflateInPage = (bytes) =>
+    page.evaluate(async (data) => {
+      try {
+        const out = await window.gamut.inflate(Uint8Array.from(data), 4 << 20);
+        return out === null ? 'null' : out.length;
+      } catch (err) {
+        return `error: ${err.message}`;
+      }
+    }, Array.from(bytes));
+  assert.equal(await inflateInPage(deflateSync(new Uint8Array(4 << 20))), 4 << 20);
+  assert.equal(await inflateInPage(deflateSync(new Uint8Array((4 << 20) + 1))), 'null');
+  assert.match(await inflateInPage(Uint8Array.of(1, 2, 3, 4)), /^error: /);
+});
 
 test('browser: the restored image is drawn on a Display P3 canvas', { skip }, async () => {
   const got = await restoreInPage('png_gated_fp16.png');

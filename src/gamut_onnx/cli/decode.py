@@ -21,7 +21,21 @@ from gamut_onnx.errors import GamutError
 @app.command()
 def decode(
     carrier: Annotated[Path, typer.Argument(help="A PNG, TIFF or JPEG written by `encode`.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="16-bit ProPhoto TIFF.")],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="Restored image: .png, .tif, .avif or .jxl."),
+    ],
+    space: Annotated[
+        str,
+        typer.Option(
+            help="Colour space of the output: source (the photo's own), prophoto, "
+            "prophoto-linear, display-p3, adobe-rgb, rec2020, srgb, srgb-linear, ..."
+        ),
+    ] = "source",
+    depth: Annotated[
+        str | None,
+        typer.Option(help="Bits: 16 (PNG, TIFF, JXL), 10 or 12 (AVIF), float (linear TIFF)."),
+    ] = None,
     provider: Annotated[
         str, typer.Option(help="onnxruntime provider: auto, cpu or cuda.")
     ] = "auto",
@@ -31,36 +45,29 @@ def decode(
     tile: Annotated[int, typer.Option(min=16, help="Tile size in pixels (bounds memory).")] = 512,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Restore the wide-gamut image (no PyTorch needed).
+    """Restore the wide-gamut image into the photo's own colour space (no PyTorch needed).
 
-    Example: gamut-onnx decode photo.png -o restored.tif
+    Example: gamut-onnx decode IMG_1234.png -o restored.png
     """
-    from gamut_onnx.codec import decode as decode_carrier
-    from gamut_onnx.container.carrier import read_carrier, write_restored_tiff
+    from gamut_onnx.jobs import DecodeOptions, decode_file
 
-    if output.suffix.lower() not in (".tif", ".tiff"):
-        raise GamutError(f"output must be a .tif file, not '{output.suffix or output.name}'")
-    check_output(output, carrier)
-    result = decode_carrier(read_carrier(carrier), provider=provider, strict=strict, tile=tile)
-    for message in result.warnings:
+    options = DecodeOptions(space=space, depth=depth, provider=provider, strict=strict, tile=tile)
+    report = decode_file(carrier, output, options)
+    for message in report["warnings"]:
         warn(message)
-    write_restored_tiff(output, result.prophoto, result.alpha)
-    h, w = result.prophoto.shape[:2]
     if as_json:
-        print_json(
-            {
-                "output": str(output),
-                "width": w,
-                "height": h,
-                "restored": result.restored,
-                "provider": result.provider,
-                "decode_s": result.decode_s,
-                "warnings": result.warnings,
-            }
-        )
+        print_json(report)
     else:
-        what = "restored" if result.restored else "expanded (no model)"
-        typer.echo(f"{output}: {w}x{h} {what} in {result.decode_s:.2f} s ({result.provider})")
+        typer.echo(decode_line(report))
+
+
+def decode_line(report: dict) -> str:
+    what = "restored" if report["restored"] else "expanded (no model)"
+    return (
+        f"{report['output']}: {report['width']}x{report['height']} {what} in "
+        f"{report['decode_s']:.2f} s ({report['provider']}), {report['space']} "
+        f"{'float32' if report['depth'] == 'float' else report['depth'] + '-bit'}"
+    )
 
 
 @app.command()
@@ -74,6 +81,7 @@ def inspect(
     """
     from gamut_onnx.blob import unpack_blob
     from gamut_onnx.container.carrier import read_carrier
+    from gamut_onnx.decoding import carrier_digest
 
     found = read_carrier(carrier)
     h, w = found.srgb8.shape[:2]
@@ -95,11 +103,14 @@ def inspect(
             octaves=blob.octaves,
             weight_dtype=blob.weight_dtype,
             source_space=blob.source_space,
+            source_icc_bytes=len(blob.source_icc or b""),
+            carrier_transform=blob.carrier_transform,
             gated=blob.gated,
+            boundary_margin=blob.boundary_margin,
             model_image_size=[blob.image_width, blob.image_height],
             blob_crc32=f"{zlib.crc32(found.blob[:-4]):08x}",
             pixel_digest=blob.pixel_digest.hex(),
-            pixel_digest_ok=blob.pixel_digest == found.digest,
+            pixel_digest_ok=blob.pixel_digest == carrier_digest(found, blob),
         )
     if as_json:
         print_json(info)

@@ -25,8 +25,8 @@ def sample(
 
     Example: gamut-onnx sample -o sample.tif --width 640 --height 480
     """
-    from gamut_onnx.container.carrier import write_restored_tiff
     from gamut_onnx.sample import synthetic_scene
+    from gamut_onnx.write import write_restored_tiff
 
     write_restored_tiff(output, synthetic_scene(width, height, seed), None)
     typer.echo(f"{output}: {width}x{height} synthetic ProPhoto scene")
@@ -43,7 +43,7 @@ def demo(
     from gamut_onnx.colour import out_of_gamut_mask, srgb8_to_prophoto
     from gamut_onnx.container.carrier import read_carrier
     from gamut_onnx.metrics import psnr
-    from gamut_onnx.read.inputs import read_prophoto
+    from gamut_onnx.read import read_prophoto
 
     folder.mkdir(parents=True, exist_ok=True)
     source, carrier, restored = (

@@ -14,17 +14,25 @@ from gamut_onnx.cli.common import (
     Quality,
     Weights,
     app,
-    check_output,
     fit_progress,
     print_json,
 )
-from gamut_onnx.errors import GamutError
 
 
 @app.command()
 def encode(
-    source: Annotated[Path, typer.Argument(help="16/8-bit or float ProPhoto TIFF, or 16-bit PNG.")],
+    source: Annotated[
+        Path,
+        typer.Argument(help="A wide-gamut photo: TIFF, PNG, JPEG, HEIC, AVIF, JPEG XL or raw."),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Carrier: .png, .tif or .jpg.")],
+    input_space: Annotated[
+        str | None,
+        typer.Option(
+            help="The photo's colour space when the file does not say (or says wrong): "
+            "display-p3, adobe-rgb, prophoto, rec2020, srgb, ..."
+        ),
+    ] = None,
     jpeg_quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG carrier quality.")] = 90,
     open_loop: Annotated[
         bool, typer.Option("--open-loop", help="JPEG: fit on pre-compression pixels (to compare).")
@@ -64,71 +72,58 @@ def encode(
 ) -> None:
     """Reduce a wide-gamut photo to 8-bit sRGB and embed the model that restores it.
 
-    Example: gamut-onnx encode photo_prophoto.tif -o photo.png
+    Example: gamut-onnx encode IMG_1234.HEIC -o IMG_1234.png
     """
-    from gamut_onnx.codec import encode as encode_image
-    from gamut_onnx.container.carrier import carrier_format_for
-    from gamut_onnx.files import write_atomic
     from gamut_onnx.fit import preset as make_preset
-    from gamut_onnx.read.inputs import read_prophoto
+    from gamut_onnx.jobs import EncodeOptions, encode_file
 
-    fmt = carrier_format_for(output)  # fail on a bad extension before the slow part
-    check_output(output, source)
-    config = make_preset(
-        quality.value,
-        init=init,
-        width=width,
-        octaves=octaves,
-        steps=steps,
-        batch=batch,
-        lr=lr,
-        og_stride=og_stride,
-        ig_stride=ig_stride,
-        seed=seed,
+    overrides = {
+        "init": init,
+        "width": width,
+        "octaves": octaves,
+        "steps": steps,
+        "batch": batch,
+        "lr": lr,
+        "og_stride": og_stride,
+        "ig_stride": ig_stride,
+        "seed": seed,
+    }
+    options = EncodeOptions(
+        quality=quality.value,
+        overrides={k: v for k, v in overrides.items() if v is not None},
+        jpeg_quality=jpeg_quality,
+        closed_loop=not open_loop,
+        weight_dtype={None: None, Weights.fp16: "float16", Weights.fp32: "float32"}[weights],
+        gate=gate.value if gate else None,
+        device=device.value,
+        input_space=input_space,
     )
-    image = read_prophoto(source)
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise GamutError(
-            "encoding needs PyTorch: pip install 'gamut-onnx[fit]' (without a GPU, first: pip "
-            "install torch --index-url https://download.pytorch.org/whl/cpu)"
-        ) from None
+    steps_total = make_preset(options.quality, **options.overrides).steps
     show_bar = not quiet and not as_json and sys.stderr.isatty()
-    bar, update = fit_progress(config.steps, enabled=show_bar)
+    bar, update = fit_progress(steps_total, enabled=show_bar)
     if bar is not None:
         bar.start()
     try:
-        result = encode_image(
-            image.prophoto,
-            image.alpha,
-            carrier=fmt,
-            jpeg_quality=jpeg_quality,
-            closed_loop=not open_loop,
-            config=config,
-            weight_dtype={None: None, Weights.fp16: "float16", Weights.fp32: "float32"}[weights],
-            gate=gate.value if gate else None,
-            device=device.value,
-            progress=update,
-        )
+        report = encode_file(source, output, options, progress=update)
     finally:
         if bar is not None:
             bar.stop()
-    write_atomic(output, result.data)
-    report = {"output": str(output), "quality": quality.value, **result.report()}
-    if fmt == "jpeg":
-        report.update(jpeg_quality=jpeg_quality, closed_loop=not open_loop)
     if as_json:
         print_json(report)
     else:
-        model = (
-            f"{result.blob_bytes} B model ({result.model})"
-            if result.model != "none"
-            else "no model (plain clipping scored best)"
-        )
-        typer.echo(
-            f"{output}: {model}, {result.og_fraction:.1%} OG pixels, "
-            f"PSNR {result.psnr_clip:.2f} -> {result.psnr:.2f} dB "
-            f"(OG {result.psnr_og_clip:.2f} -> {result.psnr_og:.2f} dB), "
-            f"fit {result.fit_s:.1f} s on {result.device}"
-        )
+        typer.echo(encode_line(report))
+
+
+def encode_line(report: dict) -> str:
+    """The one-line summary of an encode report."""
+    model = (
+        f"{report['blob_bytes']} B model ({report['model']})"
+        if report["model"] != "none"
+        else "no model (plain clipping scored best)"
+    )
+    return (
+        f"{report['output']}: {model}, {report['og_fraction']:.1%} OG pixels, "
+        f"PSNR {report['psnr_clip']:.2f} -> {report['psnr']:.2f} dB "
+        f"(OG {report['psnr_og_clip']:.2f} -> {report['psnr_og']:.2f} dB), "
+        f"fit {report['fit_s']:.1f} s on {report['device']}; source: {report['source']}"
+    )

@@ -1,5 +1,5 @@
-"""Colour science of the reference protocol: ROMM and sRGB transfer curves, the CAT02-adapted
-ProPhoto <-> sRGB matrices, 8-bit quantisation and the two pixel masks.
+"""Colour science of the reference protocol: the CAT02-adapted ProPhoto <-> sRGB matrices, the
+reduction to 8-bit sRGB and the expansion back, and the two pixel masks.
 
 Functions are small, pure and named after the standard they implement (colour-science style).
 Arrays are HxWx3 (or Nx3), float values are linear light in [0, 1] unless the name says otherwise.
@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from gamut_onnx.colour.spaces import rgb_to_rgb_matrix
+from gamut_onnx.colour.transfer import srgb_decode, srgb_encode
+
 # --- matrices -----------------------------------------------------------------------------------
-# Derived from the primaries and white points (ProPhoto/ROMM, D50 = (0.96422, 1, 0.82521); sRGB,
-# D65 = (0.95047, 1, 1.08883)) with a von Kries CAT02 adaptation D50 -> D65, as in the GamutMLP
-# authors' code. Rounded to 4 decimals they are the paper's numbers; we keep full precision so
-# that white maps to white and the pair is an exact inverse.
-PROPHOTO_TO_SRGB = np.array(
+# The blob's `carrier_transform` field names the matrices a carrier was made with; decoders pick
+# the matching expansion matrix. 2 (current): colour-science's CAT02-adapted ProPhoto <-> sRGB,
+# as the GamutMLP authors' code computes them (colour/spaces.py); the pair is not an exact inverse
+# (colour-science tabulates both spaces' matrices to 4 decimals), and we keep that, so carriers
+# and the clip-and-expand baseline equal the authors'. 1 (blobs written before 2026-11-27): our
+# first derivation from tabulated D50/D65 white XYZ, differing by up to 3e-4 (1-2 code values).
+LEGACY_PROPHOTO_TO_SRGB = np.array(
     [
         [2.036480572, -0.7372959698, -0.2991846022],
         [-0.2258489439, 1.2231522704, 0.0026966734],
         [-0.0106109205, -0.1348970988, 1.1455080193],
     ]
 )
-SRGB_TO_PROPHOTO = np.linalg.inv(PROPHOTO_TO_SRGB)
+CARRIER_TRANSFORMS = {
+    1: (LEGACY_PROPHOTO_TO_SRGB, np.linalg.inv(LEGACY_PROPHOTO_TO_SRGB)),
+    2: (rgb_to_rgb_matrix("prophoto", "bt709"), rgb_to_rgb_matrix("bt709", "prophoto")),
+}
+CURRENT_TRANSFORM = 2
+PROPHOTO_TO_SRGB, SRGB_TO_PROPHOTO = CARRIER_TRANSFORMS[CURRENT_TRANSFORM]
 
 # ROMM RGB (ISO 22028-2) primaries as XYZ colorants under D50, used for ICC profiles.
 PROPHOTO_XYZ_D50 = np.array(
@@ -32,32 +42,10 @@ PROPHOTO_XYZ_D50 = np.array(
     ]
 )
 
-# ROMM encoding: linear segment below Et = 1/512 (encoded 1/32), then a 1/1.8 power.
-ROMM_ET = 1.0 / 512.0
 
-
-def romm_decode(v: np.ndarray) -> np.ndarray:
-    """ROMM/ProPhoto encoded value in [0, 1] -> linear light (ISO 22028-2)."""
-    v = np.asarray(v, dtype=np.float64)
-    return np.where(v < 16.0 * ROMM_ET, v / 16.0, np.power(np.maximum(v, 0.0), 1.8))
-
-
-def romm_encode(x: np.ndarray) -> np.ndarray:
-    """Linear light in [0, 1] -> ROMM/ProPhoto encoded value (inverse of `romm_decode`)."""
-    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
-    return np.where(x < ROMM_ET, 16.0 * x, np.power(x, 1.0 / 1.8))
-
-
-def srgb_decode(v: np.ndarray) -> np.ndarray:
-    """sRGB encoded value in [0, 1] -> linear light (IEC 61966-2-1)."""
-    v = np.asarray(v, dtype=np.float64)
-    return np.where(v <= 0.04045, v / 12.92, np.power((np.maximum(v, 0.0) + 0.055) / 1.055, 2.4))
-
-
-def srgb_encode(x: np.ndarray) -> np.ndarray:
-    """Linear light in [0, 1] -> sRGB encoded value (IEC 61966-2-1)."""
-    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
+def expansion_matrix(transform: int = CURRENT_TRANSFORM) -> np.ndarray:
+    """The float32 sRGB -> ProPhoto matrix of a carrier transform (what the graph is fed)."""
+    return CARRIER_TRANSFORMS[transform][1].astype(np.float32)
 
 
 # Exact 8-bit sRGB -> linear table: the decoder, the fixed ONNX graph and training all use it.
@@ -88,14 +76,14 @@ def prophoto_to_srgb8(prophoto: np.ndarray) -> np.ndarray:
     return quantise_8bit(srgb_encode(np.clip(prophoto_to_srgb_linear(prophoto), 0.0, 1.0)))
 
 
-def srgb8_to_prophoto(srgb8: np.ndarray) -> np.ndarray:
+def srgb8_to_prophoto(srgb8: np.ndarray, transform: int = CURRENT_TRANSFORM) -> np.ndarray:
     """The reference expansion: 8-bit sRGB -> linear -> ProPhoto matrix, clipped to [0, 1].
 
     Computed in float32 with one multiply-add per term in a fixed order, exactly as the fixed
     ONNX graph does, so the MLP sees bit-identical inputs at fit and at restore time.
     """
     lin = SRGB8_TO_LINEAR[np.asarray(srgb8)]
-    m = SRGB_TO_PROPHOTO.astype(np.float32)
+    m = expansion_matrix(transform)
     out = np.empty(lin.shape, dtype=np.float32)
     for i in range(3):
         acc = lin[..., 0] * m[i, 0]

@@ -51,10 +51,12 @@ class Carrier:
     format: str  # "png" | "tiff"
     icc: bytes | None = None  # embedded ICC profile if any, so callers can warn when not sRGB
     digest: bytes = b""  # what the blob's pixel_digest must equal (see docs/blob-format.md)
+    legacy_digest: bytes = b""  # what format-1 blobs recorded (differs for JPEG only)
 
     def __post_init__(self) -> None:
         if not self.digest:  # lossless carriers: SHA-256 of the decoded RGB pixels
             self.digest = pixel_digest(self.srgb8)
+        self.legacy_digest = self.legacy_digest or self.digest
 
 
 def carrier_format_for(path: str | os.PathLike) -> str:
@@ -132,7 +134,9 @@ def _decode_png_carrier(data: bytes) -> Carrier:
 
 def _decode_jpeg_carrier(data: bytes) -> Carrier:
     parts = jpeg.read_jpeg(data)
-    return Carrier(parts.srgb8, None, parts.blob, "jpeg", parts.icc, parts.digest)
+    return Carrier(
+        parts.srgb8, None, parts.blob, "jpeg", parts.icc, parts.digest, parts.legacy_digest
+    )
 
 
 def _decode_tiff_carrier(data: bytes) -> Carrier:
@@ -185,17 +189,3 @@ def read_carrier(path: str | os.PathLike) -> Carrier:
     """Read a PNG, TIFF or JPEG carrier; every failure is a one-line GamutError."""
     path = Path(path)
     return decode_carrier(_read_bytes(path), str(path))
-
-
-def write_restored_tiff(
-    path: str | os.PathLike, prophoto_linear: np.ndarray, alpha: np.ndarray | None
-) -> None:
-    """Write the restored 16-bit ProPhoto TIFF atomically (only TIFF holds 16-bit ProPhoto)."""
-    if Path(path).suffix.lower() not in (".tif", ".tiff"):
-        raise GamutError(f"restored output must be a .tif file, not '{Path(path).name}'")
-    prophoto_linear = np.asarray(prophoto_linear)
-    if alpha is not None:
-        alpha = np.asarray(alpha)
-        if alpha.dtype != np.uint8 or alpha.shape != prophoto_linear.shape[:2]:
-            raise GamutError(f"alpha must be HxW uint8, not {alpha.dtype} {alpha.shape}")
-    write_atomic(path, tiff.encode_restored_tiff(prophoto_linear, alpha))

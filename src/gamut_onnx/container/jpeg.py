@@ -19,7 +19,8 @@ import numpy as np
 from gamut_onnx.errors import GamutError
 from gamut_onnx.optional import require
 
-SOI, EOI, SOS, APP0, APP1, APP2, APP9, COM = 0xD8, 0xD9, 0xDA, 0xE0, 0xE1, 0xE2, 0xE9, 0xFE
+SOI, EOI, SOS, COM = 0xD8, 0xD9, 0xDA, 0xFE
+APP0, APP1, APP2, APP9, APP14 = 0xE0, 0xE1, 0xE2, 0xE9, 0xEE
 _STANDALONE = {0x01, *range(0xD0, 0xD9)}  # TEM, RST0-7, SOI: no length field
 _NOT_SOF = {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC share the 0xC0-0xCF range with the SOFn markers
 
@@ -34,12 +35,14 @@ _MAX_LENGTH = 0xFFFF  # the length field counts itself: 2 + identifier + seq + c
 
 @dataclass(frozen=True)
 class JpegParts:
-    """What a JPEG carrier holds; `digest` identifies the coded image (see scan_digest)."""
+    """What a JPEG carrier holds; `digest` identifies the coded image (see scan_digest), and
+    `legacy_digest` is what blobs of format 1 recorded."""
 
     srgb8: np.ndarray  # HxWx3 uint8
     icc: bytes | None
     blob: bytes | None
     digest: bytes
+    legacy_digest: bytes
 
 
 def _truncated(where: str) -> GamutError:
@@ -106,16 +109,24 @@ def _scan_end(data: bytes, pos: int) -> int:
             pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
 
 
-def scan_digest(data: bytes) -> bytes:
-    """SHA-256 of the coded image: the frame and table segments before the scan, then everything
-    from the first SOS marker to the end of EOI. APPn and COM segments are left out, so metadata
-    edits keep the digest, while any change to tables or coefficients changes it."""
+# APPn segments that change how common decoders turn coefficients into pixels: APP0 (JFIF: the
+# components are YCbCr) and APP14 (Adobe: its transform flag says YCbCr, RGB or YCCK).
+DECODE_AFFECTING_APPS = (APP0, APP14)
+
+
+def scan_digest(data: bytes, version: int = 2) -> bytes:
+    """SHA-256 of the coded image: every segment before the first scan that decoders honour
+    (frame, tables, restart interval and, from blob format 2 on, APP0 and APP14), then every
+    byte from the first SOS marker to the end of EOI. Other APPn (Exif, XMP, ICC, ours) and COM
+    segments are left out, so metadata edits keep the digest, while any change to what decodes
+    the pixels changes it. Version 1 (blob format 1) left out every APPn segment."""
+    kept = DECODE_AFFECTING_APPS if version >= 2 else ()
     digest = hashlib.sha256()
     for marker, head, _, end in _walk(data):
         if marker == SOS:
             digest.update(data[head : _scan_end(data, end)])
             return digest.digest()
-        if marker != SOI and marker != COM and not 0xE0 <= marker <= 0xEF:
+        if marker in kept or (marker not in (SOI, COM) and not 0xE0 <= marker <= 0xEF):
             digest.update(data[head:end])
     raise AssertionError("unreachable: _walk ends at SOS or raises")
 
@@ -240,4 +251,4 @@ def read_jpeg(data: bytes) -> JpegParts:
             found[ident].append((seq, count, payload[len(ident) + 2 :]))
     icc = _reassemble(found[ICC_ID], "ICC profile (APP2)")
     blob = _reassemble(found[BLOB_ID], "blob (APP9 GAMUT-ONNX)")
-    return JpegParts(decode_jpeg(data), icc, blob, scan_digest(data))
+    return JpegParts(decode_jpeg(data), icc, blob, scan_digest(data), scan_digest(data, 1))

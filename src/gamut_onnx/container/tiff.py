@@ -1,16 +1,13 @@
-"""TIFF carriers (8-bit sRGB + blob) and restored outputs (16-bit ProPhoto), via tifffile."""
+"""TIFF carriers (8-bit sRGB + blob), via tifffile."""
 
 from __future__ import annotations
 
 import io
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import tifffile
 
-from gamut_onnx.colour import ROMM_ET
-from gamut_onnx.colour.icc import PROPHOTO_ICC, SRGB_ICC
+from gamut_onnx.colour.icc import SRGB_ICC
 from gamut_onnx.errors import GamutError
 
 # Private tag holding the weight blob, type UNDEFINED (7): opaque bytes. 65000-65535 is the TIFF
@@ -20,9 +17,6 @@ from gamut_onnx.errors import GamutError
 BLOB_TAG = 65117
 ICC_TAG = 34675
 UNDEFINED = 7
-
-# Rows per block for the float -> 16-bit conversion: bounds temporaries to a few MB.
-_STRIP_ROWS = 256
 
 
 def _write_tiff(pixels: np.ndarray, icc: bytes, extratags: list[tuple]) -> bytes:
@@ -89,36 +83,3 @@ def decode_tiff_carrier(
         pixels = pixels.reshape(page.imagelength, page.imagewidth, page.samplesperpixel)
     alpha = pixels[..., 3].copy() if pixels.shape[2] == 4 else None
     return np.ascontiguousarray(pixels[..., :3]), alpha, blob, icc
-
-
-def _romm16_rows(src: np.ndarray, dst: np.ndarray) -> None:
-    """Linear ProPhoto rows -> ROMM-encoded uint16, in float32 (a few times faster than float64)."""
-    x = np.clip(src.astype(np.float32, copy=False), 0.0, 1.0)
-    if not np.isfinite(x).all():
-        raise GamutError("restored image contains NaN values")
-    enc = np.power(x, np.float32(1.0 / 1.8))
-    low = x < ROMM_ET
-    enc[low] = x[low] * np.float32(16.0)
-    np.rint(enc * np.float32(65535.0), out=enc)
-    dst[...] = enc
-
-
-def encode_restored_tiff(prophoto_linear: np.ndarray, alpha: np.ndarray | None) -> bytes:
-    """16-bit ROMM-encoded ProPhoto TIFF with the ProPhoto ICC profile; alpha scaled to 16 bit."""
-    if prophoto_linear.ndim != 3 or prophoto_linear.shape[2] != 3:
-        raise GamutError(f"restored image must be HxWx3, not {prophoto_linear.shape}")
-    h, w, _ = prophoto_linear.shape
-    out = np.empty((h, w, 3 if alpha is None else 4), dtype=np.uint16)
-    starts = range(0, h, _STRIP_ROWS)
-    with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:  # ufuncs release the GIL
-        jobs = [
-            pool.submit(
-                _romm16_rows, prophoto_linear[y : y + _STRIP_ROWS], out[y : y + _STRIP_ROWS, :, :3]
-            )
-            for y in starts
-        ]
-        for job in jobs:
-            job.result()
-    if alpha is not None:
-        out[..., 3] = alpha.astype(np.uint16) * 257
-    return _write_tiff(out, PROPHOTO_ICC, [])

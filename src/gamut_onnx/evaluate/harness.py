@@ -23,7 +23,7 @@ from gamut_onnx.container.carrier import decode_carrier, encode_carrier
 from gamut_onnx.errors import GamutError
 from gamut_onnx.evaluate import softclip
 from gamut_onnx.metrics import delta_e_2000, prophoto_to_lab, psnr, rmse
-from gamut_onnx.read.inputs import read_prophoto
+from gamut_onnx.read import read_prophoto
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
 BASELINES = ("clip", "soft-clip")  # methods without a fit; every other method is a fit preset

@@ -10,6 +10,7 @@ Inputs                                        Output
   image_size int64 [2]         full image (H, W)
   edges      float32 [2]       (low, high): the MLP runs on pixels with a channel <= low or
                                >= high; (255, 0) selects every pixel, (0, 255) exact clipping
+  to_prophoto float32 [3, 3]   the blob's carrier-transform expansion matrix (sRGB -> ProPhoto)
   w1 [F, D], b1 [D], w2 [D, D], b2 [D], w3 [D, 3], b3 [3]   float32 weights, F = 10 * octaves
 
 Regenerate the shipped copy with `python -m gamut_onnx.exporters.graph`.
@@ -25,12 +26,13 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from gamut_onnx.blob import Blob, boundary_edges
-from gamut_onnx.colour import SRGB8_TO_LINEAR, SRGB_TO_PROPHOTO
+from gamut_onnx.colour import SRGB8_TO_LINEAR
+from gamut_onnx.colour.protocol import expansion_matrix
 from gamut_onnx.features import INPUT_CHANNELS
 from gamut_onnx.runtime.session import GRAPH_PATH  # the shipped copy, wherever it is installed
 
 OPSET = 17
-GRAPH_NAME = "gamut_onnx_restore_v1"
+GRAPH_NAME = "gamut_onnx_restore_v2"
 WEIGHT_INPUTS = ("w1", "b1", "w2", "b2", "w3", "b3")
 
 
@@ -71,13 +73,15 @@ def _exact_colour(g: _GraphBuilder, flat_srgb8: str) -> str:
     """[N, 3] uint8 -> unclipped linear ProPhoto, bit-identical to colour.srgb8_to_prophoto.
 
     That function computes fl(fl(t_R + t_G) + t_B) per output channel i, with the products
-    t_c = fl(m[i][c] * LIN[v_c]) depending only on (channel, code value). So the graph holds
-    the 3 x 256 product rows, builds the 65,536 sums fl(t_R + t_G) once per run, and does two
-    row lookups and one addition per pixel: exact, and cheaper than a matrix product."""
+    t_c = fl(m[i][c] * LIN[v_c]) depending only on (channel, code value). So the graph builds
+    the 3 x 256 product rows from the `to_prophoto` input (one float32 Mul each, as numpy does),
+    the 65,536 sums fl(t_R + t_G) once per run, and does two row lookups and one addition per
+    pixel: exact, and cheaper than a matrix product."""
     i64 = np.int64
-    m = SRGB_TO_PROPHOTO.astype(np.float32)
+    lin = g.const(SRGB8_TO_LINEAR.reshape(256, 1))
+    columns = g.op("Transpose", "to_prophoto", perm=[1, 0])  # row c: (m[0][c], m[1][c], m[2][c])
     products = [
-        g.const(np.stack([SRGB8_TO_LINEAR * m[i, c] for i in range(3)], axis=1)) for c in range(3)
+        g.op("Mul", lin, g.op("Gather", columns, g.const([c], i64), axis=0)) for c in range(3)
     ]  # [256, 3] each: row v holds (m[0][c], m[1][c], m[2][c]) * LIN[v] as float32 products
     red_green = g.op(
         "Reshape",
@@ -214,6 +218,7 @@ def build_restore_graph() -> onnx.ModelProto:
         helper.make_tensor_value_info("origin", i64t, [2]),
         helper.make_tensor_value_info("image_size", i64t, [2]),
         helper.make_tensor_value_info("edges", f32, [2]),
+        helper.make_tensor_value_info("to_prophoto", f32, [3, 3]),
         helper.make_tensor_value_info("w1", f32, ["features", "width"]),
         helper.make_tensor_value_info("b1", f32, ["width"]),
         helper.make_tensor_value_info("w2", f32, ["width", "width"]),
@@ -227,7 +232,7 @@ def build_restore_graph() -> onnx.ModelProto:
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="gamut-onnx",
-        doc_string="GamutMLP restore v1: 8-bit sRGB + weight blob -> linear ProPhoto RGB",
+        doc_string="GamutMLP restore v2: 8-bit sRGB + weight blob -> linear ProPhoto RGB",
     )
     model.ir_version = 8  # readable by onnxruntime >= 1.10
     onnx.checker.check_model(model, full_check=True)
@@ -250,6 +255,7 @@ def bake_restore_graph(blob: Blob) -> onnx.ModelProto:
         "origin": np.zeros(2, np.int64),
         "image_size": np.array([blob.image_height, blob.image_width], np.int64),
         "edges": boundary_edges(blob),
+        "to_prophoto": expansion_matrix(blob.carrier_transform),
         **dict(zip(WEIGHT_INPUTS, blob.weights, strict=True)),
     }
     graph.initializer.extend(numpy_helper.from_array(np.asarray(v), k) for k, v in values.items())
@@ -258,7 +264,7 @@ def bake_restore_graph(blob: Blob) -> onnx.ModelProto:
     graph.input.extend(kept)
     graph.input[0].type.tensor_type.shape.dim[0].dim_value = blob.image_height
     graph.input[0].type.tensor_type.shape.dim[1].dim_value = blob.image_width
-    graph.name = "gamut_onnx_restore_v1_baked"
+    graph.name = f"{GRAPH_NAME}_baked"
     onnx.checker.check_model(model, full_check=True)
     return model
 

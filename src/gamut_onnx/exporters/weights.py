@@ -25,8 +25,10 @@ def blob_from_model(
     weight_dtype: str = "float16",
     gated: bool = False,
     boundary_margin: int = 0,
+    source: dict | None = None,
 ) -> bytes:
-    """Pack a fitted module into blob bytes for a carrier of `image_size` (H, W) and `digest`."""
+    """Pack a fitted module into blob bytes for a carrier of `image_size` (H, W) and `digest`;
+    `source` holds the photo's colour space as Blob fields (codec.source_fields)."""
     weights = model_weights(model)
     return pack_blob(
         Blob(
@@ -39,5 +41,6 @@ def blob_from_model(
             weight_dtype=weight_dtype,
             gated=gated,
             boundary_margin=boundary_margin,
+            **(source or {}),
         )
     )

@@ -105,7 +105,7 @@ def meta_train_files(
 ) -> dict:
     """Reptile over crops of the given photos plus generated scenes; writes the init file and
     returns its meta record (provenance)."""
-    from gamut_onnx.read.inputs import read_prophoto
+    from gamut_onnx.read import read_prophoto
     from gamut_onnx.sample import synthetic_scene
 
     start = time.perf_counter()

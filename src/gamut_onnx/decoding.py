@@ -1,0 +1,171 @@
+"""Decode: carrier pixels + blob -> linear ProPhoto, and on into the photo's own colour space.
+
+onnxruntime only (no torch). `decode` returns the whole image for the Python API;
+`decode_to_file` streams row bands from the restore into the output writer, so a command-line
+decode holds the carrier and one band, whatever the image size (docs/design.md).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gamut_onnx.blob import Blob, check_image_size, unpack_blob
+from gamut_onnx.colour import srgb8_to_prophoto
+from gamut_onnx.colour.cms import IccProfile, read_icc
+from gamut_onnx.colour.spaces import ColourSpace, named_space
+from gamut_onnx.container.carrier import Carrier
+from gamut_onnx.errors import GamutError
+
+NO_MODEL = "no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"
+EDITED = "pixels changed after encoding (edited?): restore quality is not guaranteed"
+WEAK_JPEG_DIGEST = (
+    "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed "
+    "(they alter the decoded colours): re-encode to get the full check"
+)
+BAND_ROWS = 512
+
+
+@dataclass
+class DecodeResult:
+    prophoto: np.ndarray = field(repr=False)  # float32 HxWx3 linear ProPhoto
+    alpha: np.ndarray | None = field(repr=False)
+    restored: bool  # False when no usable model was found (plain clip-and-expand)
+    warnings: list[str]
+    provider: str
+    decode_s: float
+    space: ColourSpace | IccProfile | None = field(default=None, repr=False)  # the photo's own
+
+
+def carrier_digest(carrier: Carrier, blob: Blob) -> bytes:
+    """The carrier's digest as the blob's format version computes it (docs/blob-format.md)."""
+    return carrier.digest if blob.format_version >= 2 else carrier.legacy_digest
+
+
+def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
+    """The carrier's blob checked against its pixels, plus warnings for soft problems."""
+    if carrier.blob is None:
+        return None, [NO_MODEL]
+    blob = unpack_blob(carrier.blob)
+    check_image_size(blob, *carrier.srgb8.shape[:2])
+    warnings = [EDITED] if blob.pixel_digest != carrier_digest(carrier, blob) else []
+    if carrier.format == "jpeg" and blob.format_version < 2:
+        warnings.append(WEAK_JPEG_DIGEST)
+    return blob, warnings
+
+
+def source_space(blob: Blob | None) -> ColourSpace | IccProfile:
+    """The photo's own colour space as the blob records it (a plain carrier is sRGB)."""
+    if blob is None:
+        return named_space("srgb")
+    if blob.source_icc is not None:
+        return read_icc(blob.source_icc, "the blob's source profile")
+    return ColourSpace(blob.source_primaries, blob.source_transfer)
+
+
+def output_space(name: str, blob: Blob | None) -> ColourSpace | IccProfile:
+    """`--space`: "source" (the photo's own) or a named space."""
+    return source_space(blob) if name == "source" else named_space(name)
+
+
+def _checked(carrier: Carrier, strict: bool) -> tuple[Blob | None, list[str]]:
+    from gamut_onnx.runtime.backend import conflict_message, installed_builds
+
+    blob, warnings = read_blob(carrier)
+    conflict = conflict_message(installed_builds())
+    if conflict:  # restores on the CPU provider still work; say how to repair the install
+        warnings.append(conflict)
+    if strict and warnings:
+        raise GamutError(f"refusing to decode under --strict: {warnings[0]}")
+    return blob, warnings
+
+
+def _bands(carrier: Carrier, blob: Blob | None, session) -> Iterator[tuple[int, np.ndarray]]:
+    if session is None:  # no model: the reference expansion, band by band
+        for top in range(0, carrier.srgb8.shape[0], BAND_ROWS):
+            yield top, srgb8_to_prophoto(carrier.srgb8[top : top + BAND_ROWS])
+    else:
+        yield from session.bands(carrier.srgb8, blob)
+
+
+def _session(blob: Blob | None, provider: str, tile: int | None):
+    from gamut_onnx.runtime import RestoreSession
+    from gamut_onnx.runtime.session import DEFAULT_TILE
+
+    return None if blob is None else RestoreSession(provider, tile=tile or DEFAULT_TILE)
+
+
+def decode(
+    carrier: Carrier, *, provider: str = "auto", strict: bool = False, tile: int | None = None
+) -> DecodeResult:
+    """Restore linear ProPhoto from a carrier; strict turns warnings into errors."""
+    start = time.perf_counter()
+    blob, warnings = _checked(carrier, strict)
+    session = _session(blob, provider, tile)
+    h, w = carrier.srgb8.shape[:2]
+    prophoto = np.empty((h, w, 3), np.float32)
+    for top, rows in _bands(carrier, blob, session):
+        prophoto[top : top + rows.shape[0]] = rows
+    return DecodeResult(
+        prophoto=prophoto,
+        alpha=carrier.alpha,
+        restored=blob is not None,
+        warnings=warnings,
+        provider=session.provider if session else "none",
+        decode_s=time.perf_counter() - start,
+        space=source_space(blob),
+    )
+
+
+@dataclass
+class DecodeReport:
+    """What `decode_to_file` did, for the CLI's line and --json."""
+
+    restored: bool
+    warnings: list[str]
+    provider: str
+    decode_s: float
+    space: str  # the output's colour space, as --space names it (or "icc")
+    depth: str
+
+
+def decode_to_file(
+    carrier: Carrier,
+    output: str | os.PathLike,
+    *,
+    space: str = "source",
+    depth: str | None = None,
+    provider: str = "auto",
+    strict: bool = False,
+    tile: int | None = None,
+) -> DecodeReport:
+    """Restore and write `output` (format from its suffix) in `space`, streaming row bands."""
+    from gamut_onnx.colour.spaces import space_name
+    from gamut_onnx.write import coded_space, output_format, resolve_depth, write_restored
+
+    start = time.perf_counter()
+    fmt = output_format(output)
+    blob, warnings = _checked(carrier, strict)
+    target = coded_space(fmt, output_space(space, blob))
+    depth = resolve_depth(fmt, depth, target)
+    session = _session(blob, provider, tile)
+    alpha = carrier.alpha
+
+    def bands():
+        for top, rows in _bands(carrier, blob, session):
+            yield rows, None if alpha is None else alpha[top : top + rows.shape[0]]
+
+    h, w = carrier.srgb8.shape[:2]
+    write_restored(output, bands(), w, h, alpha is not None, target, depth)
+    return DecodeReport(
+        restored=blob is not None,
+        warnings=warnings,
+        provider=session.provider if session else "none",
+        decode_s=time.perf_counter() - start,
+        space="icc" if isinstance(target, IccProfile) else space_name(target),
+        depth=depth,
+    )

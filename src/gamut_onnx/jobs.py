@@ -1,0 +1,150 @@
+"""One file in, one file out: the jobs the CLI runs for a single photo and a batch runs for each.
+
+Each job reads its input, does the work, writes its output atomically and returns a report (a
+JSON-ready dict). Every failure the user can cause is a GamutError with one line; the output is
+then never created. Options are plain dataclasses so that batch workers (processes, Ray tasks)
+receive exactly what the command line said.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gamut_onnx.errors import GamutError
+from gamut_onnx.files import check_writable
+
+TORCH_HINT = (
+    "encoding needs PyTorch: pip install 'gamut-onnx[fit]' (without a GPU, first: pip "
+    "install torch --index-url https://download.pytorch.org/whl/cpu)"
+)
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """Everything `gamut-onnx encode` takes besides the paths."""
+
+    quality: str = "default"
+    overrides: dict = field(default_factory=dict)  # FitConfig fields: width, steps, seed, ...
+    jpeg_quality: int = 90
+    closed_loop: bool = True
+    weight_dtype: str | None = None
+    gate: str | None = None
+    device: str = "auto"
+    input_space: str | None = None
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Everything `gamut-onnx decode` takes besides the paths."""
+
+    space: str = "source"
+    depth: str | None = None
+    provider: str = "auto"
+    strict: bool = False
+    tile: int = 512
+
+
+def check_paths(source: Path, output: Path) -> None:
+    """Fail before the slow part: an unwritable output, or one that would replace the input."""
+    if source.exists() and output.exists() and output.resolve() == source.resolve():
+        raise GamutError(f"output {output} would overwrite the input; choose another name")
+    check_writable(output)
+
+
+def encode_file(
+    source: str | os.PathLike,
+    output: str | os.PathLike,
+    options: EncodeOptions = EncodeOptions(),
+    progress: Callable[[int, float], None] | None = None,
+) -> dict:
+    """Read a photo, fit, write the carrier; the report `encode --json` prints."""
+    from gamut_onnx.container.carrier import carrier_format_for
+    from gamut_onnx.fit import preset
+    from gamut_onnx.read import read_prophoto
+
+    start = time.perf_counter()
+    source, output = Path(source), Path(output)
+    fmt = carrier_format_for(output)  # a bad suffix fails before anything slow
+    check_paths(source, output)
+    config = preset(options.quality, **options.overrides)
+    image = read_prophoto(source, options.input_space)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise GamutError(TORCH_HINT) from None
+    from gamut_onnx.codec import encode
+    from gamut_onnx.files import write_atomic
+
+    read_s = time.perf_counter() - start
+    result = encode(
+        image.prophoto,
+        image.alpha,
+        carrier=fmt,
+        jpeg_quality=options.jpeg_quality,
+        closed_loop=options.closed_loop,
+        config=config,
+        weight_dtype=options.weight_dtype,
+        gate=options.gate,
+        device=options.device,
+        progress=progress,
+        source=image.space,
+    )
+    write_atomic(output, result.data)
+    report = {
+        "input": str(source),
+        "output": str(output),
+        "source": image.description,
+        "source_space": image.space_name,
+        "source_clipped_fraction": image.clipped_fraction,
+        "quality": options.quality,
+        **result.report(),
+        "read_s": read_s,
+        "total_s": time.perf_counter() - start,
+    }
+    if fmt == "jpeg":
+        report.update(jpeg_quality=options.jpeg_quality, closed_loop=options.closed_loop)
+    return report
+
+
+def decode_file(
+    carrier: str | os.PathLike,
+    output: str | os.PathLike,
+    options: DecodeOptions = DecodeOptions(),
+) -> dict:
+    """Read a carrier, restore, write the image; the report `decode --json` prints."""
+    from gamut_onnx.container.carrier import read_carrier
+    from gamut_onnx.decoding import decode_to_file
+    from gamut_onnx.write import output_format
+
+    start = time.perf_counter()
+    carrier, output = Path(carrier), Path(output)
+    output_format(output)
+    check_paths(carrier, output)
+    found = read_carrier(carrier)
+    report = decode_to_file(
+        found,
+        output,
+        space=options.space,
+        depth=options.depth,
+        provider=options.provider,
+        strict=options.strict,
+        tile=options.tile,
+    )
+    h, w = found.srgb8.shape[:2]
+    return {
+        "input": str(carrier),
+        "output": str(output),
+        "width": w,
+        "height": h,
+        "restored": report.restored,
+        "space": report.space,
+        "depth": report.depth,
+        "provider": report.provider,
+        "decode_s": report.decode_s,
+        "total_s": time.perf_counter() - start,
+        "warnings": report.warnings,
+    }

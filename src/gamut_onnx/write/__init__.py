@@ -1,0 +1,164 @@
+"""Writing restored images: 16-bit PNG or TIFF, float TIFF, 10/12-bit AVIF or 16-bit JPEG XL, in
+any named colour space or the photo's own ICC profile, tagged so viewers show the right colours.
+
+PNG and TIFF are written as the restore produces row bands (memory stays a band deep, whatever
+the image size); AVIF and JPEG XL encoders take whole images.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from gamut_onnx.colour.cms import IccProfile
+from gamut_onnx.colour.icc import profile_for
+from gamut_onnx.colour.spaces import ColourSpace, space_name
+from gamut_onnx.errors import GamutError
+from gamut_onnx.files import open_atomic
+from gamut_onnx.write.encoding import DEPTHS, alpha_to, from_prophoto, linear_in, quantise
+
+FORMATS = {".tif": "tiff", ".tiff": "tiff", ".png": "png", ".avif": "avif", ".jxl": "jxl"}
+DEFAULT_DEPTH = {"tiff": "16", "png": "16", "avif": "10", "jxl": "16"}
+ALLOWED_DEPTHS = {"tiff": ("16", "float"), "png": ("16",), "avif": ("10", "12"), "jxl": ("16",)}
+Band = tuple[np.ndarray, np.ndarray | None]  # linear ProPhoto rows, 8-bit alpha rows or None
+
+
+def output_format(path: str | os.PathLike) -> str:
+    """The output format from the file suffix; EXR has no encoder here (float TIFF instead)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".exr":
+        raise GamutError(
+            "EXR output is not available: write linear float with -o x.tif --depth float"
+        )
+    if suffix not in FORMATS:
+        raise GamutError(f"restored output must be .png, .tif, .avif or .jxl, not '{suffix}'")
+    return FORMATS[suffix]
+
+
+def coded_space(fmt: str, space: ColourSpace | IccProfile) -> ColourSpace | IccProfile:
+    """AVIF and JPEG XL are tagged with codes, not ICC profiles: an ICC space goes out as the
+    named space it describes (Apple's "Display P3" profile as display-p3), when there is one."""
+    if fmt in ("avif", "jxl") and isinstance(space, IccProfile):
+        from gamut_onnx.colour.cms import nearest_named_space
+
+        return nearest_named_space(space) or space
+    return space
+
+
+def resolve_depth(fmt: str, depth: str | None, space: ColourSpace | IccProfile) -> str:
+    """Check format, depth and space go together (before any slow work); the depth to use."""
+    depth = depth or DEFAULT_DEPTH[fmt]
+    if depth not in ALLOWED_DEPTHS[fmt]:
+        allowed = " or ".join(ALLOWED_DEPTHS[fmt])
+        raise GamutError(f"--depth {depth} is not available for {fmt.upper()} (use {allowed})")
+    icc = isinstance(space, IccProfile)
+    if fmt == "avif" and (icc or space.cicp is None):
+        what = "the photo's ICC profile" if icc else space_name(space)
+        raise GamutError(
+            f"AVIF can only be tagged with H.273 codes, which {what} lacks: "
+            "use --space display-p3 or rec2020, or write .png/.tif"
+        )
+    if depth == "float" and icc:
+        raise GamutError("float output is linear: use --space prophoto-linear (or another space)")
+    if fmt == "jxl" and icc:
+        raise GamutError("JPEG XL output needs a named space: use --space (e.g. display-p3)")
+    if fmt == "tiff" and not icc and profile_for(space) is None and depth != "float":
+        raise GamutError(f"TIFF cannot be tagged {space_name(space)} (no ICC for PQ/HLG): use .png")
+    return depth
+
+
+def _encoded_bands(bands: Iterable[Band], space, depth: str) -> Iterator[np.ndarray]:
+    """uint16 (or float32) RGB(A) rows in the output space."""
+    for prophoto, alpha in bands:
+        if not np.isfinite(prophoto).all():
+            raise GamutError("restored image contains NaN or infinite values")
+        if depth == "float":
+            out = linear_in(prophoto, space)
+            if alpha is not None:
+                out = np.dstack([out, alpha.astype(np.float32) / 255.0])
+            yield out.astype(np.float32)
+            continue
+        bits = int(depth)
+        out = quantise(from_prophoto(prophoto, space), bits)
+        yield out if alpha is None else np.dstack([out, alpha_to(alpha, bits)])
+
+
+def _tags(space, depth: str) -> tuple[bytes | None, tuple | None]:
+    """(ICC profile, cICP codes) that describe the output."""
+    if isinstance(space, IccProfile):
+        return space.data, None
+    if depth == "float":
+        space = ColourSpace(space.primaries, "linear")
+    return profile_for(space), space.cicp
+
+
+def write_restored(
+    path: str | os.PathLike,
+    bands: Iterable[Band],
+    width: int,
+    height: int,
+    has_alpha: bool,
+    space: ColourSpace | IccProfile,
+    depth: str | None = None,
+) -> None:
+    """Encode the restored rows in `space` and write them atomically to `path`."""
+    fmt = output_format(path)
+    depth = resolve_depth(fmt, depth, space)
+    if fmt == "jxl":
+        from gamut_onnx.write.jxl import jxl_space
+
+        space = jxl_space(space)
+    if depth not in DEPTHS:
+        raise GamutError(f"unknown depth {depth!r}")
+    icc, cicp = _tags(space, depth)
+    channels = 4 if has_alpha else 3
+    encoded = _encoded_bands(bands, space, depth)
+    with open_atomic(path) as out:
+        if fmt == "png":
+            from gamut_onnx.write.png16 import png16_stream
+
+            for part in png16_stream(encoded, width, height, channels, icc, cicp):
+                out.write(part)
+        elif fmt == "tiff":
+            from gamut_onnx.write.tiff import write_tiff
+
+            write_tiff(out, encoded, width, height, channels, icc, depth)
+        elif fmt == "avif":
+            from gamut_onnx.write.avif import avif_bytes
+
+            out.write(avif_bytes(np.concatenate(list(encoded), axis=0), int(depth), cicp))
+        else:
+            from gamut_onnx.write.jxl import jxl_bytes
+
+            out.write(jxl_bytes(np.concatenate(list(encoded), axis=0), space))
+
+
+def write_restored_image(
+    path: str | os.PathLike,
+    prophoto: np.ndarray,
+    alpha: np.ndarray | None,
+    space: ColourSpace | IccProfile,
+    depth: str | None = None,
+) -> None:
+    """`write_restored` for a whole image in memory (the Python API's DecodeResult)."""
+    h, w = prophoto.shape[:2]
+    write_restored(path, [(prophoto, alpha)], w, h, alpha is not None, space, depth)
+
+
+def write_restored_tiff(
+    path: str | os.PathLike, prophoto: np.ndarray, alpha: np.ndarray | None
+) -> None:
+    """A 16-bit ProPhoto (ROMM) TIFF with its ICC profile: the format of gamut-onnx 0.1."""
+    from gamut_onnx.colour.spaces import named_space
+
+    if output_format(path) != "tiff":
+        raise GamutError(f"restored output must be a .tif file, not '{Path(path).name}'")
+    prophoto = np.asarray(prophoto, np.float32)
+    if prophoto.ndim != 3 or prophoto.shape[2] != 3:
+        raise GamutError(f"restored image must be HxWx3, not {prophoto.shape}")
+    if alpha is not None and (alpha.dtype != np.uint8 or alpha.shape != prophoto.shape[:2]):
+        raise GamutError(f"alpha must be HxW uint8, not {alpha.dtype} {alpha.shape}")
+    write_restored_image(path, prophoto, alpha, named_space("prophoto"), "16")

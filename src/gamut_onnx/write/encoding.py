@@ -1,0 +1,44 @@
+"""Linear ProPhoto -> encoded samples in the output colour space: the inverse of the readers'
+`to_prophoto`, through the same path (named-space matrices and curves, or LittleCMS for an ICC
+profile), so that source -> ProPhoto -> source is exact for colours the carrier did not clip.
+
+Colours outside the output space are clipped to it (docs/design.md); ProPhoto holds them all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gamut_onnx.colour.cms import IccProfile, prophoto_to_icc
+from gamut_onnx.colour.spaces import ColourSpace, from_prophoto_matrix
+from gamut_onnx.colour.transfer import TRANSFERS
+
+DEPTHS = ("10", "12", "16", "float")
+
+
+def from_prophoto(prophoto: np.ndarray, space: ColourSpace | IccProfile) -> np.ndarray:
+    """Linear ProPhoto float32 (..., 3) -> encoded float in [0, 1] (linear for depth float)."""
+    if isinstance(space, IccProfile):
+        return np.clip(prophoto_to_icc(prophoto, space), 0.0, 1.0)
+    matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
+    linear = np.clip(np.asarray(prophoto, np.float32) @ matrix, 0.0, 1.0)
+    encode = TRANSFERS[space.transfer][1]
+    return encode(linear).astype(np.float32)
+
+
+def linear_in(prophoto: np.ndarray, space: ColourSpace) -> np.ndarray:
+    """Linear ProPhoto -> linear light in `space`'s primaries, clipped (float outputs)."""
+    matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
+    return np.clip(np.asarray(prophoto, np.float32) @ matrix, 0.0, 1.0)
+
+
+def quantise(encoded: np.ndarray, bits: int) -> np.ndarray:
+    """Encoded [0, 1] -> uint16 code values of `bits` bits, rounded to nearest."""
+    top = float((1 << bits) - 1)
+    return np.rint(np.clip(encoded, 0.0, 1.0) * top).astype(np.uint16)
+
+
+def alpha_to(alpha8: np.ndarray, bits: int) -> np.ndarray:
+    """8-bit straight alpha -> `bits`-bit codes (exact: 255 -> the top code)."""
+    top = (1 << bits) - 1
+    return (alpha8.astype(np.uint32) * top // 255).astype(np.uint16)
