@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import zlib
 
 import imagecodecs
 import numpy as np
@@ -219,3 +220,37 @@ def test_failed_write_leaves_nothing(tmp_path, suffix):
     with pytest.raises(GamutError, match="alpha"):
         write_carrier(path, SRGB8, ALPHA[:-1], BLOB)
     assert list(tmp_path.iterdir()) == []
+
+
+def _png_file(width: int, height: int, raw: bytes, interlace: int = 0) -> bytes:
+    from gamut_onnx.container.png import PNG_SIGNATURE, make_chunk
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, interlace)
+    chunks = [(b"IHDR", ihdr), (b"IDAT", zlib.compress(raw)), (b"IEND", b"")]
+    return PNG_SIGNATURE + b"".join(make_chunk(t, p) for t, p in chunks)
+
+
+def test_interlaced_png_carriers_decode_exactly():
+    """Adam7 image data is seven sub-images; the size check must count them right."""
+    rng = np.random.default_rng(4)
+    pixels = rng.integers(0, 256, (13, 11, 3), dtype=np.uint8)
+    raw = b""
+    for col, dcol, row, drow in [(0, 8, 0, 8), (4, 8, 0, 8), (0, 4, 4, 8), (2, 4, 0, 4),
+                                 (0, 2, 2, 4), (1, 2, 0, 2), (0, 1, 1, 2)]:  # fmt: skip
+        sub = pixels[row::drow, col::dcol]
+        if sub.size:
+            raw += b"".join(b"\x00" + line.tobytes() for line in sub)
+    carrier = decode_carrier(_png_file(11, 13, raw, interlace=1), "adam7.png")
+    np.testing.assert_array_equal(carrier.srgb8, pixels)
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (b"\x00" + bytes(12), "truncated"),  # one row of a 4-row image
+        (bytes(4 * 13 + 5), "longer than"),
+    ],
+)
+def test_png_image_data_must_match_the_header(raw, message):
+    with pytest.raises(GamutError, match=message):
+        decode_carrier(_png_file(4, 4, raw), "bad.png")

@@ -219,7 +219,7 @@ def test_grayscale_and_cmyk_are_refused(srgb8):
 def test_inconsistent_blob_chunks_are_refused(bare):
     big = bytes(range(256)) * 600
     data = jpeg.add_segments(bare, None, big)
-    with pytest.raises(GamutError, match=r"blob.*missing chunks \[2\] of 3"):
+    with pytest.raises(GamutError, match=r"blob.*missing chunks 2 of 3"):
         jpeg.read_jpeg(_drop_segment(data, jpeg.APP9, 1))
     first = next(p for m, p in jpeg.iter_segments(data) if m == jpeg.APP9)
     with pytest.raises(GamutError, match="blob.*duplicate"):
@@ -228,7 +228,7 @@ def test_inconsistent_blob_chunks_are_refused(bare):
     with pytest.raises(GamutError, match="blob.*count"):
         jpeg.read_jpeg(_insert_after_soi(_drop_segment(data, jpeg.APP9, 0), lone))
     beyond = _segment(jpeg.APP9, jpeg.BLOB_ID + b"\x04\x03" + b"x")
-    with pytest.raises(GamutError, match=r"blob.*chunk numbers \[1, 2, 3, 4\]"):
+    with pytest.raises(GamutError, match=r"blob.*chunk numbers 1, 2, 3, 4, expected"):
         jpeg.read_jpeg(_insert_after_soi(data, beyond))
     with pytest.raises(GamutError, match="too short"):
         jpeg.read_jpeg(_insert_after_soi(bare, _segment(jpeg.APP9, jpeg.BLOB_ID)))

@@ -271,7 +271,7 @@ def test_pixel_count_is_checked_from_the_header(monkeypatch):
     codes = encoded("display-p3")
     png = with_chunks(imagecodecs.png_encode(codes), make_chunk(b"cICP", bytes([12, 13, 0, 1])))
     monkeypatch.setenv("GAMUT_ONNX_MAX_PIXELS", "1000")
-    assert "above the limit of 0 MP" in error(png, "56x40")
+    assert "2,240 pixels, above the limit of 1,000" in error(png, "56x40")
 
 
 def test_every_original_reads(request):

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from gamut_onnx.errors import GamutError
 
-TEMP_SUFFIX = ".tmp"
+TEMP_SUFFIX = ".gamut-onnx.tmp"  # hidden ".NAME.XXXX" + this: a batch run removes leftovers
 
 
 def _umask() -> int:

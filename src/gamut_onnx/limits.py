@@ -1,8 +1,10 @@
 """Limits checked from file headers before any pixel is decoded, so hostile files cost nothing.
 
 A 12 KB JPEG can claim 65535 x 65535 pixels and a 1 MB PNG can inflate to gigabytes: the pixel
-count is checked against `max_pixels` (default 256 MP, `--max-pixels` or the environment
+count is checked against `max_pixels` (default 250 MP, `--max-pixels` or the environment
 variable GAMUT_ONNX_MAX_PIXELS) before decoding, and every decompression of metadata is bounded.
+250 MP holds the largest sensors (200 MP phones, 150 MP medium format) and refuses the classic
+16000 x 16000 decompression bombs (256 MP).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 
 from gamut_onnx.errors import GamutError
 
-DEFAULT_MAX_PIXELS = 256_000_000
+DEFAULT_MAX_PIXELS = 250_000_000
 ENVIRONMENT = "GAMUT_ONNX_MAX_PIXELS"
 MAX_METADATA_BYTES = 16 << 20  # all ancillary chunks / segments / tags of one file together
 MAX_ICC_BYTES = 4 << 20  # an ICC profile beyond this is not a photo's
@@ -19,7 +21,7 @@ _override: list[int] = []
 
 
 def max_pixels() -> int:
-    """The limit in force: set_max_pixels(), else the environment, else 256 MP."""
+    """The limit in force: set_max_pixels(), else the environment, else 250 MP."""
     if _override:
         return _override[-1]
     value = os.environ.get(ENVIRONMENT, "")
@@ -43,6 +45,6 @@ def check_pixels(width: int, height: int, name: str) -> None:
     limit = max_pixels()
     if count > limit:
         raise GamutError(
-            f"{name}: {width}x{height} is {count / 1e6:.0f} MP, above the limit of "
-            f"{limit / 1e6:.0f} MP (raise it with --max-pixels or {ENVIRONMENT})"
+            f"{name}: {width}x{height} is {count:,} pixels, above the limit of {limit:,} "
+            f"(raise it with --max-pixels or {ENVIRONMENT})"
         )

@@ -102,6 +102,15 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    max_pixels: Annotated[
+        int | None,
+        typer.Option(
+            "--max-pixels",
+            min=1,
+            help="Refuse images larger than this many pixels, from their headers "
+            "(default 250,000,000; or GAMUT_ONNX_MAX_PIXELS).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option(
@@ -110,6 +119,9 @@ def _main(
     ] = False,
 ) -> None:
     _state["debug"] = debug
+    from gamut_onnx.limits import set_max_pixels
+
+    set_max_pixels(max_pixels)
 
 
 def check_output(output: Path, *inputs: Path) -> None:

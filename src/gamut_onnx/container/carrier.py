@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import os
 import struct
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
+import tifffile
 
 from gamut_onnx.blob import pixel_digest
 from gamut_onnx.colour.icc import SRGB_ICC
 from gamut_onnx.container import jpeg, png, tiff
-from gamut_onnx.errors import GamutError
+from gamut_onnx.errors import GamutError, library_detail
 from gamut_onnx.files import write_atomic
+from gamut_onnx.limits import check_pixels
 
 CARRIER_FORMATS = ("png", "tiff", "jpeg")
 JPEG_PLAIN_QUALITY = 95  # for plain (model-less) JPEGs written through encode_carrier
@@ -52,6 +58,7 @@ class Carrier:
     icc: bytes | None = None  # embedded ICC profile if any, so callers can warn when not sRGB
     digest: bytes = b""  # what the blob's pixel_digest must equal (see docs/blob-format.md)
     legacy_digest: bytes = b""  # what format-1 blobs recorded (differs for JPEG only)
+    notes: tuple[str, ...] = ()  # soft problems with the metadata, for the decoder's warnings
 
     def __post_init__(self) -> None:
         if not self.digest:  # lossless carriers: SHA-256 of the decoded RGB pixels
@@ -77,12 +84,40 @@ def _check_inputs(srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes | Non
         raise GamutError("carrier blob must be non-empty bytes or None")
 
 
+def _png_chunks(blob: bytes | None) -> list[tuple[bytes, bytes]]:
+    return list(_SRGB_CHUNKS) + ([] if blob is None else [(PNG_BLOB_CHUNK, bytes(blob))])
+
+
 def _encode_png_carrier(srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes | None) -> bytes:
     pixels = srgb8 if alpha is None else np.dstack([srgb8, alpha])
-    chunks = list(_SRGB_CHUNKS)
-    if blob is not None:
-        chunks.append((PNG_BLOB_CHUNK, bytes(blob)))
-    return png.encode_png(pixels, chunks)
+    return png.encode_png(pixels, _png_chunks(blob))
+
+
+@cache
+def _background() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="gamut-onnx-carrier")
+
+
+def start_carrier(
+    fmt: str, srgb8: np.ndarray, alpha: np.ndarray | None
+) -> Callable[[bytes | None], bytes]:
+    """Begin a carrier whose model is not fitted yet; call the result with the blob (or None).
+
+    A PNG's image data does not depend on the blob, which has a chunk of its own, so it is
+    compressed in a background thread while the model is fitted (0.7 s at 12 MP); TIFF and
+    JPEG carriers are encoded when the blob is known."""
+    _check_inputs(np.asarray(srgb8), alpha, None)
+    if fmt != "png":
+        return lambda blob: encode_carrier(fmt, srgb8, alpha, blob)
+    pixels = srgb8 if alpha is None else np.dstack([srgb8, alpha])
+    body = _background().submit(png.encode_png, pixels, [])
+
+    def finish(blob: bytes | None) -> bytes:
+        if blob is not None:
+            _check_inputs(np.asarray(srgb8), alpha, blob)
+        return png.insert_chunks(body.result(), _png_chunks(blob))
+
+    return finish
 
 
 def encode_carrier(
@@ -117,55 +152,117 @@ def _check_png_kind(header: png.PngHeader) -> None:
         raise GamutError(
             f"unsupported PNG (colour type {header.colour_type}, {header.bit_depth}-bit)"
         )
+    if header.width == 0 or header.height == 0:
+        raise GamutError(f"PNG is empty ({header.width}x{header.height} pixels)")
 
 
-def _decode_png_carrier(data: bytes) -> Carrier:
+@dataclass(frozen=True)
+class CarrierHeader:
+    """What a carrier's metadata says, read without decoding a pixel: enough to refuse a file
+    whose size is over the limit or disagrees with its blob in well under a second."""
+
+    format: str
+    width: int
+    height: int
+    blob: bytes | None
+    icc: bytes | None
+    notes: tuple[str, ...] = ()  # soft problems for the decoder's warnings
+
+
+def _probe_png(data: bytes) -> CarrierHeader:
     header = png.read_ihdr(data)
     _check_png_kind(header)
-    pixels, chunks = png.decode_png(data)
+    chunks = png.ancillary_chunks(data)
     blobs = chunks.get(PNG_BLOB_CHUNK, [])
     if len(blobs) > 1:
         raise GamutError(f"PNG holds {len(blobs)} gmLP chunks; a carrier has at most one")
-    pixels = pixels.reshape(header.height, header.width, -1)  # 1-pixel-wide images come flat
-    alpha = pixels[..., 3].copy() if pixels.shape[2] == 4 else None
-    srgb8 = np.ascontiguousarray(pixels[..., :3])
-    return Carrier(srgb8, alpha, blobs[0] if blobs else None, "png", png.iccp_profile(chunks))
+    blob = blobs[0] if blobs else None
+    return CarrierHeader("png", header.width, header.height, blob, png.iccp_profile(chunks))
 
 
-def _decode_jpeg_carrier(data: bytes) -> Carrier:
-    parts = jpeg.read_jpeg(data)
-    return Carrier(
-        parts.srgb8, None, parts.blob, "jpeg", parts.icc, parts.digest, parts.legacy_digest
-    )
+def _probe_jpeg(data: bytes) -> CarrierHeader:
+    width, height = jpeg.frame_size(data)
+    icc, blob = jpeg.jpeg_metadata(data)
+    return CarrierHeader("jpeg", width, height, blob, icc)
 
 
-def _decode_tiff_carrier(data: bytes) -> Carrier:
-    srgb8, alpha, blob, icc = tiff.decode_tiff_carrier(data)
-    return Carrier(srgb8, alpha, blob, "tiff", icc)
+def _probe_tiff(data: bytes) -> CarrierHeader:
+    width, height, blob, icc, notes = tiff.probe_tiff_carrier(data)
+    return CarrierHeader("tiff", width, height, blob, icc, tuple(notes))
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+def _pixels(data: bytes, header: CarrierHeader) -> Carrier:
+    if header.format == "png":
+        ihdr = png.read_ihdr(data)
+        pixels, _ = png.decode_png(data, ihdr, 4 if ihdr.colour_type == 6 else 3)
+        alpha = pixels[..., 3].copy() if pixels.shape[2] == 4 else None
+        srgb8 = np.ascontiguousarray(pixels[..., :3])
+        return Carrier(srgb8, alpha, header.blob, "png", header.icc, notes=header.notes)
+    if header.format == "jpeg":
+        srgb8 = jpeg.decode_jpeg(data)
+        digests = jpeg.scan_digest(data), jpeg.scan_digest(data, 1)
+        return Carrier(srgb8, None, header.blob, "jpeg", header.icc, *digests, header.notes)
+    srgb8, alpha = tiff.decode_tiff_pixels(data)
+    return Carrier(srgb8, alpha, header.blob, "tiff", header.icc, notes=header.notes)
 
 
-def decode_carrier(data: bytes, name: str = "<bytes>") -> Carrier:
-    """Read a carrier from bytes, dispatching on magic bytes (the suffix may be wrong)."""
+_PROBES = {"png": _probe_png, "jpeg": _probe_jpeg, "tiff": _probe_tiff}
+# What the decoding libraries raise on broken data (Pillow: OSError/SyntaxError/ValueError;
+# tifffile: TiffFileError, ValueError, struct errors; codecs under it: RuntimeError subclasses,
+# zlib.error). Anything else from our own code is a bug and surfaces as one.
+LIBRARY_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    RuntimeError,
+    struct.error,
+    zlib.error,
+    tifffile.TiffFileError,
+    *tiff.TIFFFILE_ERRORS,
+)
+
+
+def sniff_carrier(data: bytes, name: str) -> str:
+    """The container format from the magic bytes (the suffix may be wrong)."""
     if data.startswith(png.PNG_SIGNATURE):
-        decode = _decode_png_carrier
-    elif data[:2] == b"\xff\xd8":
-        decode = _decode_jpeg_carrier
-    elif data[:4] in _TIFF_MAGIC:
-        decode = _decode_tiff_carrier
-    else:
-        raise GamutError(f"{name} is not a PNG, TIFF or JPEG carrier")
+        return "png"
+    if data[:2] == b"\xff\xd8":
+        return "jpeg"
+    if data[:4] in _TIFF_MAGIC:
+        return "tiff"
+    raise GamutError(f"{name} is not a PNG, TIFF or JPEG carrier")
+
+
+def _guarded(step, name: str):
+    """Run a reading step; rephrase library failures as one line naming the file."""
     try:
-        return decode(data)
+        return step()
     except GamutError as exc:
         raise GamutError(f"{name}: {exc}") from exc
-    except Exception as exc:  # imagecodecs, tifffile and zlib raise many kinds
-        detail = _one_line(exc)
+    except LIBRARY_ERRORS as exc:
+        detail = library_detail(exc, 160)
         raise GamutError(f"cannot read {name}: file is truncated or corrupt ({detail})") from exc
+
+
+def probe_carrier(data: bytes, name: str = "<bytes>") -> CarrierHeader:
+    """A carrier's header and metadata (size, blob, ICC), without decoding pixels."""
+    fmt = sniff_carrier(data, name)
+    return _guarded(lambda: _PROBES[fmt](data), name)
+
+
+def decode_carrier(
+    data: bytes,
+    name: str = "<bytes>",
+    check: Callable[[CarrierHeader], None] | None = None,
+) -> Carrier:
+    """Read a carrier from bytes: header first (size limit, then `check`, e.g. the blob against
+    the size), then the pixels; every failure is a one-line GamutError naming the file."""
+    header = probe_carrier(data, name)
+    check_pixels(header.width, header.height, name)
+    if check is not None:
+        check(header)
+    return _guarded(lambda: _pixels(data, header), name)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -185,7 +282,9 @@ def write_carrier(
     write_atomic(path, data)
 
 
-def read_carrier(path: str | os.PathLike) -> Carrier:
+def read_carrier(
+    path: str | os.PathLike, check: Callable[[CarrierHeader], None] | None = None
+) -> Carrier:
     """Read a PNG, TIFF or JPEG carrier; every failure is a one-line GamutError."""
     path = Path(path)
-    return decode_carrier(_read_bytes(path), str(path))
+    return decode_carrier(_read_bytes(path), str(path), check)

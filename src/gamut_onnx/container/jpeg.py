@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from gamut_onnx.errors import GamutError
+from gamut_onnx.errors import GamutError, library_detail
 from gamut_onnx.optional import require
 
 SOI, EOI, SOS, COM = 0xD8, 0xD9, 0xDA, 0xFE
@@ -131,20 +132,23 @@ def scan_digest(data: bytes, version: int = 2) -> bytes:
     raise AssertionError("unreachable: _walk ends at SOS or raises")
 
 
-def _check_frame(data: bytes) -> None:
-    """Only 8-bit 3-component JPEGs are carriers; say what the others are, before decoding."""
+def frame_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the frame header, after checking it is an 8-bit 3-component JPEG
+    (carriers are; say what the others are), before any pixel is decoded."""
     for marker, _, start, end in _walk(data):
         if 0xC0 <= marker <= 0xCF and marker not in _NOT_SOF:
             if end - start < 6:
                 raise GamutError("JPEG frame header (SOF) is corrupt")
-            precision, components = data[start], data[start + 5]
+            precision, height, width, components = struct.unpack_from(">BHHB", data, start)
             if components == 1:
                 raise GamutError("grayscale JPEG is not a carrier: it has no colour to restore")
             if components == 4:
                 raise GamutError("CMYK JPEG is not a carrier: save it as RGB")
             if components != 3 or precision != 8:
                 raise GamutError(f"unsupported JPEG ({components} components, {precision}-bit)")
-            return
+            if width == 0 or height == 0:
+                raise GamutError(f"JPEG frame header says {width}x{height} pixels")
+            return width, height
     raise GamutError("JPEG has no frame header (SOF) before its scan")
 
 
@@ -165,19 +169,28 @@ def encode_jpeg(srgb8: np.ndarray, quality: int) -> bytes:
 
 def decode_jpeg(data: bytes) -> np.ndarray:
     """HxWx3 uint8 pixels; the EOI check matters as libjpeg pads a truncated scan with grey."""
-    _check_frame(data)
+    frame_size(data)
     scan = next(end for marker, _, _, end in _walk(data) if marker == SOS)
     _scan_end(data, scan)
     from PIL import Image
 
+    Image.MAX_IMAGE_PIXELS = None  # sizes are checked from the header first (limits.py)
     try:
-        with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
-            if image.mode != "RGB":
-                raise GamutError(f"JPEG decodes to {image.mode}, not RGB")
-            return np.asarray(image)
+        with warnings.catch_warnings():  # Pillow warns of corrupt Exif, which carriers ignore
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+                if image.mode != "RGB":
+                    raise GamutError(f"JPEG decodes to {image.mode}, not RGB")
+                return np.asarray(image)
     except (OSError, SyntaxError, ValueError) as exc:  # what Pillow raises on broken data
-        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        detail = library_detail(exc)
         raise GamutError(f"JPEG is truncated or corrupt ({detail})") from exc
+
+
+def _few(numbers: list[int], shown: int = 8) -> str:
+    """A list of numbers for a one-line message: the first few, then how many more."""
+    head = ", ".join(map(str, numbers[:shown]))
+    return head + (f", ... {len(numbers) - shown} more" if len(numbers) > shown else "")
 
 
 def _chunk_segments(marker: int, ident: bytes, payload: bytes, what: str) -> bytes:
@@ -230,17 +243,18 @@ def _reassemble(chunks: list[tuple[int, int, bytes]], what: str) -> bytes | None
     count = counts.pop()
     seqs = sorted(seq for seq, _, _ in chunks)
     if len(set(seqs)) != len(seqs):
-        raise GamutError(f"JPEG {what} has duplicate chunks (sequence numbers {seqs})")
+        repeated = sorted({seq for seq in seqs if seqs.count(seq) > 1})
+        raise GamutError(f"JPEG {what} has duplicate chunks (sequence numbers {_few(repeated)})")
     missing = sorted(set(range(1, count + 1)) - set(seqs))
     if missing:
-        raise GamutError(f"JPEG {what} is missing chunks {missing} of {count}")
+        raise GamutError(f"JPEG {what} is missing chunks {_few(missing)} of {count}")
     if seqs != list(range(1, count + 1)):
-        raise GamutError(f"JPEG {what} has chunk numbers {seqs}, expected 1 to {count}")
+        raise GamutError(f"JPEG {what} has chunk numbers {_few(seqs)}, expected 1 to {count}")
     return b"".join(chunk for _, _, chunk in sorted(chunks))
 
 
-def read_jpeg(data: bytes) -> JpegParts:
-    """Pixels, ICC profile, blob and scan digest of a JPEG carrier (or a plain JPEG)."""
+def jpeg_metadata(data: bytes) -> tuple[bytes | None, bytes | None]:
+    """(ICC profile, blob) reassembled from their APP2 / APP9 chunks, no pixels decoded."""
     found: dict[bytes, list[tuple[int, int, bytes]]] = {ICC_ID: [], BLOB_ID: []}
     for marker, payload in iter_segments(data):
         if _ours(marker, payload):
@@ -251,4 +265,10 @@ def read_jpeg(data: bytes) -> JpegParts:
             found[ident].append((seq, count, payload[len(ident) + 2 :]))
     icc = _reassemble(found[ICC_ID], "ICC profile (APP2)")
     blob = _reassemble(found[BLOB_ID], "blob (APP9 GAMUT-ONNX)")
+    return icc, blob
+
+
+def read_jpeg(data: bytes) -> JpegParts:
+    """Pixels, ICC profile, blob and scan digest of a JPEG carrier (or a plain JPEG)."""
+    icc, blob = jpeg_metadata(data)
     return JpegParts(decode_jpeg(data), icc, blob, scan_digest(data), scan_digest(data, 1))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gamut_onnx.errors import GamutError
+from gamut_onnx.limits import MAX_ICC_BYTES, MAX_METADATA_BYTES
 from gamut_onnx.optional import require
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -99,18 +100,41 @@ def encode_png(pixels: np.ndarray, extra_chunks: list[tuple[bytes, bytes]]) -> b
             f"PNG pixels must be HxWx3 or HxWx4 uint8, not {pixels.dtype} {pixels.shape}"
         )
     body = require("imagecodecs", "writing PNG carriers").png_encode(pixels, level=PNG_LEVEL)
+    return insert_chunks(body, extra_chunks)
+
+
+def insert_chunks(body: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
+    """`body` (a PNG) with `chunks` spliced in right after its IHDR."""
     _, _, ihdr_end = next(_chunks_with_offsets(body))
-    extra = b"".join(make_chunk(t, p) for t, p in extra_chunks)
+    extra = b"".join(make_chunk(t, p) for t, p in chunks)
     return body[:ihdr_end] + extra + body[ihdr_end:]
 
 
 def ancillary_chunks(data: bytes) -> dict[bytes, list[bytes]]:
-    """Every ancillary chunk's payload, grouped by type (CRCs checked)."""
+    """Every ancillary chunk's payload, grouped by type (CRCs checked; at most 16 MB in all)."""
     ancillary: dict[bytes, list[bytes]] = {}
+    total = 0
     for ctype, payload in iter_chunks(data):
         if ctype[0:1].islower():
+            total += len(payload)
+            if total > MAX_METADATA_BYTES:
+                raise GamutError(f"PNG holds more than {MAX_METADATA_BYTES >> 20} MB of metadata")
             ancillary.setdefault(ctype, []).append(payload)
     return ancillary
+
+
+def inflate_bounded(data: bytes, limit: int, what: str) -> bytes:
+    """zlib-inflate at most `limit` bytes: a 1 MB chunk can claim gigabytes."""
+    inflate = zlib.decompressobj()
+    try:
+        out = inflate.decompress(data, limit)
+    except zlib.error as exc:
+        raise GamutError(f"{what} is corrupt ({exc})") from None
+    if inflate.unconsumed_tail:
+        raise GamutError(f"{what} inflates past {limit >> 20} MB")
+    if not inflate.eof:
+        raise GamutError(f"{what} is truncated")
+    return out
 
 
 def iccp_profile(chunks: dict[bytes, list[bytes]]) -> bytes | None:
@@ -118,26 +142,84 @@ def iccp_profile(chunks: dict[bytes, list[bytes]]) -> bytes | None:
     if b"iCCP" not in chunks:
         return None
     payload = chunks[b"iCCP"][0]
-    try:
-        return zlib.decompress(payload[payload.index(b"\x00") + 2 :])
-    except (ValueError, zlib.error) as exc:
-        raise GamutError(f"PNG iCCP chunk is corrupt ({exc})") from None
+    if b"\x00" not in payload[:80]:
+        raise GamutError("PNG iCCP chunk is corrupt (no profile name)")
+    data = payload[payload.index(b"\x00") + 2 :]
+    return inflate_bounded(data, MAX_ICC_BYTES, "PNG iCCP chunk")
 
 
 def critical_only(data: bytes) -> bytes:
-    """The PNG with its ancillary chunks dropped: what the pixel decoder needs to see."""
+    """The PNG with its ancillary chunks dropped: what the pixel decoder needs to see. One IHDR
+    only: Pillow would decode a later one, while our checks read the first."""
     kept = [PNG_SIGNATURE]
     for ctype, payload in iter_chunks(data):
+        if ctype == b"IHDR" and len(kept) > 1:
+            raise GamutError("PNG has a second IHDR chunk (file corrupt or crafted)")
         if ctype[0:1].isupper():
             kept.append(make_chunk(ctype, payload))
     return b"".join(kept)
 
 
-def decode_png(data: bytes) -> tuple[np.ndarray, dict[bytes, list[bytes]]]:
-    """Decode 8-bit pixels with Pillow and return every ancillary chunk, grouped by type."""
+def image_data_size(header: PngHeader, channels: int) -> int:
+    """Bytes the IDAT stream must inflate to: per row a filter byte and the samples, per pass
+    for Adam7 interlacing."""
+    bits = header.bit_depth * channels
+    if header.interlace == 0:
+        passes = [(header.width, header.height)]
+    else:  # Adam7: (first column, column step, first row, row step) of the seven passes
+        steps = [(0, 8, 0, 8), (4, 8, 0, 8), (0, 4, 4, 8), (2, 4, 0, 4), (0, 2, 2, 4),
+                 (1, 2, 0, 2), (0, 1, 1, 2)]  # fmt: skip
+        passes = [
+            (max(0, -(-(header.width - c) // dc)), max(0, -(-(header.height - r) // dr)))
+            for c, dc, r, dr in steps
+        ]
+    return sum(h * (1 + (w * bits + 7) // 8) for w, h in passes if w and h)
+
+
+def check_image_data(data: bytes, header: PngHeader, channels: int) -> None:
+    """The IDAT stream inflates to exactly the size the header implies and ends with a good
+    checksum: decoders zero-fill short data, and a tiny file could claim a huge image."""
+    expected = image_data_size(header, channels)
+    inflate = zlib.decompressobj()
+    produced = 0
+    try:
+        for ctype, payload in iter_chunks(data):
+            if ctype != b"IDAT":
+                continue
+            piece = inflate.decompress(payload, 1 << 20)
+            while True:
+                produced += len(piece)
+                if produced > expected:
+                    raise GamutError("PNG image data is longer than its header says")
+                if not inflate.unconsumed_tail:
+                    break
+                piece = inflate.decompress(inflate.unconsumed_tail, 1 << 20)
+    except zlib.error as exc:
+        raise GamutError(f"PNG image data is corrupt ({exc})") from None
+    if produced != expected or not inflate.eof:
+        raise GamutError(
+            f"PNG image data is truncated ({produced:,} of {expected:,} bytes, or no end)"
+        )
+
+
+def decode_png(
+    data: bytes, header: PngHeader | None = None, channels: int | None = None
+) -> tuple[np.ndarray, dict[bytes, list[bytes]]]:
+    """Decode 8-bit pixels with Pillow and return every ancillary chunk, grouped by type.
+
+    With the header's `channels`, the image data is checked first and the pixels must come
+    back exactly (height, width, channels)."""
     from PIL import Image
 
     chunks = ancillary_chunks(data)
-    with Image.open(io.BytesIO(critical_only(data)), formats=["PNG"]) as image:
+    critical = critical_only(data)
+    if header is not None and channels is not None:
+        check_image_data(critical, header, channels)
+    Image.MAX_IMAGE_PIXELS = None  # sizes are checked from the header first (limits.py)
+    with Image.open(io.BytesIO(critical), formats=["PNG"]) as image:
         pixels = np.asarray(image)
+    if header is not None and channels is not None:
+        if pixels.size != header.height * header.width * channels:
+            raise GamutError(f"PNG decodes to {pixels.shape}, not what its header says")
+        pixels = pixels.reshape(header.height, header.width, channels)
     return pixels, chunks

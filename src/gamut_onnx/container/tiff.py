@@ -8,7 +8,8 @@ import numpy as np
 import tifffile
 
 from gamut_onnx.colour.icc import SRGB_ICC
-from gamut_onnx.errors import GamutError
+from gamut_onnx.errors import GamutError, one_line
+from gamut_onnx.tiff_ifd import check_first_page, tifffile_log
 
 # Private tag holding the weight blob, type UNDEFINED (7): opaque bytes. 65000-65535 is the TIFF
 # 6.0 "reusable" range for private tags that need no registration with Adobe; readers that do not
@@ -52,34 +53,82 @@ def encode_tiff_carrier(srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes
 
 def _check_carrier_page(page: tifffile.TiffPage) -> None:
     """Reject TIFFs that are not 8-bit unsigned RGB(A), with one-line messages."""
-    if page.photometric != tifffile.PHOTOMETRIC.RGB:
-        raise GamutError(f"TIFF carrier must be RGB or RGBA, not {page.photometric.name}")
-    if page.bitspersample != 8 or page.sampleformat != tifffile.SAMPLEFORMAT.UINT:
+    photometric = int(page.photometric)
+    if photometric != int(tifffile.PHOTOMETRIC.RGB):
+        names = {0: "grayscale", 1: "grayscale", 3: "palette", 5: "CMYK", 6: "YCbCr", 8: "Lab"}
+        found = names.get(photometric, f"photometric {photometric}")
+        raise GamutError(f"TIFF carrier must be RGB or RGBA, not {found}")
+    if page.bitspersample != 8 or int(page.sampleformat) != int(tifffile.SAMPLEFORMAT.UINT):
         raise GamutError(
             f"{page.bitspersample}-bit TIFF is not an sRGB carrier; "
             "to encode it use `gamut-onnx encode`"
         )
     if page.samplesperpixel not in (3, 4):
         raise GamutError(f"TIFF carrier must have 3 or 4 samples, not {page.samplesperpixel}")
-    if page.samplesperpixel == 4 and page.extrasamples[0] == tifffile.EXTRASAMPLE.ASSOCALPHA:
+    extra = tuple(page.extrasamples or ())
+    if page.samplesperpixel == 4 and extra[:1] == (int(tifffile.EXTRASAMPLE.ASSOCALPHA),):
         raise GamutError("TIFF carrier has premultiplied alpha; save it with straight alpha")
+    if page.imagewidth == 0 or page.imagelength == 0:
+        raise GamutError(f"TIFF is empty ({page.imagewidth}x{page.imagelength} pixels)")
 
 
-def _tag_bytes(page: tifffile.TiffPage, code: int) -> bytes | None:
-    tag = page.tags.get(code)
-    return None if tag is None else bytes(tag.value)
+REWRITTEN_TAG = (
+    "another program rewrote the model tag (TIFF tag 65117 is no longer raw bytes): decoding as "
+    "plain sRGB; re-encode the original to restore its colours"
+)
 
 
-def decode_tiff_carrier(
-    data: bytes,
-) -> tuple[np.ndarray, np.ndarray | None, bytes | None, bytes | None]:
-    """First page of a TIFF -> (srgb8, alpha or None, blob or None, ICC profile or None)."""
-    with tifffile.TiffFile(io.BytesIO(data)) as tif:
-        page = tif.pages[0]
+def _blob_tag(page: tifffile.TiffPage) -> tuple[bytes | None, list[str]]:
+    """The blob, or None with a note when an editor rewrote the tag (Pillow writes it ASCII)."""
+    tag = page.tags.get(BLOB_TAG)
+    if tag is None:
+        return None, []
+    if tag.dtype not in (UNDEFINED, 1) or not isinstance(tag.value, (bytes, bytearray)):
+        return None, [REWRITTEN_TAG]
+    return bytes(tag.value), []
+
+
+def _icc_tag(page: tifffile.TiffPage) -> bytes | None:
+    tag = page.tags.get(ICC_TAG)
+    if tag is None or not isinstance(tag.value, (bytes, bytearray)):
+        return None
+    return bytes(tag.value)
+
+
+# What tifffile raises on the malformed files our structure check lets through (a value of an
+# unexpected type, an unknown predictor, ...): the file's fault, said in one line by the caller.
+TIFFFILE_ERRORS = (IndexError, KeyError, TypeError, ZeroDivisionError, OverflowError)
+
+
+def probe_tiff_carrier(data: bytes) -> tuple[int, int, bytes | None, bytes | None, list[str]]:
+    """(width, height, blob, ICC profile, notes) of the first page, without decoding pixels."""
+    check_first_page(data)
+    with tifffile_log() as logged, tifffile.TiffFile(io.BytesIO(data)) as tif:
+        page = tif.pages.first
         _check_carrier_page(page)
+        blob, notes = _blob_tag(page)
+        found = page.imagewidth, page.imagelength, blob, _icc_tag(page), notes
+    _refuse_logged(logged)
+    return found
+
+
+def _refuse_logged(logged: list[str]) -> None:
+    """tifffile logs what it skips (a tag it could not read): our writer never makes such a file."""
+    if logged:
+        raise GamutError(f"TIFF is malformed ({one_line(logged[0], 160)})")
+
+
+def decode_tiff_pixels(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    """First page's pixels -> (srgb8 HxWx3, alpha HxW or None)."""
+    with tifffile_log() as logged, tifffile.TiffFile(io.BytesIO(data)) as tif:
+        page = tif.pages.first
+        shape = (page.imagelength, page.imagewidth, page.samplesperpixel)
         pixels = page.asarray()
-        blob, icc = _tag_bytes(page, BLOB_TAG), _tag_bytes(page, ICC_TAG)
-    if pixels.ndim == 2:  # a 1-row or 1-column image may come back squeezed
-        pixels = pixels.reshape(page.imagelength, page.imagewidth, page.samplesperpixel)
-    alpha = pixels[..., 3].copy() if pixels.shape[2] == 4 else None
-    return np.ascontiguousarray(pixels[..., :3]), alpha, blob, icc
+        if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE and pixels.ndim == 3:
+            pixels = np.moveaxis(pixels, 0, -1)
+    _refuse_logged(logged)
+    if pixels.size != np.prod(shape):
+        raise GamutError(f"TIFF decodes to {pixels.shape}, not the {shape} its header says")
+    pixels = pixels.reshape(shape)  # a 1-row or 1-column image may come back squeezed
+    alpha = pixels[..., 3].copy() if shape[2] == 4 else None
+    return np.ascontiguousarray(pixels[..., :3]), alpha

@@ -5,6 +5,7 @@ interoperability index "R03"). Pillow (libjpeg-turbo) decodes them."""
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 
@@ -34,18 +35,23 @@ def read_jpeg(data: bytes, name: str) -> Decoded:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
-            check_pixels(*image.size, name)
-            if image.mode != "RGB":
-                found = _MODES.get(image.mode, image.mode)
-                raise GamutError(f"{name}: JPEG is {found}; expected an RGB photo")
-            icc = image.info.get("icc_profile")
-            exif = image.getexif()
-            space = icc_space(icc, name) if icc else exif_space(exif)
-            samples = np.asarray(image)
+        with warnings.catch_warnings(record=True) as caught:  # Pillow on corrupt Exif
+            warnings.simplefilter("always")
+            with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
+                check_pixels(*image.size, name)
+                if image.mode != "RGB":
+                    found = _MODES.get(image.mode, image.mode)
+                    raise GamutError(f"{name}: JPEG is {found}; expected an RGB photo")
+                icc = image.info.get("icc_profile")
+                exif = image.getexif()
+                samples = np.asarray(image)
     except GamutError:
         raise
     except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
         raise corrupt(name, exc) from None
+    if caught:  # Pillow's own warning names no file and may span lines; the Exif is unusable
+        warnings.warn(f"{name}: its Exif data is corrupt and was ignored", stacklevel=2)
+        exif = Image.Exif()
+    space = icc_space(icc, name) if icc else exif_space(exif)
     samples = orient(samples, int(exif.get(EXIF_ORIENTATION, 1) or 1))
     return Decoded(samples, 256, None, space, "8-bit JPEG")

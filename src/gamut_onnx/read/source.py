@@ -98,7 +98,8 @@ def to_prophoto(samples: np.ndarray, levels: int, space: SourceSpace) -> tuple[n
         if space.primaries not in PRIMARIES:
             raise GamutError(f"unknown primaries {space.primaries!r}")
         prophoto, clipped = _named_to_prophoto(samples, levels, space)
-    clipped |= np.any((prophoto < -1e-4) | (prophoto > 1.0 + 1e-4), axis=-1)
+    channels = [prophoto[..., c] for c in range(3)]  # channel min/max: 4 passes, not 12
+    clipped |= (np.minimum.reduce(channels) < -1e-4) | (np.maximum.reduce(channels) > 1.0 + 1e-4)
     np.clip(prophoto, 0.0, 1.0, out=prophoto)
     return prophoto, float(clipped.mean()) if clipped.size else 0.0
 

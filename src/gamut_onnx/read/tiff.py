@@ -6,19 +6,17 @@ tifffile reads the structure; the first page's tags are checked before any pixel
 from __future__ import annotations
 
 import io
-import logging
+import warnings
 import zlib
 
 import numpy as np
 import tifffile
 
-from gamut_onnx.errors import GamutError
+from gamut_onnx.cores import cpu_threads
+from gamut_onnx.errors import GamutError, library_detail, one_line
 from gamut_onnx.limits import check_pixels
 from gamut_onnx.read.source import Decoded, icc_space, orient
-
-# tifffile logs a warning before raising on broken files; we report those errors ourselves, so
-# keep Python's last-resort handler from printing them (configured handlers still receive them).
-logging.getLogger("tifffile").addHandler(logging.NullHandler())
+from gamut_onnx.tiff_ifd import check_first_page, tifffile_log
 
 _PHOTOMETRIC = {0: "grayscale", 1: "grayscale", 3: "palette", 4: "a transparency mask"}
 _PHOTOMETRIC |= {5: "CMYK (separated)", 6: "YCbCr", 8: "Lab", 9: "Lab", 10: "Lab"}
@@ -30,6 +28,9 @@ TIFF_ERRORS = (
     ValueError,
     KeyError,
     IndexError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
     OSError,
     EOFError,
     RuntimeError,
@@ -58,17 +59,23 @@ def check_page(page: tifffile.TiffPage, name: str) -> None:
 
 def read_tiff(data: bytes, name: str) -> Decoded:
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+        check_pixels(*check_first_page(data), name)
+    except GamutError as exc:
+        raise GamutError(f"{name}: {exc}") from None
+    try:
+        with tifffile_log() as logged, tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages.first
             check_page(page, name)
             icc = page.tags.valueof(ICC_TAG)
             orientation = page.tags.valueof(ORIENTATION_TAG) or 1
-            samples = page.asarray()
+            samples = page.asarray(maxworkers=cpu_threads())  # strips decode in parallel
             axes = page.axes
     except GamutError:
         raise
     except TIFF_ERRORS as exc:
         raise corrupt(name, exc) from None
+    if logged:  # a tag tifffile skipped: the pixels came through, so say it once and go on
+        warnings.warn(f"{name}: {one_line(logged[0], 160)}", stacklevel=2)
     if axes.startswith("S"):  # planar configuration separate
         samples = np.moveaxis(samples, 0, -1)
     if samples.ndim == 2:  # a single row or column comes back squeezed
@@ -91,5 +98,5 @@ def read_tiff(data: bytes, name: str) -> Decoded:
 
 def corrupt(name: str, exc: BaseException) -> GamutError:
     """The one-line message for a file a decoding library refused."""
-    reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+    reason = library_detail(exc)
     return GamutError(f"cannot read {name}: file is truncated or corrupt ({reason})")

@@ -1,0 +1,145 @@
+"""The first IFD of a TIFF, checked against the file before tifffile sees it.
+
+tifffile trusts counts and offsets: a 1 KB file can claim gigabytes of tag data, strips past the
+end or a zero RowsPerStrip, and the errors it then raises range from IndexError to MemoryError,
+after seconds of work. A TIFF's structure is small and fixed (TIFF 6.0 section 2, BigTIFF), so
+we check what the first page needs ourselves: every entry's type and data inside the file and
+under the metadata limit, the image size, and each strip or tile inside the file. Used by the
+photo reader and the carrier reader alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from gamut_onnx.errors import GamutError
+from gamut_onnx.limits import MAX_METADATA_BYTES
+
+# tifffile logs before raising on broken files; we report those errors ourselves, so keep
+# Python's last-resort handler from printing them (configured handlers still receive them).
+logging.getLogger("tifffile").addHandler(logging.NullHandler())
+
+TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8,
+              13: 4, 16: 8, 17: 8, 18: 8}  # fmt: skip
+INTEGER_FORMATS = {1: "B", 3: "H", 4: "I", 16: "Q", 6: "b", 8: "h", 9: "i", 17: "q"}
+WIDTH, LENGTH, BITS, COMPRESSION, SAMPLES, PLANAR = 256, 257, 258, 259, 277, 284
+STRIP_OFFSETS, ROWS_PER_STRIP, STRIP_BYTES = 273, 278, 279
+TILE_WIDTH, TILE_LENGTH, TILE_OFFSETS, TILE_BYTES = 322, 323, 324, 325
+
+
+@dataclass(frozen=True)
+class Entry:
+    type: int
+    count: int
+    data: bytes  # the value bytes, wherever they are stored
+
+
+def first_ifd(data: bytes) -> tuple[str, dict[int, Entry]]:
+    """(byte order, entries by tag) of the first IFD, every entry's data inside the file."""
+    if len(data) < 8 or data[:2] not in (b"II", b"MM"):
+        raise GamutError("not a TIFF file")
+    order = "<" if data[:2] == b"II" else ">"
+    (magic,) = struct.unpack_from(order + "H", data, 2)
+    if magic == 42:
+        offset_format, count_format, entry_size, inline = "I", "H", 12, 4
+        (ifd,) = struct.unpack_from(order + "I", data, 4)
+    elif magic == 43 and len(data) >= 16:
+        offset_format, count_format, entry_size, inline = "Q", "Q", 20, 8
+        (ifd,) = struct.unpack_from(order + "Q", data, 8)
+    else:
+        raise GamutError(f"TIFF has an unknown version ({magic})")
+    head = struct.calcsize(count_format)
+    if ifd < 8 or ifd + head > len(data):
+        raise GamutError("TIFF's first image directory lies outside the file")
+    (count,) = struct.unpack_from(order + count_format, data, ifd)
+    if count == 0 or ifd + head + count * entry_size > len(data):
+        raise GamutError(f"TIFF's first image directory claims {count} entries past the file")
+    entries = {}
+    for i in range(count):
+        at = ifd + head + i * entry_size
+        tag, kind = struct.unpack_from(order + "HH", data, at)
+        (values,) = struct.unpack_from(order + offset_format, data, at + 4)
+        value_at = at + 4 + struct.calcsize(offset_format)
+        if kind not in TYPE_SIZES:
+            raise GamutError(f"TIFF tag {tag} has an unknown type ({kind})")
+        size = values * TYPE_SIZES[kind]
+        if size > MAX_METADATA_BYTES:
+            raise GamutError(f"TIFF tag {tag} claims {size:,} bytes of data")
+        if size > inline:
+            (value_at,) = struct.unpack_from(order + offset_format, data, value_at)
+            if value_at < 8 or value_at + size > len(data):
+                raise GamutError(f"TIFF tag {tag} points past the end of the file (truncated?)")
+        entries[tag] = Entry(kind, values, data[value_at : value_at + size])
+    return order, entries
+
+
+def integers(order: str, entries: dict[int, Entry], tag: int, default: int | None = None):
+    """An integer tag's values (a missing tag gives [default], or an error without one)."""
+    entry = entries.get(tag)
+    if entry is None:
+        if default is None:
+            raise GamutError(f"TIFF lacks required tag {tag}")
+        return [default]
+    if entry.type not in INTEGER_FORMATS or entry.count == 0:
+        raise GamutError(f"TIFF tag {tag} is not a list of integers")
+    return list(struct.unpack(f"{order}{entry.count}{INTEGER_FORMATS[entry.type]}", entry.data))
+
+
+def single(order: str, entries: dict[int, Entry], tag: int, default: int | None = None) -> int:
+    """A tag that must hold exactly one integer (the image size, samples, strip rows, ...)."""
+    values = integers(order, entries, tag, default)
+    if len(values) != 1:
+        raise GamutError(f"TIFF tag {tag} holds {len(values)} values where one is needed")
+    return values[0]
+
+
+@contextmanager
+def tifffile_log() -> Iterator[list[str]]:
+    """What tifffile logs inside the block, collected instead of reaching the app's log: it
+    logs when it skips a tag it cannot read, so for us the file is malformed."""
+    logger = logging.getLogger("tifffile")
+    messages: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: messages.append(record.getMessage())  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def check_first_page(data: bytes) -> tuple[int, int]:
+    """(width, height) of the first page once its structure is sound; GamutError otherwise."""
+    order, entries = first_ifd(data)
+    width, height = (single(order, entries, tag) for tag in (WIDTH, LENGTH))
+    if width <= 0 or height <= 0:
+        raise GamutError(f"TIFF is empty ({width}x{height} pixels)")
+    samples = single(order, entries, SAMPLES, 1)
+    bits = integers(order, entries, BITS, 1)
+    if not 1 <= samples <= 16 or len(bits) not in (1, samples):
+        raise GamutError(f"TIFF has {samples} samples per pixel and {len(bits)} bit depths")
+    planes = samples if single(order, entries, PLANAR, 1) == 2 else 1
+    if TILE_OFFSETS in entries or TILE_WIDTH in entries:
+        tile_w, tile_h = (single(order, entries, tag) for tag in (TILE_WIDTH, TILE_LENGTH))
+        if not (0 < tile_w <= 65536 and 0 < tile_h <= 65536) or tile_w % 16 or tile_h % 16:
+            raise GamutError(f"TIFF tiles of {tile_w}x{tile_h} are invalid (multiples of 16)")
+        chunks = -(-width // tile_w) * -(-height // tile_h) * planes
+        offsets, sizes = TILE_OFFSETS, TILE_BYTES
+    else:
+        rows = single(order, entries, ROWS_PER_STRIP, 2**32 - 1)
+        if rows <= 0:
+            raise GamutError("TIFF has zero rows per strip")
+        chunks = -(-height // min(rows, height)) * planes
+        offsets, sizes = STRIP_OFFSETS, STRIP_BYTES
+    starts, lengths = integers(order, entries, offsets), integers(order, entries, sizes)
+    if len(starts) != chunks or len(lengths) != chunks:
+        raise GamutError(f"TIFF lists {len(starts)} image data blocks where {chunks} are needed")
+    if any(s < 0 or n < 0 or s + n > len(data) for s, n in zip(starts, lengths, strict=True)):
+        raise GamutError("TIFF image data lies past the end of the file (truncated?)")
+    return width, height
