@@ -41,11 +41,14 @@ def run_json(command: list[str]) -> dict:
 
 def score(source: Path, work: Path, encode_args: list[str], ext: str = ".png") -> dict:
     carrier, restored = work / f"{source.stem}{ext}", work / f"{source.stem}.tif"
-    enc = run_json([*CLI, "encode", str(source), "-o", str(carrier), "--json", *encode_args])
+    enc = run_json(
+        [*CLI, "encode", str(source), "-o", str(carrier), "--input-space", "prophoto", "--json"]
+        + list(encode_args)
+    )
     start = time.perf_counter()
     dec = run_json([*CLI_NO_TORCH, "decode", str(carrier), "-o", str(restored), "--json"])
     decode_wall = time.perf_counter() - start
-    truth = read_prophoto(source).prophoto
+    truth = read_prophoto(source, untagged="prophoto").prophoto
     back = read_prophoto(restored).prophoto
     clipped = srgb8_to_prophoto(read_carrier(carrier).srgb8)
     og = out_of_gamut_mask(truth)

@@ -51,7 +51,7 @@ def main() -> None:
     scores = {run: [] for run in runs}
     clip_scores = []
     for path in args.photos:
-        truth = read_prophoto(path).prophoto
+        truth = read_prophoto(path, untagged="prophoto").prophoto
         srgb8, og = prophoto_to_srgb8(truth), out_of_gamut_mask(truth)
         everywhere = np.arange(og.size)
         clipped = srgb8_to_prophoto(srgb8)

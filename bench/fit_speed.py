@@ -42,7 +42,7 @@ def main() -> None:
     if args.photo:
         from gamut_onnx.read import read_prophoto
 
-        truth, label = read_prophoto(args.photo).prophoto, args.photo
+        truth, label = read_prophoto(args.photo, untagged="prophoto").prophoto, args.photo
     else:
         from gamut_onnx.sample import synthetic_scene
 

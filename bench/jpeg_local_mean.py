@@ -98,7 +98,7 @@ def main() -> None:
     config = PRESETS["default"]
     rows = []
     for path in args.photos:
-        truth = read_prophoto(path).prophoto
+        truth = read_prophoto(path, untagged="prophoto").prophoto
         og = out_of_gamut_mask(truth)
         seen = jpeg.decode_jpeg(jpeg.encode_jpeg(prophoto_to_srgb8(truth), args.quality))
         rows.append([run_arm(arm, truth, og, seen, config) for arm in ARMS])

@@ -72,7 +72,7 @@ def denoised(carrier_linear: np.ndarray, truth_linear: np.ndarray, og: np.ndarra
 
 
 def measure(path: Path, qualities: list[int]) -> dict:
-    truth = read_prophoto(path).prophoto
+    truth = read_prophoto(path, untagged="prophoto").prophoto
     og = out_of_gamut_mask(truth)
     truth_linear = prophoto_to_srgb_linear(truth.astype(np.float64))
     png = encode(truth, carrier="png", device="cpu", provider="cpu")

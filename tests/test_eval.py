@@ -21,6 +21,8 @@ KEYS = {
     "rmse_og",
     "de2000_og_mean",
     "de2000_og_p95",
+    "psnr_src",
+    "psnr_og_src",
     "og_fraction",
     "fit_s",
     "restore_s",

@@ -23,11 +23,13 @@ from gamut_onnx.container.carrier import decode_carrier, encode_carrier
 from gamut_onnx.errors import GamutError
 from gamut_onnx.evaluate import softclip
 from gamut_onnx.metrics import delta_e_2000, prophoto_to_lab, psnr, rmse
+from gamut_onnx.paths import find_photos
 from gamut_onnx.read import read_prophoto
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
 BASELINES = ("clip", "soft-clip")  # methods without a fit; every other method is a fit preset
 AUTHORS_RECIPE = "paper"  # reproduced as published: always keeps its model
+# Ground truth without a colour tag is ProPhoto, as in the GamutMLP dataset and ../shared/data/dev.
+UNTAGGED_TRUTH = "prophoto"
 METRICS = (
     "psnr",
     "psnr_og",
@@ -35,6 +37,8 @@ METRICS = (
     "rmse_og",
     "de2000_og_mean",
     "de2000_og_p95",
+    "psnr_src",
+    "psnr_og_src",
     "og_fraction",
     "fit_s",
     "restore_s",
@@ -52,6 +56,8 @@ class EvalRow:
     rmse_og: float
     de2000_og_mean: float
     de2000_og_p95: float
+    psnr_src: float  # PSNR in the photo's own linear space (clipped to it), whole image
+    psnr_og_src: float  # ... and on the OG pixels
     og_fraction: float
     fit_s: float
     restore_s: float
@@ -71,24 +77,36 @@ def parse_carrier(spec: str) -> tuple[str, int]:
 
 
 def find_images(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders expanded to their TIFF/PNG files (sorted)."""
-    found = []
-    for path in map(Path, paths):
-        if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        elif path.exists():
-            found.append(path)
-        else:
-            raise GamutError(f"{path}: no such file or folder")
+    """Files as given, folders expanded to the photos in them (sorted)."""
+    found = find_photos(paths)
     if not found:
         raise GamutError("no images to evaluate")
     return found
 
 
-def score(restored: np.ndarray, truth: np.ndarray, og: np.ndarray) -> dict[str, float]:
-    """PSNR/RMSE (whole, OG) on linear ProPhoto and CIEDE2000 (D50 CIELAB) on OG pixels."""
+def source_psnrs(restored: np.ndarray, truth: np.ndarray, og: np.ndarray, space) -> dict:
+    """PSNR (whole, OG) in the photo's own linear space, both images clipped to it as a
+    restored file in that space is; NaN for a LUT-based ICC profile (no linear space)."""
+    from gamut_onnx.write.encoding import linear_in
+
+    try:
+        restored_src, truth_src = linear_in(restored, space), linear_in(truth, space)
+    except GamutError:
+        return {"psnr_src": float("nan"), "psnr_og_src": float("nan")}
+    return {
+        "psnr_src": psnr(restored_src, truth_src),
+        "psnr_og_src": psnr(restored_src, truth_src, og),
+    }
+
+
+def score(restored: np.ndarray, truth: np.ndarray, og: np.ndarray, space=None) -> dict[str, float]:
+    """PSNR/RMSE (whole, OG) on linear ProPhoto (the paper's metric), CIEDE2000 (D50 CIELAB)
+    on OG pixels, and PSNR in the photo's own linear space (`space`; ProPhoto if None)."""
+    from gamut_onnx.colour.spaces import NAMED_SPACES
+
     de = delta_e_2000(prophoto_to_lab(restored[og]), prophoto_to_lab(truth[og]))
     return {
+        **source_psnrs(restored, truth, og, space or NAMED_SPACES["prophoto-linear"]),
         "psnr": psnr(restored, truth),
         "psnr_og": psnr(restored, truth, og),
         "rmse": rmse(restored, truth),
@@ -182,7 +200,8 @@ def evaluate_image(
     method, `on_image` (for pictures) once with every restored image. `overrides` replace fit
     preset fields (None values ignored), e.g. fewer steps for a quick look."""
     fmt, quality = parse_carrier(carrier)
-    truth = read_prophoto(path).prophoto
+    source = read_prophoto(path, untagged=UNTAGGED_TRUTH)
+    truth = source.prophoto
     og = out_of_gamut_mask(truth)
     rows, restored = [], {}
     for method in methods:
@@ -199,7 +218,7 @@ def evaluate_image(
                 fit_s=fit_s,
                 restore_s=restore_s,
                 blob_bytes=blob_bytes,
-                **score(image, truth, og),
+                **score(image, truth, og, source.space),
             )
         )
         if on_image is not None:

@@ -73,6 +73,7 @@ def report_markdown(rows: list[EvalRow]) -> str:
         "psnr_og",
         "de2000_og_mean",
         "de2000_og_p95",
+        "psnr_og_src",
         "fit_s",
         "restore_s",
         "blob_bytes",
