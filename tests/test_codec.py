@@ -1,8 +1,10 @@
 """The encoder's mode decision, on hand-made arrays."""
 
 import numpy as np
+import pytest
 
-from gamut_onnx.codec import candidate_modes, gate_restore, score_modes
+from gamut_onnx.codec import candidate_modes, gate_restore, gated_error, score_modes
+from gamut_onnx.metrics import psnr, squared_error
 
 
 def scene():
@@ -16,7 +18,15 @@ def scene():
 
 
 def best(restored, clipped, seen, truth, gate, margins):
-    scores = score_modes(restored, clipped, seen, truth, candidate_modes(gate, margins))
+    errors = squared_error(restored, truth), squared_error(clipped, truth)
+    scores = score_modes(*errors, seen, candidate_modes(gate, margins))
+    for (gated, margin), score in scores.items():  # each equals the PSNR of its restore
+        image = gate_restore(restored, clipped, seen, margin) if gated else restored
+        assert score == pytest.approx(psnr(image, truth), abs=1e-9)
+        if gated:
+            np.testing.assert_array_equal(
+                gated_error(*errors, seen, margin), squared_error(image, truth)
+            )
     return max(scores, key=scores.get)
 
 

@@ -159,8 +159,38 @@ def test_baked_model_matches_the_fixed_graph():
         bake_restore_graph(blob).SerializeToString(), providers=["CPUExecutionProvider"]
     )
     assert [i.name for i in baked.get_inputs()] == ["srgb8"]
-    (out,) = baked.run(None, {"srgb8": srgb8})
+    out, residual_sum = baked.run(None, {"srgb8": srgb8})
     np.testing.assert_allclose(out, RestoreSession("cpu").restore(srgb8, blob), atol=1e-6)
+    assert np.isfinite(residual_sum) and residual_sum.shape == ()
+
+
+def test_non_finite_output_is_refused_on_every_path():
+    """Blob packing bounds the weights; a Blob built in memory is not checked, so an infinite
+    weight reaches the graph, whose one-float check stops the output on each path."""
+    ort = pytest.importorskip("onnxruntime")
+    from gamut_onnx.runtime.session import _weight_feeds
+
+    srgb8 = random_carrier(40, 60)
+    blob = fp32_blob(trained_like_model(), srgb8, gated=True)
+    blob.weights[5] = np.full(3, np.inf, np.float32)
+    session = RestoreSession("cpu", tile=32)
+    with pytest.raises(GamutError, match="non-finite"):
+        session.restore(srgb8, blob)
+    with pytest.raises(GamutError, match="non-finite"):
+        list(session.row_bands(srgb8, _weight_feeds(blob, 40, 60)))
+    with pytest.raises(GamutError, match="non-finite"):
+        session.restore_on_device(ort.OrtValue.ortvalue_from_numpy(srgb8), blob)
+
+
+def test_restore_into_a_given_array():
+    srgb8 = random_carrier(40, 60)
+    blob = fp32_blob(trained_like_model(), srgb8, gated=True)
+    session = RestoreSession("cpu")
+    out = np.zeros((40, 60, 3), np.float32)
+    assert session.restore(srgb8, blob, out=out) is out
+    np.testing.assert_array_equal(out, session.restore(srgb8, blob))
+    with pytest.raises(GamutError, match="C-contiguous float32"):
+        session.restore(srgb8, blob, out=np.zeros((40, 60, 3), np.float64))
 
 
 def test_fp16_blob_stays_close_to_fp32():
@@ -176,17 +206,45 @@ def test_fp16_blob_stays_close_to_fp32():
     assert np.abs(a - b).max() < 0.05  # untrained weights: a loose bound, real fits in results
 
 
+def test_row_bands_through_io_binding_equal_the_tiled_restore():
+    """The CUDA path (whole-row bands, IO binding into the output rows) run on the CPU."""
+    srgb8 = random_carrier(h=97, w=130)
+    blob = fp32_blob(trained_like_model(), srgb8, gated=True)
+    session = RestoreSession("cpu", tile=40)  # 40 * 40 // 130 = 12 rows a band
+    expected = session.restore(srgb8, blob)
+    out = np.full(srgb8.shape, np.nan, np.float32)
+    from gamut_onnx.runtime.session import _weight_feeds
+
+    tops = [top for top, rows in session.row_bands(srgb8, _weight_feeds(blob, 97, 130), out)]
+    assert tops == list(range(0, 97, 12))
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_restore_on_device_keeps_the_result_on_the_pixels_device():
+    ort = pytest.importorskip("onnxruntime")
+    srgb8 = random_carrier()
+    blob = fp32_blob(trained_like_model(), srgb8, gated=True)
+    session = RestoreSession("cpu")
+    value = session.restore_on_device(ort.OrtValue.ortvalue_from_numpy(srgb8), blob)
+    assert value.device_name().lower() == "cpu" and value.shape() == list(srgb8.shape)
+    np.testing.assert_array_equal(value.numpy(), session.restore(srgb8, blob))
+
+
 @pytest.mark.gpu
-def test_cuda_provider_matches_cpu():
+@pytest.mark.parametrize("gated", [False, True])
+def test_cuda_provider_matches_cpu(gated):
     from gamut_onnx.runtime import cuda_usable
 
     if not cuda_usable():
         pytest.skip("onnxruntime CUDA provider not usable here")
+    ort = pytest.importorskip("onnxruntime")
     srgb8 = random_carrier()
-    blob = fp32_blob(trained_like_model(), srgb8)
+    blob = fp32_blob(trained_like_model(), srgb8, gated=gated)
     cpu = RestoreSession("cpu").restore(srgb8, blob)
-    gpu = RestoreSession("cuda").restore(srgb8, blob)
-    assert np.abs(cpu - gpu).max() < 1e-4
+    cuda = RestoreSession("cuda")
+    assert np.abs(cpu - cuda.restore(srgb8, blob)).max() < 1e-4
+    on_gpu = cuda.restore_on_device(ort.OrtValue.ortvalue_from_numpy(srgb8, "cuda", 0), blob)
+    assert np.abs(cpu - on_gpu.numpy()).max() < 1e-4
 
 
 def test_random_weights_blob_shapes_are_what_the_graph_expects():

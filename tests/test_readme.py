@@ -23,5 +23,5 @@ def test_readme_python_example_runs(tmp_path, capsys):
     finally:
         os.chdir(cwd)
     assert (tmp_path / "photo.png").stat().st_size > 0
-    assert (tmp_path / "restored.tif").stat().st_size > 0
+    assert (tmp_path / "restored.png").stat().st_size > 0
     assert "blob_bytes" in capsys.readouterr().out

@@ -17,6 +17,7 @@ from gamut_onnx.colour.spaces import NAMED_SPACES, from_prophoto_matrix
 from gamut_onnx.colour.transfer import TRANSFERS
 from gamut_onnx.container import png
 from gamut_onnx.container.png import make_chunk
+from gamut_onnx.errors import GamutError
 from gamut_onnx.read import read_prophoto
 from gamut_onnx.read.isobmff import read_heif_header
 from gamut_onnx.read.jxl_header import read_header
@@ -177,3 +178,22 @@ def test_png_writer_streams_bands_that_libpng_reads(tmp_path):
     np.testing.assert_array_equal(imagecodecs.png_decode(data), image)
     iccp = png.ancillary_chunks(data)[b"iCCP"][0]
     assert zlib.decompress(iccp[iccp.index(b"\0") + 2 :]) == icc.PROPHOTO_ICC
+
+
+def test_bands_are_produced_ahead_in_order_and_errors_reach_the_writer():
+    from gamut_onnx.decoding import ahead
+
+    assert list(ahead(iter(range(50)))) == list(range(50))
+
+    def failing():
+        yield 1
+        raise GamutError("band 2 failed")
+
+    got = []
+    with pytest.raises(GamutError, match="band 2 failed"):
+        for item in ahead(failing()):
+            got.append(item)
+    assert got == [1]
+    stream = ahead(iter(range(10**6)))  # a writer that stops early does not hang the producer
+    assert next(stream) == 0
+    stream.close()

@@ -13,15 +13,11 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from gamut_onnx.blob import pixel_digest, unpack_blob
-from gamut_onnx.colour import (
-    boundary_mask,
-    out_of_gamut_mask,
-    prophoto_to_srgb8,
-    srgb8_to_prophoto,
-)
-from gamut_onnx.container.carrier import CARRIER_FORMATS, encode_carrier
+from gamut_onnx.colour import boundary_mask, srgb8_to_prophoto
+from gamut_onnx.colour.protocol import reduce_to_srgb8
+from gamut_onnx.container.carrier import CARRIER_FORMATS, start_carrier
 from gamut_onnx.errors import GamutError
-from gamut_onnx.metrics import psnr
+from gamut_onnx.metrics import psnr_of_error, squared_error
 
 GATE_CHOICES = ("auto", "on", "off")
 
@@ -106,21 +102,178 @@ def candidate_modes(gate: str, margins: tuple[int, ...]) -> list[tuple[bool, int
     return candidates
 
 
+def gated_error(
+    mlp_error: np.ndarray, clip_error: np.ndarray, seen: np.ndarray, margin: int
+) -> np.ndarray:
+    """`squared_error` of the gated restore: the MLP's at boundary pixels, clipping's elsewhere."""
+    return np.where(boundary_mask(seen, margin), mlp_error, clip_error)
+
+
 def score_modes(
-    restored: np.ndarray,
-    clipped: np.ndarray,
+    mlp_error: np.ndarray,
+    clip_error: np.ndarray,
     seen: np.ndarray,
-    truth: np.ndarray,
     candidates: list[tuple[bool, int]],
 ) -> dict[tuple[bool, int], float]:
-    """Whole-image PSNR of each candidate. `restored` is the MLP output wherever a candidate
-    may use it (every pixel, or the widest gate), so narrower gates are derived from it."""
+    """Whole-image PSNR of each candidate from the per-pixel squared errors of the MLP output
+    (wherever a candidate may use it: every pixel, or the widest gate) and of clipping."""
     return {
-        (gated, margin): psnr(
-            gate_restore(restored, clipped, seen, margin) if gated else restored, truth
+        (gated, margin): psnr_of_error(
+            gated_error(mlp_error, clip_error, seen, margin) if gated else mlp_error
         )
         for gated, margin in candidates
     }
+
+
+@dataclass
+class Prepared:
+    """Everything encode knows before the fit: the carrier pixels, the truth and the plan.
+    A batch can prepare many photos on CPU workers and fit them together on a GPU."""
+
+    prophoto: np.ndarray = field(repr=False)  # linear ProPhoto float32 (the truth)
+    alpha8: np.ndarray | None = field(repr=False)
+    srgb8: np.ndarray = field(repr=False)  # the standard sRGB rendition
+    seen: np.ndarray = field(repr=False)  # what a decoder sees (after JPEG, for JPEG)
+    fit_pixels: np.ndarray = field(repr=False)  # what the fit trains on (seen, or srgb8)
+    og: np.ndarray = field(repr=False)
+    clipped: np.ndarray = field(repr=False)
+    bare_jpeg: bytes | None = field(repr=False)
+    carrier_with: Callable[[bytes | None], bytes] | None = field(repr=False)  # PNG/TIFF
+    digest: bytes
+    carrier: str
+    config: object
+    weight_dtype: str
+    candidates: list
+    widest: int | None
+    source: object
+    start: float
+
+    @property
+    def needs_fit(self) -> bool:
+        """False when no pixel can have been clipped: the carrier goes out without a model."""
+        if self.widest is None:
+            return True
+        return bool(boundary_mask(self.seen, self.widest).any())
+
+    @property
+    def train_margin(self) -> int:
+        return TRAIN_MARGINS[self.carrier]
+
+
+def prepare(
+    prophoto: np.ndarray,
+    alpha: np.ndarray | None = None,
+    *,
+    carrier: str = "png",
+    jpeg_quality: int = 90,
+    closed_loop: bool = True,
+    config=None,
+    weight_dtype: str | None = None,
+    gate: str | None = None,
+    source=None,
+) -> Prepared:
+    """The reduction and the plan of `encode`, without the fit (no torch needed)."""
+    from gamut_onnx.fit.config import PRESETS, check_config
+
+    config = config or PRESETS["default"]
+    gate = gate or config.gate
+    if gate not in GATE_CHOICES:
+        raise GamutError(f"unknown gate mode {gate!r} (choose auto, on or off)")
+    if carrier not in CARRIER_FORMATS:
+        raise GamutError(f"unknown carrier {carrier!r} (choose {', '.join(CARRIER_FORMATS)})")
+    if carrier == "jpeg" and alpha is not None:
+        raise GamutError("JPEG cannot hold an alpha channel: write a .png or .tif carrier")
+    check_config(config)
+    start = time.perf_counter()
+    prophoto = np.asarray(prophoto, np.float32)
+    srgb8, og = reduce_to_srgb8(prophoto)  # one pass for the carrier and the OG mask
+    seen, bare_jpeg, digest = reduce_to_carrier(srgb8, carrier, jpeg_quality)
+    candidates = candidate_modes(gate, BOUNDARY_MARGINS[carrier])
+    alpha8 = alpha_to_8bit(alpha)
+    return Prepared(
+        prophoto=prophoto,
+        alpha8=alpha8,
+        srgb8=srgb8,
+        seen=seen,
+        fit_pixels=seen if closed_loop else srgb8,
+        og=og,
+        clipped=srgb8_to_prophoto(seen),
+        bare_jpeg=bare_jpeg,
+        carrier_with=None if bare_jpeg is not None else start_carrier(carrier, srgb8, alpha8),
+        digest=digest,
+        carrier=carrier,
+        config=config,
+        weight_dtype=weight_dtype or config.weight_dtype,
+        candidates=candidates,
+        widest=max(m for _, m in candidates) if all(g for g, _ in candidates) else None,
+        source=source,
+        start=start,
+    )
+
+
+def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = True):
+    """Score the fitted model through the real graph, keep the best mode (or none) and write
+    the carrier: the second half of `encode`. `result` is a FitResult, or None (no fit)."""
+    from gamut_onnx.exporters.weights import blob_from_model
+    from gamut_onnx.runtime import RestoreSession
+
+    prophoto, seen, clipped, og = prep.prophoto, prep.seen, prep.clipped, prep.og
+    clip_error = squared_error(clipped, prophoto)
+    psnr_clip = psnr_of_error(clip_error)
+    error, blob, mode = clip_error, None, (False, 0)
+    if result is not None:
+
+        def make_blob(gated: bool, margin: int) -> bytes:
+            return blob_from_model(
+                result.model,
+                prep.config.octaves,
+                image_size=seen.shape[:2],
+                digest=prep.digest,
+                weight_dtype=prep.weight_dtype,
+                gated=gated,
+                boundary_margin=margin,
+                source=source_fields(prep.source),
+            )
+
+        # One restore through the real graph covers every candidate (see score_modes).
+        probe = make_blob(prep.widest is not None, prep.widest or 0)
+        mlp_out = RestoreSession(provider).restore(seen, unpack_blob(probe))
+        mlp_error = squared_error(mlp_out, prophoto)
+        del mlp_out
+        scores = score_modes(mlp_error, clip_error, seen, prep.candidates)
+        best = max(scores, key=scores.get)
+        if scores[best] > psnr_clip or not fallback:  # never worse than clipping
+            mode, blob = best, make_blob(*best)
+            error = gated_error(mlp_error, clip_error, seen, best[1]) if best[0] else mlp_error
+    if prep.bare_jpeg is not None:
+        from gamut_onnx.colour.icc import SRGB_ICC
+        from gamut_onnx.container import jpeg
+
+        data = jpeg.add_segments(prep.bare_jpeg, SRGB_ICC, blob)
+    else:
+        data = prep.carrier_with(blob)
+    return EncodeResult(
+        srgb8=seen,
+        alpha=prep.alpha8,
+        blob=blob or b"",
+        data=data,
+        carrier=prep.carrier,
+        model="none" if blob is None else ("gated" if mode[0] else "everywhere"),
+        fit_s=result.seconds if result else 0.0,
+        encode_s=time.perf_counter() - prep.start,
+        device=result.device if result else "none",
+        init=result.init if result else "none",
+        og_fraction=float(og.mean()),
+        gated=bool(blob is not None and mode[0]),
+        boundary_margin=mode[1],
+        blob_bytes=len(blob or b""),
+        file_bytes=len(data),
+        samples=result.samples if result else 0,
+        psnr_clip=psnr_clip,
+        psnr=psnr_of_error(error),
+        psnr_og_clip=psnr_of_error(clip_error, og),
+        psnr_og=psnr_of_error(error, og),
+    )
 
 
 def encode(
@@ -151,93 +304,31 @@ def encode(
     colour space (a ColourSpace or IccProfile, from the reader), recorded so that decode can
     restore into it; None records ProPhoto.
     """
-    from gamut_onnx.exporters.weights import blob_from_model
-    from gamut_onnx.fit import PRESETS, check_config, fit
-    from gamut_onnx.runtime import RestoreSession
+    from gamut_onnx.fit import fit
 
-    config = config or PRESETS["default"]
-    gate = gate or config.gate
-    weight_dtype = weight_dtype or config.weight_dtype
-    if gate not in GATE_CHOICES:
-        raise GamutError(f"unknown gate mode {gate!r} (choose auto, on or off)")
-    if carrier not in CARRIER_FORMATS:
-        raise GamutError(f"unknown carrier {carrier!r} (choose {', '.join(CARRIER_FORMATS)})")
-    if carrier == "jpeg" and alpha is not None:
-        raise GamutError("JPEG cannot hold an alpha channel: write a .png or .tif carrier")
-    check_config(config)
-    start = time.perf_counter()
-    prophoto = np.asarray(prophoto, np.float32)
-    srgb8 = prophoto_to_srgb8(prophoto)
-    og = out_of_gamut_mask(prophoto)
-    seen, bare_jpeg, digest = reduce_to_carrier(srgb8, carrier, jpeg_quality)
-    fit_pixels = seen if closed_loop else srgb8
-    clipped = srgb8_to_prophoto(seen)
-    psnr_clip = psnr(clipped, prophoto)
-    candidates = candidate_modes(gate, BOUNDARY_MARGINS[carrier])
-    widest = max(m for g, m in candidates) if all(g for g, _ in candidates) else None
-    result, restored, blob, mode = None, clipped, None, (False, 0)
-    touched = boundary_mask(seen, widest) if widest is not None else np.ones(og.shape, bool)
-    if touched.any():
+    prep = prepare(
+        prophoto,
+        alpha,
+        carrier=carrier,
+        jpeg_quality=jpeg_quality,
+        closed_loop=closed_loop,
+        config=config,
+        weight_dtype=weight_dtype,
+        gate=gate,
+        source=source,
+    )
+    result = None
+    if prep.needs_fit:
         result = fit(
-            fit_pixels,
-            prophoto,
-            og,
-            config,
-            boundary_margin=TRAIN_MARGINS[carrier],
+            prep.fit_pixels,
+            prep.prophoto,
+            prep.og,
+            prep.config,
+            boundary_margin=prep.train_margin,
             device=device,
             progress=progress,
         )
-
-        def make_blob(gated: bool, margin: int) -> bytes:
-            return blob_from_model(
-                result.model,
-                config.octaves,
-                image_size=seen.shape[:2],
-                digest=digest,
-                weight_dtype=weight_dtype,
-                gated=gated,
-                boundary_margin=margin,
-                source=source_fields(source),
-            )
-
-        # One restore through the real graph covers every candidate (see score_modes).
-        probe = make_blob(widest is not None, widest or 0)
-        mlp_out = RestoreSession(provider).restore(seen, unpack_blob(probe))
-        scores = score_modes(mlp_out, clipped, seen, prophoto, candidates)
-        best = max(scores, key=scores.get)
-        if scores[best] > psnr_clip or not fallback:  # never worse than clipping
-            mode, blob = best, make_blob(*best)
-            restored = gate_restore(mlp_out, clipped, seen, best[1]) if best[0] else mlp_out
-    alpha8 = alpha_to_8bit(alpha)
-    if bare_jpeg is not None:
-        from gamut_onnx.colour.icc import SRGB_ICC
-        from gamut_onnx.container import jpeg
-
-        data = jpeg.add_segments(bare_jpeg, SRGB_ICC, blob)
-    else:
-        data = encode_carrier(carrier, srgb8, alpha8, blob)
-    return EncodeResult(
-        srgb8=seen,
-        alpha=alpha8,
-        blob=blob or b"",
-        data=data,
-        carrier=carrier,
-        model="none" if blob is None else ("gated" if mode[0] else "everywhere"),
-        fit_s=result.seconds if result else 0.0,
-        encode_s=time.perf_counter() - start,
-        device=result.device if result else "none",
-        init=result.init if result else "none",
-        og_fraction=float(og.mean()),
-        gated=bool(blob is not None and mode[0]),
-        boundary_margin=mode[1],
-        blob_bytes=len(blob or b""),
-        file_bytes=len(data),
-        samples=result.samples if result else 0,
-        psnr_clip=psnr_clip,
-        psnr=psnr(restored, prophoto),
-        psnr_og_clip=psnr(clipped, prophoto, og),
-        psnr_og=psnr(restored, prophoto, og),
-    )
+    return finish(prep, result, provider=provider, fallback=fallback)
 
 
 # decode lives in its own module (no torch there); re-exported so the API reads symmetrically.

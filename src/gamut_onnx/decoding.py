@@ -18,7 +18,7 @@ from gamut_onnx.blob import Blob, check_image_size, unpack_blob
 from gamut_onnx.colour import srgb8_to_prophoto
 from gamut_onnx.colour.cms import IccProfile, read_icc
 from gamut_onnx.colour.spaces import ColourSpace, named_space
-from gamut_onnx.container.carrier import Carrier
+from gamut_onnx.container.carrier import Carrier, CarrierHeader
 from gamut_onnx.errors import GamutError
 
 NO_MODEL = "no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"
@@ -46,13 +46,22 @@ def carrier_digest(carrier: Carrier, blob: Blob) -> bytes:
     return carrier.digest if blob.format_version >= 2 else carrier.legacy_digest
 
 
+def check_blob(header: CarrierHeader) -> None:
+    """Before the pixels are decoded: the blob must be valid and fitted for this size (a blob
+    claiming another size is refused here, at the cost of reading the header)."""
+    if header.blob is not None:
+        check_image_size(unpack_blob(header.blob), header.height, header.width)
+
+
 def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
     """The carrier's blob checked against its pixels, plus warnings for soft problems."""
     if carrier.blob is None:
-        return None, [NO_MODEL]
+        return None, [*carrier.notes, NO_MODEL]
     blob = unpack_blob(carrier.blob)
     check_image_size(blob, *carrier.srgb8.shape[:2])
-    warnings = [EDITED] if blob.pixel_digest != carrier_digest(carrier, blob) else []
+    warnings = list(carrier.notes)
+    if blob.pixel_digest != carrier_digest(carrier, blob):
+        warnings.append(EDITED)
     if carrier.format == "jpeg" and blob.format_version < 2:
         warnings.append(WEAK_JPEG_DIGEST)
     return blob, warnings
@@ -84,6 +93,45 @@ def _checked(carrier: Carrier, strict: bool) -> tuple[Blob | None, list[str]]:
     return blob, warnings
 
 
+def ahead(items: Iterator, depth: int = 1) -> Iterator:
+    """`items`, produced in a background thread up to `depth` ahead of the consumer: the next
+    band is restored while this one is encoded and written (both release the GIL)."""
+    import queue
+    import threading
+
+    done = object()
+    buffer: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((done, None))
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the consumer)
+            buffer.put((done, exc))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
 def _bands(carrier: Carrier, blob: Blob | None, session) -> Iterator[tuple[int, np.ndarray]]:
     if session is None:  # no model: the reference expansion, band by band
         for top in range(0, carrier.srgb8.shape[0], BAND_ROWS):
@@ -94,9 +142,8 @@ def _bands(carrier: Carrier, blob: Blob | None, session) -> Iterator[tuple[int, 
 
 def _session(blob: Blob | None, provider: str, tile: int | None):
     from gamut_onnx.runtime import RestoreSession
-    from gamut_onnx.runtime.session import DEFAULT_TILE
 
-    return None if blob is None else RestoreSession(provider, tile=tile or DEFAULT_TILE)
+    return None if blob is None else RestoreSession(provider, tile=tile or 0)
 
 
 def decode(
@@ -156,7 +203,7 @@ def decode_to_file(
     alpha = carrier.alpha
 
     def bands():
-        for top, rows in _bands(carrier, blob, session):
+        for top, rows in ahead(_bands(carrier, blob, session)):
             yield rows, None if alpha is None else alpha[top : top + rows.shape[0]]
 
     h, w = carrier.srgb8.shape[:2]

@@ -45,7 +45,7 @@ class DecodeOptions:
     depth: str | None = None
     provider: str = "auto"
     strict: bool = False
-    tile: int = 512
+    tile: int = 0  # 0: the provider's default (runtime/session.py)
 
 
 def check_paths(source: Path, output: Path) -> None:
@@ -55,13 +55,23 @@ def check_paths(source: Path, output: Path) -> None:
     check_writable(output)
 
 
-def encode_file(
-    source: str | os.PathLike,
-    output: str | os.PathLike,
-    options: EncodeOptions = EncodeOptions(),
-    progress: Callable[[int, float], None] | None = None,
-) -> dict:
-    """Read a photo, fit, write the carrier; the report `encode --json` prints."""
+@dataclass
+class Staged:
+    """A photo read and reduced, waiting for its fit (a batch fits many at once)."""
+
+    source: Path
+    output: Path
+    prepared: object  # codec.Prepared
+    description: str
+    space_name: str
+    clipped_fraction: float
+    read_s: float
+    start: float
+
+
+def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: EncodeOptions):
+    """The first half of `encode_file`: checks, reading, the reduction (no torch needed)."""
+    from gamut_onnx.codec import prepare
     from gamut_onnx.container.carrier import carrier_format_for
     from gamut_onnx.fit import preset
     from gamut_onnx.read import read_prophoto
@@ -73,14 +83,11 @@ def encode_file(
     config = preset(options.quality, **options.overrides)
     image = read_prophoto(source, options.input_space)
     try:
-        import torch  # noqa: F401
+        import torch  # noqa: F401  (the fit needs it: say so before the slow part)
     except ImportError:
         raise GamutError(TORCH_HINT) from None
-    from gamut_onnx.codec import encode
-    from gamut_onnx.files import write_atomic
-
     read_s = time.perf_counter() - start
-    result = encode(
+    prepared = prepare(
         image.prophoto,
         image.alpha,
         carrier=fmt,
@@ -89,25 +96,52 @@ def encode_file(
         config=config,
         weight_dtype=options.weight_dtype,
         gate=options.gate,
-        device=options.device,
-        progress=progress,
         source=image.space,
     )
-    write_atomic(output, result.data)
+    return Staged(source, output, prepared, image.description, image.space_name,
+                  image.clipped_fraction, read_s, start)  # fmt: skip
+
+
+def finish_file(staged: Staged, fitted, options: EncodeOptions) -> dict:
+    """The second half: score the fit (a FitResult, or None), write the carrier, report."""
+    from gamut_onnx.codec import finish
+    from gamut_onnx.files import write_atomic
+
+    result = finish(staged.prepared, fitted)
+    write_atomic(staged.output, result.data)
     report = {
-        "input": str(source),
-        "output": str(output),
-        "source": image.description,
-        "source_space": image.space_name,
-        "source_clipped_fraction": image.clipped_fraction,
+        "input": str(staged.source),
+        "output": str(staged.output),
+        "source": staged.description,
+        "source_space": staged.space_name,
+        "source_clipped_fraction": staged.clipped_fraction,
         "quality": options.quality,
         **result.report(),
-        "read_s": read_s,
-        "total_s": time.perf_counter() - start,
+        "read_s": staged.read_s,
+        "total_s": time.perf_counter() - staged.start,
     }
-    if fmt == "jpeg":
+    if result.carrier == "jpeg":
         report.update(jpeg_quality=options.jpeg_quality, closed_loop=options.closed_loop)
     return report
+
+
+def encode_file(
+    source: str | os.PathLike,
+    output: str | os.PathLike,
+    options: EncodeOptions = EncodeOptions(),
+    progress: Callable[[int, float], None] | None = None,
+) -> dict:
+    """Read a photo, fit, write the carrier; the report `encode --json` prints."""
+    from gamut_onnx.fit import fit
+
+    staged = stage_file(source, output, options)
+    prep = staged.prepared
+    fitted = None
+    if prep.needs_fit:
+        fitted = fit(prep.fit_pixels, prep.prophoto, prep.og, prep.config,
+                     boundary_margin=prep.train_margin, device=options.device,
+                     progress=progress)  # fmt: skip
+    return finish_file(staged, fitted, options)
 
 
 def decode_file(
@@ -117,14 +151,14 @@ def decode_file(
 ) -> dict:
     """Read a carrier, restore, write the image; the report `decode --json` prints."""
     from gamut_onnx.container.carrier import read_carrier
-    from gamut_onnx.decoding import decode_to_file
+    from gamut_onnx.decoding import check_blob, decode_to_file
     from gamut_onnx.write import output_format
 
     start = time.perf_counter()
     carrier, output = Path(carrier), Path(output)
     output_format(output)
     check_paths(carrier, output)
-    found = read_carrier(carrier)
+    found = read_carrier(carrier, check=check_blob)
     report = decode_to_file(
         found,
         output,

@@ -6,15 +6,46 @@ import math
 
 import numpy as np
 
+CHUNK_PIXELS = 1 << 18  # float64 temporaries of a few MB, whatever the image size
+
+
+def squared_error(estimate: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Per pixel, the squared difference summed over channels, in float64 (HxW).
+
+    Every score of one restore (whole image, OG pixels, each gate the encoder weighs) is a sum
+    over this one array, so a 12 MP photo is differenced once, in cache-sized chunks."""
+    estimate, truth = np.asarray(estimate), np.asarray(truth)
+    channels = truth.shape[-1] if truth.ndim > 2 else 1
+    e, t = estimate.reshape(-1, channels), truth.reshape(-1, channels)
+    out = np.empty(e.shape[0], np.float64)
+    for start in range(0, e.shape[0], CHUNK_PIXELS):
+        part = slice(start, start + CHUNK_PIXELS)
+        diff = e[part] - t[part]  # float32 photos: float32 differences, float64 sums
+        out[part] = np.einsum("ij,ij->i", diff, diff)
+    return out.reshape(truth.shape[: max(truth.ndim - 1, 1)] if channels > 1 else truth.shape)
+
+
+def psnr_of_error(
+    error: np.ndarray, mask: np.ndarray | None = None, channels: int = 3
+) -> float:
+    """PSNR in dB from `squared_error` (over the `mask` pixels); nan for an empty mask."""
+    if mask is not None:
+        error = error[np.asarray(mask, bool)]
+    if error.size == 0:
+        return float("nan")
+    mean = float(error.sum()) / (error.size * channels)
+    return float("inf") if mean == 0 else -10.0 * math.log10(mean)
+
 
 def rmse(estimate: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Root-mean-square error over all channels of the (masked) pixels; nan for an empty mask."""
-    diff = np.asarray(estimate, np.float64) - np.asarray(truth, np.float64)
+    error = squared_error(estimate, truth)
+    channels = np.asarray(truth).shape[-1] if np.asarray(truth).ndim > 2 else 1
     if mask is not None:
-        diff = diff[np.asarray(mask, bool)]
-    if diff.size == 0:
+        error = error[np.asarray(mask, bool)]
+    if error.size == 0:
         return float("nan")
-    return float(np.sqrt(np.mean(diff * diff)))
+    return math.sqrt(float(error.sum()) / (error.size * channels))
 
 
 def psnr(estimate: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> float:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from gamut_onnx.cli.batch import BATCH_HELP, is_batch, run_batch_command, single_output_check
 from gamut_onnx.cli.common import (
     app,
     check_output,
@@ -18,12 +19,23 @@ from gamut_onnx.cli.common import (
 from gamut_onnx.errors import GamutError
 
 
+def _check_tile(value: int) -> int:
+    if 0 < value < 16:
+        raise typer.BadParameter(f"{value} is too small (0 for the default, or at least 16)")
+    return value
+
+
 @app.command()
 def decode(
-    carrier: Annotated[Path, typer.Argument(help="A PNG, TIFF or JPEG written by `encode`.")],
+    carriers: Annotated[
+        list[str],
+        typer.Argument(help="PNG, TIFF or JPEG carriers written by `encode`, folders or globs."),
+    ],
     output: Annotated[
         Path,
-        typer.Option("-o", "--output", help="Restored image: .png, .tif, .avif or .jxl."),
+        typer.Option(
+            "-o", "--output", help="Restored image (.png, .tif, .avif or .jxl), or a folder."
+        ),
     ],
     space: Annotated[
         str,
@@ -42,17 +54,42 @@ def decode(
     strict: Annotated[
         bool, typer.Option(help="Fail instead of warning (no model, edits).")
     ] = False,
-    tile: Annotated[int, typer.Option(min=16, help="Tile size in pixels (bounds memory).")] = 512,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    tile: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            callback=_check_tile,
+            help="Tile size in pixels, >= 16; bounds memory (0: 512 on CPU, 4096 on CUDA).",
+        ),
+    ] = 0,
+    recursive: Annotated[bool, typer.Option(help=BATCH_HELP["recursive"])] = False,
+    jobs: Annotated[int, typer.Option(min=1, help=BATCH_HELP["jobs"])] = 1,
+    resume: Annotated[bool, typer.Option(help=BATCH_HELP["resume"])] = False,
+    overwrite: Annotated[bool, typer.Option(help=BATCH_HELP["overwrite"])] = False,
+    ray: Annotated[str | None, typer.Option(help=BATCH_HELP["ray"])] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help=BATCH_HELP["format"] + " png, tif, avif or jxl.")
+    ] = "png",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (one per file in a batch).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Restore the wide-gamut image into the photo's own colour space (no PyTorch needed).
+    """Restore wide-gamut images into each photo's own colour space (no PyTorch needed).
 
     Example: gamut-onnx decode IMG_1234.png -o restored.png
     """
     from gamut_onnx.jobs import DecodeOptions, decode_file
 
     options = DecodeOptions(space=space, depth=depth, provider=provider, strict=strict, tile=tile)
-    report = decode_file(carrier, output, options)
+    if is_batch(carriers, output) or ray:
+        run_batch_command(
+            "decode", carriers, output, options, fmt=fmt, recursive=recursive, jobs=jobs,
+            resume=resume, overwrite=overwrite, ray=ray, as_json=as_json, quiet=quiet,
+        )  # fmt: skip
+        return
+    single_output_check(output, overwrite)
+    report = decode_file(carriers[0], output, options)
     for message in report["warnings"]:
         warn(message)
     if as_json:

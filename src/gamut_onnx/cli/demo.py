@@ -52,8 +52,8 @@ def demo(
         folder / "restored.tif",
     )
     sample(source)
-    encode(source, carrier)
-    decode(carrier, restored)
+    encode([str(source)], carrier, overwrite=True)
+    decode([str(carrier)], restored, overwrite=True)
     truth = read_prophoto(source).prophoto
     back = read_prophoto(restored).prophoto
     clipped = srgb8_to_prophoto(read_carrier(carrier).srgb8)

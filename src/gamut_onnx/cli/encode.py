@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from gamut_onnx.cli.batch import BATCH_HELP, is_batch, run_batch_command, single_output_check
 from gamut_onnx.cli.common import (
     Device,
     Gate,
@@ -21,11 +22,16 @@ from gamut_onnx.cli.common import (
 
 @app.command()
 def encode(
-    source: Annotated[
-        Path,
-        typer.Argument(help="A wide-gamut photo: TIFF, PNG, JPEG, HEIC, AVIF, JPEG XL or raw."),
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Wide-gamut photos (TIFF, PNG, JPEG, HEIC, AVIF, JPEG XL, raw), folders or globs."
+        ),
     ],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Carrier: .png, .tif or .jpg.")],
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="Carrier (.png, .tif or .jpg), or a folder for many."),
+    ],
     input_space: Annotated[
         str | None,
         typer.Option(
@@ -67,12 +73,24 @@ def encode(
         Gate | None,
         typer.Option(help="MLP at boundary pixels only, everywhere, or auto (best PSNR)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    recursive: Annotated[bool, typer.Option(help=BATCH_HELP["recursive"])] = False,
+    jobs: Annotated[int, typer.Option(min=1, help=BATCH_HELP["jobs"])] = 1,
+    resume: Annotated[bool, typer.Option(help=BATCH_HELP["resume"])] = False,
+    overwrite: Annotated[bool, typer.Option(help=BATCH_HELP["overwrite"])] = False,
+    ray: Annotated[str | None, typer.Option(help=BATCH_HELP["ray"])] = None,
+    fit_batch: Annotated[int, typer.Option(min=1, help=BATCH_HELP["fit_batch"])] = 1,
+    fmt: Annotated[
+        str, typer.Option("--format", help=BATCH_HELP["format"] + " png, tif or jpg.")
+    ] = "png",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (one per file in a batch).")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Reduce a wide-gamut photo to 8-bit sRGB and embed the model that restores it.
+    """Reduce wide-gamut photos to 8-bit sRGB and embed the model that restores each.
 
-    Example: gamut-onnx encode IMG_1234.HEIC -o IMG_1234.png
+    Examples: gamut-onnx encode IMG_1234.HEIC -o IMG_1234.png;
+    gamut-onnx encode ~/Pictures/2026/ -o carriers/ --recursive --jobs 2
     """
     from gamut_onnx.fit import preset as make_preset
     from gamut_onnx.jobs import EncodeOptions, encode_file
@@ -99,12 +117,20 @@ def encode(
         input_space=input_space,
     )
     steps_total = make_preset(options.quality, **options.overrides).steps
+    if is_batch(sources, output) or ray or fit_batch > 1:
+        run_batch_command(
+            "encode", sources, output, options, fmt=fmt, recursive=recursive, jobs=jobs,
+            resume=resume, overwrite=overwrite, ray=ray, as_json=as_json, quiet=quiet,
+            fit_batch=fit_batch,
+        )  # fmt: skip
+        return
+    single_output_check(output, overwrite)
     show_bar = not quiet and not as_json and sys.stderr.isatty()
     bar, update = fit_progress(steps_total, enabled=show_bar)
     if bar is not None:
         bar.start()
     try:
-        report = encode_file(source, output, options, progress=update)
+        report = encode_file(sources[0], output, options, progress=update)
     finally:
         if bar is not None:
             bar.stop()

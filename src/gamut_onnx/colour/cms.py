@@ -13,13 +13,13 @@ intent) and reads profiles (Pillow's ImageCms, which every install has). Two thi
 from __future__ import annotations
 
 import io
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
+from gamut_onnx.cores import cpu_threads
 from gamut_onnx.errors import GamutError
 from gamut_onnx.optional import require
 
@@ -86,7 +86,7 @@ def _in_bands(values: np.ndarray, source: bytes, target: bytes) -> np.ndarray:
     def band(top: int) -> None:
         out[top : top + BAND_ROWS] = _transform(values[top : top + BAND_ROWS], source, target)
 
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(cpu_threads()) as pool:
         list(pool.map(band, range(0, values.shape[0], BAND_ROWS)))
     return out
 
@@ -111,11 +111,33 @@ def _separable_tables(icc: bytes, levels: int) -> np.ndarray | None:
     return tables
 
 
+@cache
+def _red_green_table(icc: bytes) -> np.ndarray:
+    """For 8-bit samples: row 256 R + G holds table R + table G (65,536 x 3 float32, 768 KB)."""
+    tables = _separable_tables(icc, 256)
+    return (tables[0][:, None, :] + tables[1][None, :, :]).reshape(-1, 3)
+
+
+def _eight_bit_lookup(samples: np.ndarray, icc: bytes, blue: np.ndarray) -> np.ndarray:
+    """8-bit samples through the separable tables: per pixel one (R, G) row plus one B row,
+    the same float32 sums in the same order as three rows, in cache-sized chunks."""
+    red_green = _red_green_table(icc)
+    flat = samples.reshape(-1, 3)
+    out = np.empty(flat.shape, np.float32)
+    for start in range(0, flat.shape[0], 1 << 16):
+        part = flat[start : start + (1 << 16)]
+        index = (part[:, 0].astype(np.uint16) << 8) | part[:, 1]
+        np.add(red_green[index], blue[part[:, 2]], out=out[start : start + (1 << 16)])
+    return out.reshape(samples.shape)
+
+
 def icc_to_prophoto(samples: np.ndarray, profile: IccProfile) -> np.ndarray:
     """Encoded samples (HxWx3 uint8, uint16 or float in [0, 1]) in `profile` -> linear ProPhoto
     float32, unbounded (values outside [0, 1] are colours outside ProPhoto)."""
     if samples.dtype in (np.uint8, np.uint16):
         tables = _separable_tables(profile.data, 256 if samples.dtype == np.uint8 else 65536)
+        if tables is not None and samples.dtype == np.uint8:
+            return _eight_bit_lookup(samples, profile.data, tables[2])
         if tables is not None:
             out = tables[0][samples[..., 0]]
             out += tables[1][samples[..., 1]]
@@ -150,6 +172,23 @@ def nearest_named_space(profile: IccProfile):
         if error.max() < NEAREST_TOLERANCE and error[grey].max() < GREY_TOLERANCE:
             return space
     return None
+
+
+@cache
+def prophoto_to_linear_matrix(profile: IccProfile) -> np.ndarray | None:
+    """Linear ProPhoto -> the profile's linear RGB (before its tone curves), for a matrix/TRC
+    profile (from its colorants, read by LittleCMS); None for a LUT-based one."""
+    from PIL import ImageCms
+
+    from gamut_onnx.colour.protocol import PROPHOTO_XYZ_D50
+
+    info = ImageCms.ImageCmsProfile(io.BytesIO(profile.data)).profile
+    if not info.is_matrix_shaper:
+        return None
+    colorants = np.array(
+        [info.red_colorant[0], info.green_colorant[0], info.blue_colorant[0]]
+    ).T  # columns: the XYZ (D50) of R, G and B
+    return np.linalg.inv(colorants) @ PROPHOTO_XYZ_D50
 
 
 def prophoto_to_icc(prophoto: np.ndarray, profile: IccProfile) -> np.ndarray:

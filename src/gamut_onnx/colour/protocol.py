@@ -7,6 +7,8 @@ Arrays are HxWx3 (or Nx3), float values are linear light in [0, 1] unless the na
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from gamut_onnx.colour.spaces import rgb_to_rgb_matrix
@@ -52,9 +54,24 @@ def expansion_matrix(transform: int = CURRENT_TRANSFORM) -> np.ndarray:
 SRGB8_TO_LINEAR = srgb_decode(np.arange(256) / 255.0).astype(np.float32)
 
 
+MATRIX_CHUNK = 1 << 16  # pixels per product: float64 temporaries stay in cache
+
+
 def apply_matrix(rgb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Multiply every pixel of an ...x3 array by a 3x3 matrix."""
-    return np.asarray(rgb) @ np.asarray(matrix, dtype=np.float64).T
+    """Multiply every pixel of an ...x3 array by a 3x3 matrix (float64 result).
+
+    In chunks: one product over a 12 MP float32 photo converts all of it to float64 first and
+    took 1.3 s; chunk by chunk it is 0.1 s, with bit-identical results."""
+    rgb = np.asarray(rgb)
+    transposed = np.asarray(matrix, dtype=np.float64).T
+    if rgb.size <= 3 * MATRIX_CHUNK:
+        return rgb @ transposed
+    flat = rgb.reshape(-1, 3)
+    out = np.empty(flat.shape, np.result_type(flat.dtype, np.float64))
+    for start in range(0, flat.shape[0], MATRIX_CHUNK):
+        part = slice(start, start + MATRIX_CHUNK)
+        np.matmul(flat[part].astype(out.dtype), transposed, out=out[part])
+    return out.reshape(rgb.shape)
 
 
 def prophoto_to_srgb_linear(prophoto: np.ndarray) -> np.ndarray:
@@ -73,7 +90,62 @@ def quantise_8bit(encoded: np.ndarray) -> np.ndarray:
 
 def prophoto_to_srgb8(prophoto: np.ndarray) -> np.ndarray:
     """The reference reduction: linear ProPhoto -> sRGB matrix -> clip -> sRGB curve -> 8 bit."""
-    return quantise_8bit(srgb_encode(np.clip(prophoto_to_srgb_linear(prophoto), 0.0, 1.0)))
+    return reduce_to_srgb8(prophoto)[0]
+
+
+def reduce_to_srgb8(prophoto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(`prophoto_to_srgb8`, `out_of_gamut_mask`) in one pass, chunk by chunk: the float64
+    linear sRGB of a 12 MP photo (290 MB) never exists whole, and each step stays in cache."""
+    prophoto = np.asarray(prophoto)
+    shape = prophoto.shape[:-1]
+    flat = prophoto.reshape(-1, 3)
+    codes = np.empty(flat.shape, np.uint8)
+    og = np.empty(flat.shape[0], bool)
+    for start in range(0, flat.shape[0], MATRIX_CHUNK):
+        part = slice(start, start + MATRIX_CHUNK)
+        linear = apply_matrix(flat[part], PROPHOTO_TO_SRGB)
+        codes[part] = linear_to_srgb8(linear)
+        og[part] = out_of_gamut_linear(linear)
+    return codes.reshape(prophoto.shape), og.reshape(shape)
+
+
+BUCKETS = 65536  # linear [0, 1] in equal buckets; no bucket holds two code thresholds
+
+
+@cache
+def _code_table() -> tuple[np.ndarray, np.ndarray]:
+    """Per bucket: the code at its start, and the one threshold inside it (else infinity).
+
+    Threshold k is the smallest float64 x with quantise_8bit(srgb_encode(x)) >= k, found by
+    bisection on the bit patterns of the reference function itself, so the table reproduces it
+    exactly (sRGB codes are >= 2e-4 apart in linear light; buckets are 1.5e-5 wide)."""
+
+    def reference(x: np.ndarray) -> np.ndarray:
+        return quantise_8bit(srgb_encode(x))
+
+    codes = np.arange(1, 256)
+    low = np.zeros(255, np.int64)
+    high = np.full(255, np.float64(1.0).view(np.int64))
+    while (high - low > 1).any():
+        mid = (low + high) // 2
+        above = reference(mid.view(np.float64)) >= codes
+        high, low = np.where(above, mid, high), np.where(above, low, mid)
+    thresholds = high.view(np.float64)
+    start = reference(np.arange(BUCKETS) / BUCKETS)
+    inside = np.full(BUCKETS, np.inf)
+    inside[np.floor(thresholds * BUCKETS).astype(np.int64)] = thresholds
+    return start, inside
+
+
+def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """Linear sRGB -> clip -> sRGB curve -> 8 bit, bit for bit quantise_8bit(srgb_encode(x)),
+    from a table instead of a float64 power per value (8x faster at 12 MP)."""
+    start, inside = _code_table()
+    x = np.clip(np.asarray(linear, np.float64), 0.0, 1.0)
+    bucket = np.minimum((x * BUCKETS).astype(np.int32), BUCKETS - 1)
+    codes = start[bucket]
+    codes += x >= inside[bucket]
+    return codes
 
 
 def srgb8_to_prophoto(srgb8: np.ndarray, transform: int = CURRENT_TRANSFORM) -> np.ndarray:
@@ -99,11 +171,15 @@ def out_of_gamut_mask(prophoto: np.ndarray) -> np.ndarray:
     Some linear-sRGB channel leaves [0, 1], excluding pixels with every channel > 1 (too bright,
     not a gamut problem) or every channel < 0.
     """
-    srgb = prophoto_to_srgb_linear(prophoto)
-    outside = np.any((srgb < 0.0) | (srgb > 1.0), axis=-1)
-    all_high = np.all(srgb > 1.0, axis=-1)
-    all_low = np.all(srgb < 0.0, axis=-1)
-    return outside & ~all_high & ~all_low
+    return out_of_gamut_linear(prophoto_to_srgb_linear(prophoto))
+
+
+def out_of_gamut_linear(srgb: np.ndarray) -> np.ndarray:
+    """`out_of_gamut_mask` from linear sRGB: some channel outside [0, 1], but not all above 1
+    nor all below 0 (from the channel min and max: a few passes instead of a dozen)."""
+    channels = [srgb[..., c] for c in range(3)]
+    low, high = np.minimum.reduce(channels), np.maximum.reduce(channels)
+    return ((low < 0.0) | (high > 1.0)) & ~(low > 1.0) & ~(high < 0.0)
 
 
 def boundary_mask(srgb8: np.ndarray, margin: int = 0) -> np.ndarray:
@@ -112,5 +188,9 @@ def boundary_mask(srgb8: np.ndarray, margin: int = 0) -> np.ndarray:
     Computable from the carrier alone, so the decoder can gate the MLP to these pixels. Lossless
     carriers use margin 0 (exactly 0 or 255); JPEG noise moves clipped values a few codes away.
     """
-    srgb8 = np.asarray(srgb8)
-    return np.any((srgb8 <= margin) | (srgb8 >= 255 - margin), axis=-1)
+    srgb8 = np.asarray(srgb8, np.uint8)
+    # v <= margin or v >= 255 - margin  <=>  (v - margin - 1) mod 256 >= 254 - 2 margin: one
+    # wrapping subtraction and a channel max, 10x faster than any() over the channel axis.
+    shifted = srgb8 - np.uint8(margin + 1)
+    channels = [shifted[..., c] for c in range(srgb8.shape[-1])]
+    return np.maximum.reduce(channels) >= 254 - 2 * margin

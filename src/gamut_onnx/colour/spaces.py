@@ -145,7 +145,11 @@ class ColourSpace:
 
     @property
     def label(self) -> str:
-        return f"{PRIMARIES[self.primaries].label}, {self.transfer} transfer"
+        """How people name the space: "Display P3", or primaries and curve for other pairs."""
+        name = space_name(self)
+        if name in LABELS:
+            return LABELS[name]
+        return f"{PRIMARIES[self.primaries].label} primaries, {self.transfer} transfer"
 
     @property
     def cicp(self) -> tuple[int, int] | None:
@@ -165,6 +169,17 @@ NAMED_SPACES = {
     "rec2020-hlg": ColourSpace("bt2020", "hlg"),
     "srgb": ColourSpace("bt709", "srgb"),
     "srgb-linear": ColourSpace("bt709", "linear"),
+}
+LABELS = {
+    "prophoto": "ProPhoto RGB",
+    "prophoto-linear": "linear ProPhoto RGB",
+    "display-p3": "Display P3",
+    "adobe-rgb": "Adobe RGB (1998)",
+    "rec2020": "Rec. 2020",
+    "rec2020-pq": "Rec. 2100 PQ",
+    "rec2020-hlg": "Rec. 2100 HLG",
+    "srgb": "sRGB",
+    "srgb-linear": "linear sRGB",
 }
 _CICP_PRIMARIES = {p.cicp: p.name for p in PRIMARIES.values() if p.cicp is not None}
 _CICP_TRANSFERS = {code: name for name, (_, _, code, _) in TRANSFERS.items() if code is not None}

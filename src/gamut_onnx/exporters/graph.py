@@ -12,6 +12,8 @@ Inputs                                        Output
                                >= high; (255, 0) selects every pixel, (0, 255) exact clipping
   to_prophoto float32 [3, 3]   the blob's carrier-transform expansion matrix (sRGB -> ProPhoto)
   w1 [F, D], b1 [D], w2 [D, D], b2 [D], w3 [D, 3], b3 [3]   float32 weights, F = 10 * octaves
+                                              residual_sum float32 []  the MLP outputs' sum:
+                                              finite iff every restored value is (a cheap check)
 
 Regenerate the shipped copy with `python -m gamut_onnx.exporters.graph`.
 """
@@ -169,18 +171,16 @@ def build_restore_graph() -> onnx.ModelProto:
         g.const(1.0),
     )  # -1, 0, ..., L-1
     freq = g.op("Mul", g.const(np.float32(np.pi)), g.op("Pow", g.const(2.0), k))
-    # a_jk = v_j * f_k for all j, k as one MatMul with a block-diagonal [5, 5(L+1)] matrix: every
-    # output sums one product and four exact zeros, so it equals fl(v_j * f_k) bit for bit.
+    # a_jk = v_j * f_k for all j, k: one broadcast Mul, [K, 5, 1] x [L+1] -> [K, 5(L+1)]. An
+    # elementwise product is exact on every provider; a MatMul is not (CUDA may run float32
+    # MatMuls in TF32, a 10-bit mantissa: at the top octave that moves an angle by ~0.2 rad).
     width = g.op(
         "Mul", g.op("Unsqueeze", levels, g.const([0], i64)), g.const([INPUT_CHANNELS], i64)
     )
-    eye = g.const(np.eye(INPUT_CHANNELS, dtype=np.float32)[:, :, None])  # [5, 5, 1]
-    spread = g.op(
-        "Reshape",
-        g.op("Mul", eye, freq),
-        g.op("Concat", g.const([INPUT_CHANNELS], i64), width, axis=0),
-    )
-    sines = g.op("Sin", g.op("MatMul", v, spread))  # [K, 5(L+1)], column j(L+1) + k+1
+    angles = g.op("Mul", g.op("Unsqueeze", v, g.const([2], i64)), freq)  # [K, 5, L+1]
+    sines = g.op(
+        "Sin", g.op("Reshape", angles, g.op("Concat", g.const([-1], i64), width, axis=0))
+    )  # [K, 5(L+1)], column j(L+1) + k+1
     w1_parts = g.op(
         "Reshape",
         "w1",
@@ -211,6 +211,10 @@ def build_restore_graph() -> onnx.ModelProto:
     index_2d = g.op("Unsqueeze", index, g.const([1], i64))
     out_flat = g.op("ScatterND", base, index_2d, restored)
     g.nodes.append(helper.make_node("Reshape", [out_flat, shape], ["prophoto"]))
+    # One float a run that is finite exactly when every restored value is: blobs are bounded,
+    # so anything else is a bug or a device fault, and a runtime can refuse the output without
+    # reading it all back (0 when no pixel is selected).
+    g.nodes.append(helper.make_node("ReduceSum", [residual], ["residual_sum"], keepdims=0))
 
     f32, i64t = TensorProto.FLOAT, TensorProto.INT64
     graph_inputs = [
@@ -226,7 +230,10 @@ def build_restore_graph() -> onnx.ModelProto:
         helper.make_tensor_value_info("w3", f32, ["width", 3]),
         helper.make_tensor_value_info("b3", f32, [3]),
     ]
-    outputs = [helper.make_tensor_value_info("prophoto", f32, ["h", "w", 3])]
+    outputs = [
+        helper.make_tensor_value_info("prophoto", f32, ["h", "w", 3]),
+        helper.make_tensor_value_info("residual_sum", f32, []),
+    ]
     graph = helper.make_graph(g.nodes, GRAPH_NAME, graph_inputs, outputs, g.initializers)
     model = helper.make_model(
         graph,

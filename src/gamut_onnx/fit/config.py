@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 
 from gamut_onnx.blob import SUPPORTED_WIDTHS
+from gamut_onnx.cores import cpu_threads  # noqa: F401  (re-exported: fit.cpu_threads)
 from gamut_onnx.errors import GamutError
 
 WIDTHS = SUPPORTED_WIDTHS
@@ -68,14 +69,6 @@ def resolve_device(device: str = "auto") -> str:
     if device != "cpu" and not device.startswith("cuda"):
         raise GamutError(f"unknown device {device!r} (choose auto, cpu or cuda)")
     return device
-
-
-def cpu_threads() -> int:
-    """OMP_NUM_THREADS when set, else the cores this process may run on."""
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def check_config(config: FitConfig) -> None:

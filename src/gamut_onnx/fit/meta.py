@@ -112,7 +112,9 @@ def meta_train_files(
     rng = np.random.default_rng(seed)
     images = []
     for path in paths:
-        images += random_crops(read_prophoto(path).prophoto, crop, crops_per_image, rng)
+        images += random_crops(
+            read_prophoto(path, untagged="prophoto").prophoto, crop, crops_per_image, rng
+        )
     images += [synthetic_scene(crop, crop, seed=1000 + i) for i in range(synthetic)]
     params = meta_train(images, config, progress=progress, **options)
     about = {

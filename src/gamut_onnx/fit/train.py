@@ -64,17 +64,31 @@ def training_pixels(
 
 
 def _gradients(params: list, features, targets) -> tuple[list, object]:
-    """Hand-written forward/backward of the MLP under mean-squared error: (grads, loss)."""
+    """Hand-written forward/backward of the MLP under mean-squared error: (grads, loss).
+
+    Shapes may carry a leading model axis (features [B, n, F], w1 [B, F, D], b1 [B, D], ...):
+    then B independent models take their step at once (fit/batched.py), each exactly as alone.
+    """
     w1, b1, w2, b2, w3, b3 = params
-    a1 = (features @ w1).add_(b1).relu_()
-    a2 = (a1 @ w2).add_(b2).relu_()
-    diff = (a2 @ w3).add_(b3).sub_(targets)
-    loss = diff.square().mean()
-    g3 = diff.mul_(2.0 / diff.numel())
-    g2 = (g3 @ w3.t()).mul_(a2 > 0)
-    g1 = (g2 @ w2.t()).mul_(a1 > 0)
-    grads = [features.t() @ g1, g1.sum(0), a1.t() @ g2, g2.sum(0), a2.t() @ g3, g3.sum(0)]
+    a1 = (features @ w1).add_(b1.unsqueeze(-2)).relu_()
+    a2 = (a1 @ w2).add_(b2.unsqueeze(-2)).relu_()
+    diff = (a2 @ w3).add_(b3.unsqueeze(-2)).sub_(targets)
+    loss = diff.square().mean(dim=(-2, -1))
+    g3 = diff.mul_(2.0 / (diff.shape[-2] * diff.shape[-1]))
+    g2 = (g3 @ w3.transpose(-1, -2)).mul_(a2 > 0)
+    g1 = (g2 @ w2.transpose(-1, -2)).mul_(a1 > 0)
+    t = features.transpose(-1, -2), a1.transpose(-1, -2), a2.transpose(-1, -2)
+    grads = [t[0] @ g1, g1.sum(-2), t[1] @ g2, g2.sum(-2), t[2] @ g3, g3.sum(-2)]
     return grads, loss
+
+
+def learning_rate(config: FitConfig, step: int) -> float:
+    """The learning rate at `step` (1-based): constant, or cosine decay to lr/100."""
+    if config.schedule != "cosine":
+        return config.lr
+    floor = config.lr / 100
+    t = (step - 1) / max(config.steps - 1, 1)
+    return floor + 0.5 * (config.lr - floor) * (1 + math.cos(math.pi * t))
 
 
 def train(
@@ -94,12 +108,7 @@ def train(
     batch = min(config.batch, n)
     loss = torch.zeros(())
     for step in range(1, config.steps + 1):
-        if config.schedule == "cosine":
-            floor = config.lr / 100
-            t = (step - 1) / max(config.steps - 1, 1)
-            optimiser.param_groups[0]["lr"] = floor + 0.5 * (config.lr - floor) * (
-                1 + math.cos(math.pi * t)
-            )
+        optimiser.param_groups[0]["lr"] = learning_rate(config, step)
         if batch == n:
             fb, yb = features, targets
         else:
@@ -116,16 +125,29 @@ def train(
     return float(loss)
 
 
-def encode_pool(srgb8: np.ndarray, truth: np.ndarray, index: np.ndarray, octaves: int, device):
-    """(features, residual targets) of the pixels at `index`, as torch tensors on `device`."""
-    import torch
-
+def pool_arrays(
+    srgb8: np.ndarray, truth: np.ndarray, index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(MLP inputs [n, 5], residual targets [n, 3]) of the pixels at `index`, float32: all a
+    fit needs of a photo (8 MB at the default's 262,144 samples; no torch)."""
     inputs, clipped = mlp_inputs_at(srgb8, index)
     residual = np.asarray(truth, np.float32).reshape(-1, 3)[index] - clipped
+    return inputs, np.ascontiguousarray(residual)
+
+
+def featurise(inputs: np.ndarray, residual: np.ndarray, octaves: int, device):
+    """`pool_arrays` -> (features, residual targets) as torch tensors on `device`."""
+    import torch
+
     freq = torch.from_numpy(frequency_bands(octaves)).to(device)
     with torch.no_grad():
         features = encode_features(torch.from_numpy(inputs).to(device), freq)
-    return features, torch.from_numpy(np.ascontiguousarray(residual)).to(device)
+    return features, torch.from_numpy(residual).to(device)
+
+
+def encode_pool(srgb8: np.ndarray, truth: np.ndarray, index: np.ndarray, octaves: int, device):
+    """(features, residual targets) of the pixels at `index`, as torch tensors on `device`."""
+    return featurise(*pool_arrays(srgb8, truth, index), octaves, device)
 
 
 def fit(
@@ -157,7 +179,15 @@ def fit(
     model, init = initial_model(config)
     params = [p.to(device) for p in model_parameters(model)]
     generator = torch.Generator(device=device).manual_seed(config.seed)
-    loss = train(params, features, targets, config, progress, generator)
+    if device.startswith("cuda"):  # a captured graph: no per-step launches (fit/captured.py)
+        from gamut_onnx.fit.captured import train_captured
+
+        stacked, losses = train_captured([(features, targets)], params, config, [generator], device)
+        params, loss = [p[0] for p in stacked], losses[0]
+        if progress is not None:
+            progress(config.steps, loss)
+    else:
+        loss = train(params, features, targets, config, progress, generator)
     load_parameters(model, [p.cpu() for p in params])
     return FitResult(
         model=model,

@@ -29,14 +29,22 @@ INSTALL_GPU = "pip install 'gamut-onnx[gpu]'"
 
 
 def installed_builds() -> list[str]:
-    """The onnxruntime distributions pip has installed here (normally exactly one)."""
+    """The onnxruntime distributions installed in the folder Python imports `onnxruntime` from
+    (normally exactly one). A build in another folder, e.g. a system one shadowed by a
+    PYTHONPATH or `pip install --target` folder, does not touch its files and is not counted."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("onnxruntime")
+    home = None
+    if spec is not None and spec.submodule_search_locations:
+        home = Path(next(iter(spec.submodule_search_locations))).resolve().parent
     found = []
-    for name in BUILDS:
-        try:
-            metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-        found.append(name)
+    for name in BUILDS:  # found by file name, without parsing every installed package's metadata
+        for dist in metadata.distributions(name=name):
+            if home is None or Path(dist.locate_file("")).resolve() == home:
+                found.append(name)
+                break
     return found
 
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from gamut_onnx.colour.cms import IccProfile, prophoto_to_icc
 from gamut_onnx.colour.spaces import ColourSpace, from_prophoto_matrix
-from gamut_onnx.colour.transfer import TRANSFERS
+from gamut_onnx.colour.transfer import encode_fast
+from gamut_onnx.errors import GamutError
 
 DEPTHS = ("10", "12", "16", "float")
 
@@ -21,14 +22,21 @@ def from_prophoto(prophoto: np.ndarray, space: ColourSpace | IccProfile) -> np.n
     if isinstance(space, IccProfile):
         return np.clip(prophoto_to_icc(prophoto, space), 0.0, 1.0)
     matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
-    linear = np.clip(np.asarray(prophoto, np.float32) @ matrix, 0.0, 1.0)
-    encode = TRANSFERS[space.transfer][1]
-    return encode(linear).astype(np.float32)
+    return encode_fast(space.transfer, np.asarray(prophoto, np.float32) @ matrix)
 
 
-def linear_in(prophoto: np.ndarray, space: ColourSpace) -> np.ndarray:
-    """Linear ProPhoto -> linear light in `space`'s primaries, clipped (float outputs)."""
-    matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
+def linear_in(prophoto: np.ndarray, space: ColourSpace | IccProfile) -> np.ndarray:
+    """Linear ProPhoto -> linear light in `space`'s primaries, clipped (float outputs, and the
+    source-space metrics of eval). An ICC space must be a matrix/TRC profile."""
+    if isinstance(space, IccProfile):
+        from gamut_onnx.colour.cms import prophoto_to_linear_matrix
+
+        found = prophoto_to_linear_matrix(space)
+        if found is None:
+            raise GamutError("a LUT-based ICC profile has no linear space of its own")
+        matrix = found.astype(np.float32).T
+    else:
+        matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
     return np.clip(np.asarray(prophoto, np.float32) @ matrix, 0.0, 1.0)
 
 
