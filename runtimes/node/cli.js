@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// gamut-onnx-restore IN OUT.tif [--strict]: the Node twin of
+// gamut-onnx-restore IN OUT.tif [--strict] [--max-pixels N]: the Node twin of
 // `gamut-onnx decode IN -o OUT.tif --space prophoto` (reads blob formats 1 and 2).
 // Exit codes as the Python CLI: 0 done, 1 bad input (one line on stderr, no output file), 2 usage.
 
@@ -8,16 +8,25 @@ import { basename, dirname, join } from 'node:path';
 
 import { encodeRestoredTiff, GamutError, restore } from './index.js';
 
-const USAGE = 'usage: gamut-onnx-restore IN.(png|tif|jpg) OUT.tif [--strict]';
+const USAGE =
+  'usage: gamut-onnx-restore IN.(png|tif|jpg) OUT.tif [--strict] [--max-pixels N]\n' +
+  '  --max-pixels N  refuse larger images (default: GAMUT_ONNX_MAX_PIXELS, else 250000000)';
 
 async function main(argv) {
-  const strict = argv.includes('--strict');
-  const paths = argv.filter((a) => a !== '--strict');
   if (argv.includes('-h') || argv.includes('--help')) {
     console.log(USAGE);
     return 0;
   }
-  if (paths.length !== 2 || paths.some((p) => p.startsWith('-'))) {
+  let strict = false;
+  let maxPixels;
+  const paths = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--strict') strict = true;
+    else if (argv[i] === '--max-pixels' && /^[0-9]+$/.test(argv[i + 1] ?? '')) {
+      maxPixels = Number(argv[++i]);
+    } else paths.push(argv[i]);
+  }
+  if (paths.length !== 2 || paths.some((p) => p.startsWith('-')) || maxPixels === 0) {
     console.error(USAGE);
     return 2;
   }
@@ -29,7 +38,7 @@ async function main(argv) {
   } catch (err) {
     throw new GamutError(`cannot read ${input}: ${err.code ?? err.message}`);
   }
-  const restored = await restore(bytes, { strict });
+  const restored = await restore(bytes, { strict, maxPixels });
   for (const warning of restored.warnings) console.error(`warning: ${warning}`);
   // Temp file + rename: a failure never leaves a half-written OUT behind.
   const temp = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);

@@ -60,6 +60,8 @@ export interface Carrier {
   rgb: Uint8Array;
   alpha: Uint8Array | null;
   blob: Uint8Array | null;
+  /** soft problems with the metadata, reported as warnings (a TIFF blob tag rewritten as text) */
+  notes: string[];
   /** what the pixel digest hashes (§4.2); JPEG: APP0 and APP14 included */
   digestParts: Uint8Array[];
   /** the same for version-1 blobs (JPEG: without APP0/APP14) */
@@ -93,7 +95,14 @@ export interface RestoreOptions {
   strict?: boolean;
   /** onnxruntime intra-op threads; 0 = its default */
   threads?: number;
+  /**
+   * larger images are refused from their header, before any pixel is decoded; default: the
+   * environment variable GAMUT_ONNX_MAX_PIXELS, else DEFAULT_MAX_PIXELS (250,000,000)
+   */
+  maxPixels?: number;
 }
+
+export const DEFAULT_MAX_PIXELS: number;
 
 export const DEFAULT_TILE: number;
 export const PROPHOTO_ICC: Uint8Array;
@@ -141,7 +150,10 @@ export interface InspectInfo {
 }
 
 /** What a carrier holds, as `gamut-onnx inspect --json` reports it. */
-export function inspect(carrierBytes: Uint8Array | ArrayBuffer): Promise<InspectInfo>;
+export function inspect(
+  carrierBytes: Uint8Array | ArrayBuffer,
+  options?: { maxPixels?: number },
+): Promise<InspectInfo>;
 
 /** 16-bit ROMM-encoded ProPhoto TIFF bytes, as `gamut-onnx decode` writes. */
 export function encodeRestoredTiff(restored: {

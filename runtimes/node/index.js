@@ -10,15 +10,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 
-import { init as initJpeg } from '@jsquash/jpeg/decode.js';
 import ort from 'onnxruntime-node';
 
 import { readBlob as readBlobWith } from './lib/blob.js';
+import { configureJpegDecoder } from './lib/jpeg.js';
+import { MAX_PIXELS_ENV, maxPixelsFrom } from './lib/limits.js';
 import { DEFAULT_TILE, inspectWith, restoreWith } from './lib/restore.js';
 import { encodeRestoredTiff as encodeTiff } from './lib/tiff16.js';
 
 export { GamutError } from './lib/blob.js';
 export { clippedProPhoto } from './lib/colour.js';
+export { DEFAULT_MAX_PIXELS } from './lib/limits.js';
 export { DEFAULT_TILE };
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -55,7 +57,7 @@ let jpegReady = null;
 function ensureJpegDecoder() {
   jpegReady ??= WebAssembly.compile(
     readFileSync(require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm')),
-  ).then((module) => initJpeg(module, { print() {}, printErr() {} })); // libjpeg's chatter
+  ).then((module) => configureJpegDecoder(module, { print() {}, printErr() {} })); // no chatter
   return jpegReady;
 }
 
@@ -95,11 +97,18 @@ function asBytes(input) {
   throw new TypeError('expected the file bytes as a Uint8Array, Buffer or ArrayBuffer');
 }
 
+/** The pixel limit: the option, else GAMUT_ONNX_MAX_PIXELS, else 250 MP (as the Python CLI). */
+function pixelLimit(maxPixels) {
+  return maxPixels ?? maxPixelsFrom(process.env[MAX_PIXELS_ENV]);
+}
+
 /**
  * Restore wide-gamut colour from a carrier file (PNG, TIFF or JPEG bytes).
  * @param {Uint8Array|ArrayBuffer} carrierBytes
- * @param {{modelPath?: string, tile?: number, strict?: boolean, threads?: number}} [options]
- *   strict: the no-model and edited-pixels warnings become errors
+ * @param {{modelPath?: string, tile?: number, strict?: boolean, threads?: number,
+ *   maxPixels?: number}} [options] strict: the no-model and edited-pixels warnings become
+ *   errors; maxPixels: larger images are refused from their header (default: the environment
+ *   variable GAMUT_ONNX_MAX_PIXELS, else 250,000,000)
  * @returns {Promise<import('./lib/restore.js').Restored>} data: linear ProPhoto, H*W*3 float32
  * @throws {GamutError} bad input, with a one-line message (docs/blob-format.md §4)
  */
@@ -110,20 +119,24 @@ export async function restore(carrierBytes, options = {}) {
     strict = false,
     threads = 0,
   } = options;
+  const maxPixels = pixelLimit(options.maxPixels);
   await ensureJpegDecoder();
   const sess = await session(modelPath, threads);
-  return restoreWith(ort, sess, asBytes(carrierBytes), { sha256, inflate, tile, strict });
+  const bytes = asBytes(carrierBytes);
+  return restoreWith(ort, sess, bytes, { sha256, inflate, tile, strict, maxPixels });
 }
 
 /**
  * What a carrier holds: the fields of `gamut-onnx inspect --json` (less `file`), e.g.
  * format_version, source_space, carrier_transform, pixel_digest_ok.
  * @param {Uint8Array|ArrayBuffer} carrierBytes
+ * @param {{maxPixels?: number}} [options] as restore's
  * @returns {Promise<Record<string, unknown>>}
  */
-export async function inspect(carrierBytes) {
+export async function inspect(carrierBytes, options = {}) {
+  const maxPixels = pixelLimit(options.maxPixels);
   await ensureJpegDecoder();
-  return inspectWith(asBytes(carrierBytes), sha256, inflate);
+  return inspectWith(asBytes(carrierBytes), sha256, inflate, { maxPixels });
 }
 
 /**

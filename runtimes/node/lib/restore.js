@@ -35,21 +35,41 @@ export const NOT_FINITE = 'restore produced non-finite values; refusing the outp
 const equalBytes = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
+/** §4.2 item 4: a blob fitted for another size is an error, whatever the digest says. */
+function checkFittedSize(blob, width, height) {
+  if (blob.imageWidth !== width || blob.imageHeight !== height) {
+    throw new GamutError(
+      `model was fitted for a ${blob.imageWidth}x${blob.imageHeight} image, ` +
+        `but the pixels are ${width}x${height} (resized after encoding?)`,
+    );
+  }
+}
+
 /**
- * Read carrier, blob and digest check (§4.2 items 1-3 and 5; restoreWith adds item 4).
+ * Read carrier, blob and digest check (§4.2 items 1-3 and 5, and item 4 with `fitted`). The blob
+ * is checked from the carrier's header, before its pixels are decoded, so a broken or
+ * mismatched blob costs no decoding.
  * @param {Uint8Array} bytes
  * @param {Sha256} sha256
  * @param {import('./blob.js').Inflate} [inflate] for the blob's source ICC record (§3.1)
+ * @param {{maxPixels?: number, fitted?: boolean}} [options] maxPixels: the size limit (default
+ *   250 MP); fitted: also refuse a blob fitted for another size (item 4)
  */
-export async function openCarrier(bytes, sha256, inflate) {
-  const carrier = await readCarrier(bytes); // item 1: several gmLP chunks
-  if (!carrier.blob) return { carrier, blob: null, digestOk: null, warnings: [NO_MODEL] };
-  const blob = readBlob(carrier.blob, { inflate }); // item 3
+export async function openCarrier(bytes, sha256, inflate, { maxPixels, fitted = false } = {}) {
+  let blob = null;
+  const check = (header) => {
+    if (!header.blob) return;
+    blob = readBlob(header.blob, { inflate }); // item 3
+    if (fitted) checkFittedSize(blob, header.width, header.height);
+  };
+  const carrier = await readCarrier(bytes, { maxPixels, check }); // item 1: several gmLP chunks
+  if (!blob) return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL] };
   blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
   // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.
   const parts = blob.formatVersion >= 2 ? carrier.digestParts : carrier.legacyDigestParts;
   const digestOk = equalBytes(await sha256(parts), blob.pixelDigest);
-  const warnings = digestOk ? [] : [EDITED];
+  const warnings = [...carrier.notes];
+  if (!digestOk) warnings.push(EDITED);
   if (carrier.format === 'jpeg' && blob.formatVersion < 2) warnings.push(WEAK_JPEG_DIGEST);
   return { carrier, blob, digestOk, warnings };
 }
@@ -60,24 +80,19 @@ export async function openCarrier(bytes, sha256, inflate) {
  * @param {object} session an InferenceSession over restore.onnx
  * @param {Uint8Array} bytes the carrier file
  * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, tile?: number,
- *   strict?: boolean}} options strict: warnings are errors; inflate: for the source ICC record
+ *   strict?: boolean, maxPixels?: number}} options strict: warnings are errors; inflate: for
+ *   the source ICC record; maxPixels: refuse larger images from their header (default 250 MP)
  * @returns {Promise<Restored>}
  */
 export async function restoreWith(
   ort,
   session,
   bytes,
-  { sha256, inflate, tile = DEFAULT_TILE, strict = false },
+  { sha256, inflate, tile = DEFAULT_TILE, strict = false, maxPixels },
 ) {
-  const { carrier, blob, digestOk, warnings } = await openCarrier(bytes, sha256, inflate);
+  const opened = await openCarrier(bytes, sha256, inflate, { maxPixels, fitted: true });
+  const { carrier, blob, digestOk, warnings } = opened;
   const { width, height, rgb } = carrier;
-  // §4.2 item 4: an error, whatever the digest says.
-  if (blob && (blob.imageWidth !== width || blob.imageHeight !== height)) {
-    throw new GamutError(
-      `model was fitted for a ${blob.imageWidth}x${blob.imageHeight} image, ` +
-        `but the pixels are ${width}x${height} (resized after encoding?)`,
-    );
-  }
   if (strict && warnings.length) throw new GamutError(warnings[0]);
   const data = blob
     ? await runGraph(ort, session, rgb, width, height, blob, tile)
@@ -128,9 +143,10 @@ async function runGraph(ort, session, rgb, width, height, blob, tile) {
  * @param {Uint8Array} bytes
  * @param {Sha256} sha256
  * @param {import('./blob.js').Inflate} [inflate]
+ * @param {{maxPixels?: number}} [options]
  */
-export async function inspectWith(bytes, sha256, inflate) {
-  const { carrier, blob, digestOk } = await openCarrier(bytes, sha256, inflate);
+export async function inspectWith(bytes, sha256, inflate, { maxPixels } = {}) {
+  const { carrier, blob, digestOk } = await openCarrier(bytes, sha256, inflate, { maxPixels });
   return facts(carrier, blob, digestOk);
 }
 

@@ -1,0 +1,237 @@
+// The PNG reader (lib/png.js) on files built here: row filters and Adam7 decode to the pixels
+// written, and what the fuzzer found is refused with one clear line: oversized, empty and
+// second headers, short, long or corrupt image data, metadata bombs, control characters.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { deflateSync } from 'node:zlib';
+
+import { restore } from '../index.js';
+import { readCarrier } from '../lib/carrier.js';
+import { crc32 } from '../lib/crc32.js';
+
+const VECTORS = new URL('../../../tests/conformance/vectors/', import.meta.url);
+const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const ADAM7 = [[0, 8, 0, 8], [4, 8, 0, 8], [0, 4, 4, 8], [2, 4, 0, 4], [0, 2, 2, 4], [1, 2, 0, 2],
+  [0, 1, 1, 2]]; // prettier-ignore
+
+/** One chunk: length, type (4 bytes, any values), data, CRC of type + data. */
+function chunk(type, data = new Uint8Array(0)) {
+  const typeBytes = typeof type === 'string' ? Buffer.from(type, 'latin1') : type;
+  const out = new Uint8Array(12 + data.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, data.length);
+  out.set(typeBytes, 4);
+  out.set(data, 8);
+  dv.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+  return out;
+}
+
+function ihdr(width, height, { colour = 2, depth = 8, interlace = 0 } = {}) {
+  const data = new Uint8Array(13);
+  const dv = new DataView(data.buffer);
+  dv.setUint32(0, width);
+  dv.setUint32(4, height);
+  data.set([depth, colour, 0, 0, interlace], 8);
+  return chunk('IHDR', data);
+}
+
+const png = (...chunks) => Buffer.concat([Buffer.from(SIGNATURE), ...chunks]);
+
+/** PNG row filter `type` applied to `row` (the unfiltered row above: `prev`). */
+function filterRow(type, row, prev, bpp) {
+  const out = new Uint8Array(row.length + 1);
+  out[0] = type;
+  for (let i = 0; i < row.length; i++) {
+    const a = i >= bpp ? row[i - bpp] : 0;
+    const b = prev[i];
+    const c = i >= bpp ? prev[i - bpp] : 0;
+    const p = a + b - c;
+    const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+    const predictor = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][type];
+    out[i + 1] = (row[i] - predictor) & 0xff;
+  }
+  return out;
+}
+
+/** The raw image data of `pixels` (H*W*channels), every filter type in turn, Adam7 or not. */
+function imageData(pixels, width, height, channels, interlace) {
+  const passes = interlace ? ADAM7 : [[0, 1, 0, 1]];
+  const rows = [];
+  let type = 0;
+  for (const [c0, dc, r0, dr] of passes) {
+    const w = Math.max(0, Math.ceil((width - c0) / dc));
+    let prev = new Uint8Array(w * channels);
+    for (let y = r0; y < height && w; y += dr) {
+      const row = new Uint8Array(w * channels);
+      for (let x = 0; x < w; x++) {
+        const from = (y * width + c0 + x * dc) * channels;
+        row.set(pixels.subarray(from, from + channels), x * channels);
+      }
+      rows.push(filterRow(type++ % 5, row, prev, channels));
+      prev = row;
+    }
+  }
+  return Buffer.concat(rows);
+}
+
+function randomPixels(count, seed = 1) {
+  const out = new Uint8Array(count);
+  let s = seed;
+  for (let i = 0; i < count; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[i] = s >>> 24;
+  }
+  return out;
+}
+
+/** A complete RGB(A) PNG of random pixels; `before` chunks go between IHDR and IDAT. */
+function buildPng(width, height, { channels = 3, interlace = 0, before = [], seed = 1 } = {}) {
+  const pixels = randomPixels(width * height * channels, seed);
+  const raw = imageData(pixels, width, height, channels, interlace);
+  const colour = channels === 4 ? 6 : 2;
+  const file = png(
+    ihdr(width, height, { colour, interlace }),
+    ...before,
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND'),
+  );
+  return { file, pixels, raw };
+}
+
+test('PNG: the five row filters and Adam7 (RGB, RGBA, odd sizes) decode exactly', async () => {
+  for (const [w, h] of [
+    [1, 1],
+    [1, 9],
+    [13, 11],
+    [9, 2],
+    [33, 17],
+  ]) {
+    for (const channels of [3, 4]) {
+      for (const interlace of [0, 1]) {
+        const { file, pixels } = buildPng(w, h, { channels, interlace });
+        const carrier = await readCarrier(file);
+        assert.deepEqual([carrier.width, carrier.height], [w, h]);
+        const rgb = new Uint8Array(w * h * 3);
+        for (let i = 0; i < w * h; i++)
+          rgb.set(pixels.subarray(i * channels, i * channels + 3), 3 * i);
+        assert.deepEqual(
+          carrier.rgb,
+          rgb,
+          `${w}x${h}, ${channels} channels, interlace ${interlace}`,
+        );
+        if (channels === 4) {
+          assert.deepEqual(
+            carrier.alpha,
+            pixels.filter((_, i) => i % 4 === 3),
+          );
+        }
+      }
+    }
+  }
+});
+
+test('PNG: an image over the pixel limit is refused from its header, fast and small', async () => {
+  // 16000 x 16000 of zeros: a 760 KB file that would inflate to 768 MB.
+  const zeros = deflateSync(Buffer.alloc(16000 * (1 + 3 * 16000)));
+  const bomb = png(ihdr(16000, 16000), chunk('IDAT', zeros), chunk('IEND'));
+  const started = performance.now();
+  await assert.rejects(readCarrier(bomb), {
+    name: 'GamutError',
+    message:
+      'PNG: 16000x16000 is 256,000,000 pixels, above the limit of 250,000,000 ' +
+      '(raise it with maxPixels or GAMUT_ONNX_MAX_PIXELS)',
+  });
+  assert.ok(performance.now() - started < 1000);
+  // The limit is an option; a small image over a lowered limit is refused the same way.
+  const { file } = buildPng(10, 10);
+  await assert.rejects(
+    readCarrier(file, { maxPixels: 99 }),
+    /10x10 is 100 pixels, above the limit of 99 /,
+  );
+  assert.equal((await readCarrier(file, { maxPixels: 100 })).width, 10);
+});
+
+test('PNG: a second IHDR is refused (decoders read the last, size checks the first)', async () => {
+  const { file } = buildPng(8, 8);
+  const second = Buffer.concat([file.subarray(0, 33), ihdr(16000, 16000), file.subarray(33)]);
+  await assert.rejects(readCarrier(second), {
+    message: 'PNG has a second IHDR chunk (file corrupt or crafted)',
+  });
+});
+
+test('PNG: width or height 0 is refused as empty', async () => {
+  for (const [w, h] of [
+    [8, 0],
+    [0, 8],
+  ]) {
+    const file = png(ihdr(w, h), chunk('IDAT', deflateSync(Buffer.alloc(0))), chunk('IEND'));
+    await assert.rejects(readCarrier(file), { message: `PNG is empty (${w}x${h} pixels)` });
+  }
+});
+
+test('PNG: short, long or corrupt image data is refused, never zero-filled', async () => {
+  const { raw } = buildPng(8, 8);
+  const make = (idat) => png(ihdr(8, 8), chunk('IDAT', idat), chunk('IEND'));
+  // Too few bytes (a valid stream of 7 rows), too many (9 rows).
+  await assert.rejects(readCarrier(make(deflateSync(raw.subarray(0, 7 * 25)))), {
+    message: 'PNG image data is truncated (175 of 200 bytes)',
+  });
+  await assert.rejects(readCarrier(make(deflateSync(Buffer.concat([raw, raw.subarray(0, 25)])))), {
+    message: 'PNG image data is longer than its header says',
+  });
+  // A bad Adler-32, a stream cut short, a bad filter type.
+  const stream = deflateSync(raw);
+  const badAdler = Buffer.from(stream);
+  badAdler[badAdler.length - 1] ^= 1;
+  await assert.rejects(
+    readCarrier(make(badAdler)),
+    /^GamutError: PNG image data is corrupt \(incorrect data check\)$/,
+  );
+  await assert.rejects(
+    readCarrier(make(stream.subarray(0, stream.length - 6))),
+    /PNG image data is truncated/,
+  );
+  const badFilter = Buffer.from(raw);
+  badFilter[25] = 7;
+  await assert.rejects(readCarrier(make(deflateSync(badFilter))), {
+    message: 'PNG image data is corrupt (filter type 7 in row 1)',
+  });
+  // Several IDAT chunks form one stream.
+  const [a, b] = [stream.subarray(0, 10), stream.subarray(10)];
+  const split = png(ihdr(8, 8), chunk('IDAT', a), chunk('IDAT', b), chunk('IEND'));
+  assert.equal((await readCarrier(split)).rgb.length, 192);
+});
+
+test('PNG: metadata is bounded: iCCP to 4 MB inflated, ancillary chunks to 16 MB', async () => {
+  const iccp = (profile) => chunk('iCCP', Buffer.concat([Buffer.from('icc\0\0'), profile]));
+  const good = buildPng(4, 4, { before: [iccp(deflateSync(Buffer.alloc(3000, 7)))] });
+  assert.equal((await readCarrier(good.file)).width, 4);
+  const started = performance.now();
+  const bomb = buildPng(4, 4, { before: [iccp(deflateSync(Buffer.alloc(64 << 20)))] });
+  await assert.rejects(readCarrier(bomb.file), { message: 'PNG iCCP chunk inflates past 4 MB' });
+  assert.ok(performance.now() - started < 1000);
+  const corrupt = buildPng(4, 4, { before: [iccp(Buffer.from('not zlib'))] });
+  await assert.rejects(readCarrier(corrupt.file), /^GamutError: PNG iCCP chunk is corrupt \(/);
+  const text = Buffer.alloc(6 << 20, 0x41);
+  const many = buildPng(4, 4, { before: [0, 1, 2].map(() => chunk('tEXt', text)) });
+  await assert.rejects(readCarrier(many.file), {
+    message: 'PNG holds more than 16 MB of metadata',
+  });
+});
+
+test('PNG: chunk types from the file are escaped in messages', async () => {
+  const { file } = buildPng(4, 4);
+  const odd = chunk(Uint8Array.from([0x61, 0x62, 0x0c, 0x64]), Buffer.from('x'));
+  odd[odd.length - 1] ^= 0xff; // a bad CRC
+  const bad = Buffer.concat([file.subarray(0, 33), odd, file.subarray(33)]);
+  await assert.rejects(readCarrier(bad), {
+    message: "PNG chunk 'ab\\x0cd' has a bad CRC (the file is corrupted)",
+  });
+});
+
+test('PNG: the vectors restore through restore() as before', async () => {
+  const result = await restore(readFileSync(new URL('png_gated_fp16.png', VECTORS)));
+  assert.deepEqual([result.width, result.height, result.warnings], [48, 32, []]);
+});
