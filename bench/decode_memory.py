@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--megapixels", type=float, default=24.0, help="default 24")
     parser.add_argument("--carrier", type=Path, help="decode this carrier instead")
     parser.add_argument("--provider", default="cpu", help="decode --provider (default cpu)")
+    parser.add_argument("--tile", type=int, default=0, help="decode --tile (0: its default)")
     args = parser.parse_args()
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,8 +89,8 @@ def main() -> None:
         for mode, path in carriers.items():
             pixels = read_carrier(path).srgb8
             h, w = pixels.shape[:2]
-            decode = ["-c", DECODE, "decode", str(path), "-o", str(work / "r.tif")]
-            decode += ["--provider", args.provider]
+            decode = ["-c", DECODE, "decode", str(path), "-o", str(work / f"{mode}.tif")]
+            decode += ["--provider", args.provider, "--tile", str(args.tile)]
             rss, seconds = peak_rss(decode)
             size8 = h * w * 3
             print(

@@ -254,3 +254,34 @@ def test_interlaced_png_carriers_decode_exactly():
 def test_png_image_data_must_match_the_header(raw, message):
     with pytest.raises(GamutError, match=message):
         decode_carrier(_png_file(4, 4, raw), "bad.png")
+
+
+def test_png_header_methods_must_be_the_standard_ones():
+    data = bytearray(_png_file(4, 4, b"\x00" * 13 * 4))
+    data[8 + 8 + 12] = 2  # interlace method 2 does not exist
+    data[8 + 8 + 13 : 8 + 8 + 17] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    with pytest.raises(GamutError, match="unknown methods"):
+        decode_carrier(bytes(data), "x.png")
+
+
+def _uncompressed_tiff(strip_bytes: int) -> bytes:
+    """A 4x4 RGB TIFF, one uncompressed strip whose byte count says `strip_bytes`."""
+    import io
+
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.zeros((4, 4, 3), np.uint8), photometric="rgb")
+    data = bytearray(buf.getvalue())
+    count = struct.unpack_from("<H", data, struct.unpack_from("<I", data, 4)[0])[0]
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for i in range(count):
+        at = ifd + 2 + 12 * i
+        if struct.unpack_from("<H", data, at)[0] == 279:  # StripByteCounts
+            struct.pack_into("<I", data, at + 8, strip_bytes)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("strip_bytes", [0, 47])  # 4 rows x 12 bytes = 48 needed
+def test_short_or_empty_tiff_strips_are_refused_not_zero_filled(strip_bytes):
+    with pytest.raises(GamutError, match="missing|shorter"):
+        decode_carrier(_uncompressed_tiff(strip_bytes), "x.tif")
+    assert decode_carrier(_uncompressed_tiff(48), "x.tif").srgb8.shape == (4, 4, 3)

@@ -93,7 +93,7 @@ def check_image_size(blob: Blob, height: int, width: int) -> None:
 def pixel_digest(srgb8: np.ndarray) -> bytes:
     """SHA-256 of the carrier's RGB pixels: restore checks it to notice edited images."""
     rgb = np.ascontiguousarray(np.asarray(srgb8, dtype=np.uint8)[..., :3])
-    return hashlib.sha256(rgb.tobytes()).digest()
+    return hashlib.sha256(memoryview(rgb).cast("B")).digest()  # no 300 MB copy at 100 MP
 
 
 @dataclass(frozen=True)

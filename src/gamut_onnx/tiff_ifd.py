@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
+
 from gamut_onnx.errors import GamutError
 from gamut_onnx.limits import MAX_METADATA_BYTES
 
@@ -29,6 +31,10 @@ INTEGER_FORMATS = {1: "B", 3: "H", 4: "I", 16: "Q", 6: "b", 8: "h", 9: "i", 17: 
 WIDTH, LENGTH, BITS, COMPRESSION, SAMPLES, PLANAR = 256, 257, 258, 259, 277, 284
 STRIP_OFFSETS, ROWS_PER_STRIP, STRIP_BYTES = 273, 278, 279
 TILE_WIDTH, TILE_LENGTH, TILE_OFFSETS, TILE_BYTES = 322, 323, 324, 325
+PHOTOMETRIC, PREDICTOR, SAMPLE_FORMAT, EXTRA_SAMPLES = 262, 317, 339, 338
+STRUCTURE = {WIDTH, LENGTH, BITS, COMPRESSION, PHOTOMETRIC, STRIP_OFFSETS, SAMPLES,
+             ROWS_PER_STRIP, STRIP_BYTES, PLANAR, PREDICTOR, TILE_WIDTH, TILE_LENGTH,
+             TILE_OFFSETS, TILE_BYTES, EXTRA_SAMPLES, SAMPLE_FORMAT}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -73,20 +79,25 @@ def first_ifd(data: bytes) -> tuple[str, dict[int, Entry]]:
             (value_at,) = struct.unpack_from(order + offset_format, data, value_at)
             if value_at < 8 or value_at + size > len(data):
                 raise GamutError(f"TIFF tag {tag} points past the end of the file (truncated?)")
-        entries[tag] = Entry(kind, values, data[value_at : value_at + size])
-    return order, entries
+        if tag in entries and tag in STRUCTURE:
+            raise GamutError(f"TIFF repeats tag {tag}, which decides how the pixels decode")
+        entries.setdefault(tag, Entry(kind, values, data[value_at : value_at + size]))
+    return order, entries  # another repeated tag: the first counts
 
 
-def integers(order: str, entries: dict[int, Entry], tag: int, default: int | None = None):
-    """An integer tag's values (a missing tag gives [default], or an error without one)."""
+def integers(
+    order: str, entries: dict[int, Entry], tag: int, default: int | None = None
+) -> np.ndarray:
+    """An integer tag's values as int64 (a missing tag gives [default], or an error without)."""
     entry = entries.get(tag)
     if entry is None:
         if default is None:
             raise GamutError(f"TIFF lacks required tag {tag}")
-        return [default]
+        return np.array([default], np.int64)
     if entry.type not in INTEGER_FORMATS or entry.count == 0:
         raise GamutError(f"TIFF tag {tag} is not a list of integers")
-    return list(struct.unpack(f"{order}{entry.count}{INTEGER_FORMATS[entry.type]}", entry.data))
+    dtype = np.dtype(INTEGER_FORMATS[entry.type]).newbyteorder(order)
+    return np.frombuffer(entry.data, dtype, entry.count).astype(np.int64)
 
 
 def single(order: str, entries: dict[int, Entry], tag: int, default: int | None = None) -> int:
@@ -94,7 +105,7 @@ def single(order: str, entries: dict[int, Entry], tag: int, default: int | None 
     values = integers(order, entries, tag, default)
     if len(values) != 1:
         raise GamutError(f"TIFF tag {tag} holds {len(values)} values where one is needed")
-    return values[0]
+    return int(values[0])
 
 
 @contextmanager
@@ -122,24 +133,36 @@ def check_first_page(data: bytes) -> tuple[int, int]:
         raise GamutError(f"TIFF is empty ({width}x{height} pixels)")
     samples = single(order, entries, SAMPLES, 1)
     bits = integers(order, entries, BITS, 1)
-    if not 1 <= samples <= 16 or len(bits) not in (1, samples):
+    if not 1 <= samples <= 16 or len(bits) not in (1, samples) or not (bits > 0).all() or (
+        bits > 64
+    ).any():
         raise GamutError(f"TIFF has {samples} samples per pixel and {len(bits)} bit depths")
     planes = samples if single(order, entries, PLANAR, 1) == 2 else 1
+    sample_bits = (samples // planes) * int(bits.max())  # bits per pixel in one plane
     if TILE_OFFSETS in entries or TILE_WIDTH in entries:
         tile_w, tile_h = (single(order, entries, tag) for tag in (TILE_WIDTH, TILE_LENGTH))
         if not (0 < tile_w <= 65536 and 0 < tile_h <= 65536) or tile_w % 16 or tile_h % 16:
             raise GamutError(f"TIFF tiles of {tile_w}x{tile_h} are invalid (multiples of 16)")
-        chunks = -(-width // tile_w) * -(-height // tile_h) * planes
+        count = -(-width // tile_w) * -(-height // tile_h)
+        full = last = -(-tile_w * sample_bits // 8) * tile_h
         offsets, sizes = TILE_OFFSETS, TILE_BYTES
     else:
-        rows = single(order, entries, ROWS_PER_STRIP, 2**32 - 1)
+        rows = min(single(order, entries, ROWS_PER_STRIP, 2**32 - 1), height)
         if rows <= 0:
             raise GamutError("TIFF has zero rows per strip")
-        chunks = -(-height // min(rows, height)) * planes
+        count = -(-height // rows)
+        full = -(-width * sample_bits // 8) * rows
+        last = -(-width * sample_bits // 8) * (height - rows * (count - 1))
         offsets, sizes = STRIP_OFFSETS, STRIP_BYTES
     starts, lengths = integers(order, entries, offsets), integers(order, entries, sizes)
-    if len(starts) != chunks or len(lengths) != chunks:
-        raise GamutError(f"TIFF lists {len(starts)} image data blocks where {chunks} are needed")
-    if any(s < 0 or n < 0 or s + n > len(data) for s, n in zip(starts, lengths, strict=True)):
-        raise GamutError("TIFF image data lies past the end of the file (truncated?)")
+    if starts.size != count * planes or lengths.size != starts.size:
+        needed = count * planes
+        raise GamutError(f"TIFF lists {starts.size} image data blocks where {needed} are needed")
+    if (starts < 8).any() or (lengths <= 0).any() or (starts + lengths > len(data)).any():
+        raise GamutError("TIFF image data is missing or lies past the end of the file (truncated?)")
+    if integers(order, entries, COMPRESSION, 1)[0] == 1:  # uncompressed: sizes are known, and
+        need = np.full(count, full, np.int64)  # libraries zero-fill short blocks
+        need[-1] = last
+        if (lengths < np.tile(need, planes)).any():
+            raise GamutError("TIFF image data is shorter than the image needs (truncated?)")
     return width, height

@@ -99,12 +99,12 @@ def _filter_rows(raw: np.ndarray, bpp: int, filters: list[int]) -> bytes:
 ADAM7 = (
     (0, 0, 8, 8),
     (0, 4, 8, 8),
-    (4, 0, 4, 8),
+    (4, 0, 8, 4),
     (0, 2, 4, 4),
-    (2, 0, 2, 4),
+    (2, 0, 4, 2),
     (0, 1, 2, 2),
-    (1, 0, 1, 2),
-)  # fmt: skip  (row start, col start, row step, col step)
+    (1, 0, 2, 1),
+)  # fmt: skip  (row start, col start, row step, col step), PNG spec section 8.2
 
 
 def png_raw_length(width: int, height: int, depth: int, colour: int, interlace: int) -> int:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 
 from gamut_onnx.batch.plan import Task
-from gamut_onnx.batch.run import Executor, error_record, ok_record, worker_threads
+from gamut_onnx.batch.run import Executor, drain, error_record, ok_record, worker_threads
 from gamut_onnx.errors import GamutError
 
 _WORKER: dict = {}  # in each worker process: its index, the request queue, its reply queue
@@ -115,8 +115,7 @@ def _weights(model) -> list:
 def fitted_executor(fit_batch: int, jobs: int) -> Executor:
     def execute(kind: str, tasks: list[Task], options) -> Iterator[dict]:
         import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-        from concurrent.futures.process import BrokenProcessPool
+        from concurrent.futures import ProcessPoolExecutor
 
         if not tasks:
             return
@@ -133,16 +132,7 @@ def fitted_executor(fit_batch: int, jobs: int) -> Executor:
         try:
             with ProcessPoolExecutor(jobs, context, _init_worker, init) as pool:
                 pending = {pool.submit(encode_in_worker, t, options): t for t in tasks}
-                while pending:
-                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        task = pending.pop(future)
-                        try:
-                            yield future.result()
-                        except BrokenProcessPool:
-                            yield error_record(
-                                kind, task, GamutError("a worker process died: rerun with --resume")
-                            )
+                yield from drain(kind, pending)
         finally:
             stop.set()
             server.join()

@@ -167,13 +167,29 @@ def _init_worker(threads: int) -> None:
     os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch and our runtime at first use
 
 
+def drain(kind: str, pending: dict) -> Iterator[dict]:
+    """The records of process-pool futures (future -> Task) as they finish; the file of a
+    worker that died (killed, out of memory) gets an error record, and the batch goes on."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    while pending:
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            task = pending.pop(future)
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                died = GamutError("a worker process died (killed?): rerun with --resume")
+                yield error_record(kind, task, died)
+
+
 def process_executor(jobs: int) -> Executor:
     """`jobs` worker processes (spawned, so each starts clean), tasks handed out as they free."""
 
     def execute(kind: str, tasks: list[Task], options) -> Iterator[dict]:
         import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-        from concurrent.futures.process import BrokenProcessPool
+        from concurrent.futures import ProcessPoolExecutor
 
         if not tasks:
             return
@@ -181,19 +197,6 @@ def process_executor(jobs: int) -> Executor:
         threads = worker_threads(jobs)
         with ProcessPoolExecutor(jobs, context, _init_worker, (threads,)) as pool:
             pending = {pool.submit(run_one, kind, t.source, t.output, options): t for t in tasks}
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    task = pending.pop(future)
-                    try:
-                        yield future.result()
-                    except BrokenProcessPool:
-                        yield {
-                            "input": str(task.source),
-                            "output": str(task.output),
-                            "kind": kind,
-                            "status": "error",
-                            "error": "a worker process died (killed?): rerun with --resume",
-                        }
+            yield from drain(kind, pending)
 
     return execute

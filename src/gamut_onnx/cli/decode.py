@@ -59,7 +59,7 @@ def decode(
         typer.Option(
             min=0,
             callback=_check_tile,
-            help="Tile size in pixels, >= 16; bounds memory (0: 512 on CPU, 4096 on CUDA).",
+            help="Tile size in pixels, >= 16; bounds memory (0: 256 on CPU, 4096 on CUDA).",
         ),
     ] = 0,
     recursive: Annotated[bool, typer.Option(help=BATCH_HELP["recursive"])] = False,

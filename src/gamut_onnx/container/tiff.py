@@ -107,7 +107,7 @@ def probe_tiff_carrier(data: bytes) -> tuple[int, int, bytes | None, bytes | Non
         page = tif.pages.first
         _check_carrier_page(page)
         blob, notes = _blob_tag(page)
-        found = page.imagewidth, page.imagelength, blob, _icc_tag(page), notes
+        found = int(page.imagewidth), int(page.imagelength), blob, _icc_tag(page), notes
     _refuse_logged(logged)
     return found
 

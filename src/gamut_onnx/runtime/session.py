@@ -35,7 +35,7 @@ from gamut_onnx.runtime.backend import (
 
 GRAPH_PATH = Path(__file__).with_name("restore.onnx")
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
-DEFAULT_TILE = 512
+DEFAULT_TILE = 256  # CPU tiles: 512 x 512 doubled peak memory (onnxruntime arena) for no speed
 CUDA_TILE = 4096  # a 4096 x 4096 band: a 12 MP photo in one run
 CUDA_OPTIONS = {"use_tf32": "0"}  # float32 MatMuls in float32, as on every other provider
 OUTPUTS = ["prophoto", "residual_sum"]
