@@ -25,9 +25,7 @@ def squared_error(estimate: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return out.reshape(truth.shape[: max(truth.ndim - 1, 1)] if channels > 1 else truth.shape)
 
 
-def psnr_of_error(
-    error: np.ndarray, mask: np.ndarray | None = None, channels: int = 3
-) -> float:
+def psnr_of_error(error: np.ndarray, mask: np.ndarray | None = None, channels: int = 3) -> float:
     """PSNR in dB from `squared_error` (over the `mask` pixels); nan for an empty mask."""
     if mask is not None:
         error = error[np.asarray(mask, bool)]

@@ -133,9 +133,12 @@ def check_first_page(data: bytes) -> tuple[int, int]:
         raise GamutError(f"TIFF is empty ({width}x{height} pixels)")
     samples = single(order, entries, SAMPLES, 1)
     bits = integers(order, entries, BITS, 1)
-    if not 1 <= samples <= 16 or len(bits) not in (1, samples) or not (bits > 0).all() or (
-        bits > 64
-    ).any():
+    if (
+        not 1 <= samples <= 16
+        or len(bits) not in (1, samples)
+        or not (bits > 0).all()
+        or (bits > 64).any()
+    ):
         raise GamutError(f"TIFF has {samples} samples per pixel and {len(bits)} bit depths")
     planes = samples if single(order, entries, PLANAR, 1) == 2 else 1
     sample_bits = (samples // planes) * int(bits.max())  # bits per pixel in one plane

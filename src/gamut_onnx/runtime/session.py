@@ -109,9 +109,7 @@ class RestoreSession:
             self.provider, 1 if self.provider == "cpu" else threads, Path(graph)
         )
 
-    def restore(
-        self, srgb8: np.ndarray, blob: Blob, out: np.ndarray | None = None
-    ) -> np.ndarray:
+    def restore(self, srgb8: np.ndarray, blob: Blob, out: np.ndarray | None = None) -> np.ndarray:
         """8-bit sRGB carrier pixels (HxWx3) + blob -> linear ProPhoto float32 HxWx3.
 
         `out`: an HxWx3 float32 C-contiguous array to fill; reusing one across images of a size
