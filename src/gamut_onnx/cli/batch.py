@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -23,6 +24,17 @@ BATCH_HELP = {
     "fit_batch": "Fit up to this many photos at once on --device (B models in one step: a "
     "GPU's way to keep up with many cores); --jobs processes read, score and write.",
 }
+
+# The batch options as `encode` and `decode` both take them.
+Recursive = Annotated[bool, typer.Option(help=BATCH_HELP["recursive"])]
+Jobs = Annotated[int, typer.Option(min=1, help=BATCH_HELP["jobs"])]
+Resume = Annotated[bool, typer.Option(help=BATCH_HELP["resume"])]
+Overwrite = Annotated[bool, typer.Option(help=BATCH_HELP["overwrite"])]
+RayAddress = Annotated[str | None, typer.Option(help=BATCH_HELP["ray"])]
+JsonPerFile = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object (one per file in a batch).")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
 def is_batch(inputs: list[str], output: Path) -> bool:

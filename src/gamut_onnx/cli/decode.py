@@ -9,7 +9,19 @@ from typing import Annotated
 
 import typer
 
-from gamut_onnx.cli.batch import BATCH_HELP, is_batch, run_batch_command, single_output_check
+from gamut_onnx.cli.batch import (
+    BATCH_HELP,
+    Jobs,
+    JsonPerFile,
+    Overwrite,
+    Quiet,
+    RayAddress,
+    Recursive,
+    Resume,
+    is_batch,
+    run_batch_command,
+    single_output_check,
+)
 from gamut_onnx.cli.common import (
     app,
     check_output,
@@ -62,18 +74,16 @@ def decode(
             help="Tile size in pixels, >= 16; bounds memory (0: 256 on CPU, 4096 on CUDA).",
         ),
     ] = 0,
-    recursive: Annotated[bool, typer.Option(help=BATCH_HELP["recursive"])] = False,
-    jobs: Annotated[int, typer.Option(min=1, help=BATCH_HELP["jobs"])] = 1,
-    resume: Annotated[bool, typer.Option(help=BATCH_HELP["resume"])] = False,
-    overwrite: Annotated[bool, typer.Option(help=BATCH_HELP["overwrite"])] = False,
-    ray: Annotated[str | None, typer.Option(help=BATCH_HELP["ray"])] = None,
+    recursive: Recursive = False,
+    jobs: Jobs = 1,
+    resume: Resume = False,
+    overwrite: Overwrite = False,
+    ray: RayAddress = None,
     fmt: Annotated[
         str, typer.Option("--format", help=BATCH_HELP["format"] + " png, tif, avif or jxl.")
     ] = "png",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object (one per file in a batch).")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: JsonPerFile = False,
+    quiet: Quiet = False,
 ) -> None:
     """Restore wide-gamut images into each photo's own colour space (no PyTorch needed).
 

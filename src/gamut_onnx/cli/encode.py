@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from gamut_onnx.cli.batch import BATCH_HELP, is_batch, run_batch_command, single_output_check
+from gamut_onnx.cli.batch import (
+    BATCH_HELP,
+    Jobs,
+    JsonPerFile,
+    Overwrite,
+    Quiet,
+    RayAddress,
+    Recursive,
+    Resume,
+    is_batch,
+    run_batch_command,
+    single_output_check,
+)
 from gamut_onnx.cli.common import (
     Device,
     Gate,
@@ -73,19 +85,17 @@ def encode(
         Gate | None,
         typer.Option(help="MLP at boundary pixels only, everywhere, or auto (best PSNR)."),
     ] = None,
-    recursive: Annotated[bool, typer.Option(help=BATCH_HELP["recursive"])] = False,
-    jobs: Annotated[int, typer.Option(min=1, help=BATCH_HELP["jobs"])] = 1,
-    resume: Annotated[bool, typer.Option(help=BATCH_HELP["resume"])] = False,
-    overwrite: Annotated[bool, typer.Option(help=BATCH_HELP["overwrite"])] = False,
-    ray: Annotated[str | None, typer.Option(help=BATCH_HELP["ray"])] = None,
+    recursive: Recursive = False,
+    jobs: Jobs = 1,
+    resume: Resume = False,
+    overwrite: Overwrite = False,
+    ray: RayAddress = None,
     fit_batch: Annotated[int, typer.Option(min=1, help=BATCH_HELP["fit_batch"])] = 1,
     fmt: Annotated[
         str, typer.Option("--format", help=BATCH_HELP["format"] + " png, tif or jpg.")
     ] = "png",
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object (one per file in a batch).")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: JsonPerFile = False,
+    quiet: Quiet = False,
 ) -> None:
     """Reduce wide-gamut photos to 8-bit sRGB and embed the model that restores each.
 
