@@ -287,3 +287,35 @@ def test_every_original_reads(request):
         image = read_prophoto(path)
         assert image.prophoto.dtype == np.float32 and image.prophoto.min() >= 0, path.name
         assert image.prophoto.max() <= 1 and image.space is not None, path.name
+
+
+# --- damage the libraries report in their own ways (found by fuzzing the originals) -------------
+def test_damaged_exif_sub_ifd_is_one_warning_of_ours():
+    """Pillow reads Exif sub-IFDs lazily and warns there ("Tag data larger than file")."""
+    entry = struct.pack("<HHII", 0x8769, 4, 1, 26)  # Exif IFD at offset 26
+    sub = struct.pack("<HHII", 0xA001, 3, 0x7FFFFFF, 0x100)  # ColorSpace claiming 256 MB
+    tiff = b"II*\0" + struct.pack("<IH", 8, 1) + entry + bytes(4) + struct.pack("<H", 1) + sub
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "JPEG", exif=b"Exif\0\0" + tiff + bytes(4))
+    with pytest.warns(UserWarning) as caught:
+        read_prophoto_bytes(buffer.getvalue(), "photo.jpg", untagged="srgb")
+    messages = [str(w.message) for w in caught]
+    assert messages == ["photo.jpg: its Exif data is corrupt and was ignored"]
+
+
+def test_profile_with_a_non_ascii_colour_space_is_corrupt():
+    profile = bytearray(GAMMA_P3_ICC)
+    profile[16:20] = b"\xe3RGB"  # LittleCMS opens it; Pillow fails decoding the field
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "JPEG", icc_profile=bytes(profile))
+    error(buffer.getvalue(), "ICC profile is corrupt")
+
+
+def test_heic_that_libheif_refuses_as_unsupported_is_one_line():
+    pillow_heif = pytest.importorskip("pillow_heif")
+    heif = pillow_heif.from_bytes(mode="RGB", size=(56, 40), data=bytes(56 * 40 * 3))
+    buffer = io.BytesIO()
+    heif.save(buffer, format="HEIF")
+    data = bytearray(buffer.getvalue())
+    data[data.find(b"ispe") + 4] = 252  # a box version libheif raises SyntaxError for
+    error(bytes(data), "truncated or corrupt .*ispe box data version 252")

@@ -41,18 +41,18 @@ def read_icc(data: bytes, what: str) -> IccProfile:
     """Open a profile with LittleCMS; one-line errors for broken and non-RGB profiles."""
     from PIL import ImageCms
 
-    try:
+    try:  # the header's fields are decoded lazily: damaged text fails there, not at open
         profile = ImageCms.ImageCmsProfile(io.BytesIO(bytes(data))).profile
-    except (OSError, ValueError, TypeError):
+        name = (profile.profile_description or "").strip().replace("\n", " ")[:80]
+        space, device_class = profile.xcolor_space, profile.device_class
+    except (OSError, ValueError, TypeError):  # UnicodeDecodeError is a ValueError
         raise GamutError(f"{what}: its ICC profile is corrupt (LittleCMS rejects it)") from None
-    name = (profile.profile_description or "").strip().replace("\n", " ")[:80]
     label = f"ICC profile '{name}'" if name else "ICC profile"
-    space = profile.xcolor_space
     if space != "RGB ":
         kind = _SPACES.get(space, repr(space.strip()))
         raise GamutError(f"{what}: {label} is a {kind} profile; expected an RGB photo")
-    if profile.device_class not in ("mntr", "scnr", "spac", "prtr"):
-        raise GamutError(f"{what}: {label} is a {profile.device_class!r} profile, not an image's")
+    if device_class not in ("mntr", "scnr", "spac", "prtr"):
+        raise GamutError(f"{what}: {label} is a {device_class!r} profile, not an image's")
     return IccProfile(bytes(data), name)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from struct import error as struct_error
 
 import numpy as np
 
@@ -45,13 +46,18 @@ def read_jpeg(data: bytes, name: str) -> Decoded:
                 icc = image.info.get("icc_profile")
                 exif = image.getexif()
                 samples = np.asarray(image)
+            try:  # Pillow reads the Exif sub-IFDs lazily, and warns there on damaged ones
+                exif_colour = exif_space(exif)
+                orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
+            except (OSError, SyntaxError, ValueError, TypeError, KeyError, struct_error):
+                caught.append("unreadable Exif")
     except GamutError:
         raise
     except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
         raise corrupt(name, exc) from None
     if caught:  # Pillow's own warning names no file and may span lines; the Exif is unusable
         warnings.warn(f"{name}: its Exif data is corrupt and was ignored", stacklevel=2)
-        exif = Image.Exif()
-    space = icc_space(icc, name) if icc else exif_space(exif)
-    samples = orient(samples, int(exif.get(EXIF_ORIENTATION, 1) or 1))
+        exif_colour, orientation = None, 1
+    space = icc_space(icc, name) if icc else exif_colour
+    samples = orient(samples, orientation)
     return Decoded(samples, 256, None, space, "8-bit JPEG")
