@@ -80,3 +80,19 @@ def test_srgb8_to_prophoto_matches_float64_reference():
     result = colour.srgb8_to_prophoto(px)
     assert result.dtype == np.float32
     np.testing.assert_allclose(result, reference, atol=2e-7)
+
+
+@pytest.mark.parametrize("transform", [1, 2])
+def test_srgb8_to_prophoto_tables_equal_the_graphs_products_for_every_colour(transform):
+    """The (R, G) + B tables give the float32 products and sums of the fixed graph, bit for bit."""
+    from gamut_onnx.colour.protocol import SRGB8_TO_LINEAR, expansion_matrix
+
+    codes = np.arange(256, dtype=np.uint8)
+    every = np.stack(np.meshgrid(codes, codes, codes, indexing="ij"), -1).reshape(4096, 4096, 3)
+    lin, m = SRGB8_TO_LINEAR[every], expansion_matrix(transform)
+    expected = np.empty(lin.shape, np.float32)
+    for i in range(3):
+        expected[..., i] = lin[..., 0] * m[i, 0] + lin[..., 1] * m[i, 1] + lin[..., 2] * m[i, 2]
+    expected = np.clip(expected, np.float32(0), np.float32(1))
+    result = colour.srgb8_to_prophoto(every, transform)
+    assert np.array_equal(result.view(np.uint32), expected.view(np.uint32))

@@ -74,6 +74,29 @@ def test_hand_written_gradients_match_autograd():
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-7)
 
 
+def test_own_adam_equals_torch_adam_bit_for_bit():
+    """fit/adam.py replaces torch.optim.Adam (whose first use imports torch._dynamo, ~1 s)."""
+    from gamut_onnx.fit.adam import Adam
+
+    torch.manual_seed(0)
+    features, targets = torch.randn(300, 40), torch.randn(300, 3) * 0.1
+    ours = model_parameters(build_model(32, 4))
+    theirs = [p.clone().requires_grad_(True) for p in ours]
+    start = ours[0].clone()
+    mine, reference = Adam(ours, lr=5e-3), torch.optim.Adam(theirs, lr=5e-3, foreach=True)
+    for step in range(1, 41):
+        lr = 5e-3 / step  # a changing rate, as the cosine schedule sets it
+        mine.lr = reference.param_groups[0]["lr"] = lr
+        mine.step(_gradients(ours, features, targets)[0])
+        grads = _gradients([p.detach() for p in theirs], features, targets)[0]
+        for p, g in zip(theirs, grads, strict=True):
+            p.grad = g
+        reference.step()
+    for a, b in zip(ours, theirs, strict=True):
+        assert torch.equal(a, b.detach())
+    assert not torch.equal(ours[0], start)  # the weights moved
+
+
 def test_fit_reduces_the_loss(problem):
     config = random_init(steps=300, batch=1024)
     losses = []

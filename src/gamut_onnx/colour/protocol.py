@@ -148,21 +148,44 @@ def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     return codes
 
 
+@cache
+def _expansion_tables(transform: int) -> tuple[np.ndarray, np.ndarray]:
+    """(R, G) -> fl(fl(lin R * m0) + fl(lin G * m1)) per output channel (65,536 x 3) and
+    B -> fl(lin B * m2) (256 x 3): the same float32 products and sums, in the same order."""
+    m = expansion_matrix(transform)
+    products = SRGB8_TO_LINEAR[:, None, None] * m.T[None]  # [code, input channel, output]
+    pair = products[:, None, 0] + products[None, :, 1]  # [R, G, output]
+    return pair.reshape(65536, 3), np.ascontiguousarray(products[:, 2])
+
+
 def srgb8_to_prophoto(srgb8: np.ndarray, transform: int = CURRENT_TRANSFORM) -> np.ndarray:
     """The reference expansion: 8-bit sRGB -> linear -> ProPhoto matrix, clipped to [0, 1].
 
     Computed in float32 with one multiply-add per term in a fixed order, exactly as the fixed
-    ONNX graph does, so the MLP sees bit-identical inputs at fit and at restore time.
+    ONNX graph does, so the MLP sees bit-identical inputs at fit and at restore time. Read from
+    an (R, G) table plus a B table in cache-sized chunks: 2x faster than the products at 12 MP.
     """
-    lin = SRGB8_TO_LINEAR[np.asarray(srgb8)]
-    m = expansion_matrix(transform)
-    out = np.empty(lin.shape, dtype=np.float32)
-    for i in range(3):
-        acc = lin[..., 0] * m[i, 0]
-        acc = acc + lin[..., 1] * m[i, 1]
-        acc = acc + lin[..., 2] * m[i, 2]
-        out[..., i] = acc
-    return np.clip(out, np.float32(0.0), np.float32(1.0))
+    pixels = np.asarray(srgb8)
+    pair, blue = (_rows(t) for t in _expansion_tables(transform))
+    flat = pixels.reshape(-1, pixels.shape[-1])
+    out = np.empty((flat.shape[0], 3), np.float32)
+    rows, blue_part = _rows(out), np.empty((MATRIX_CHUNK, 3), np.float32)
+    for start in range(0, flat.shape[0], MATRIX_CHUNK):
+        chunk = flat[start : start + MATRIX_CHUNK]
+        n = len(chunk)
+        rg = chunk[:, 0].astype(np.intp) << 8
+        rg |= chunk[:, 1]
+        np.take(pair, rg, out=rows[start : start + n])  # one 12-byte row per pixel
+        np.take(blue, chunk[:, 2], out=_rows(blue_part)[:n])
+        part = out[start : start + n]
+        part += blue_part[:n]
+        np.clip(part, np.float32(0.0), np.float32(1.0), out=part)
+    return out.reshape(*pixels.shape[:-1], 3)
+
+
+def _rows(table: np.ndarray) -> np.ndarray:
+    """An N x 3 float32 array as N opaque 12-byte rows: np.take copies each row in one go."""
+    return table.view(np.dtype((np.void, 12))).reshape(-1)
 
 
 def out_of_gamut_mask(prophoto: np.ndarray) -> np.ndarray:

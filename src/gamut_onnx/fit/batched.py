@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gamut_onnx.fit.adam import Adam
 from gamut_onnx.fit.config import FitConfig, check_config, cpu_threads, resolve_device
 from gamut_onnx.fit.initial import initial_model
 from gamut_onnx.fit.model import load_parameters, model_parameters
@@ -116,10 +117,10 @@ def _train_stacked(pools: list, single: list, config: FitConfig, generators: lis
 
     sizes = [features.shape[0] for features, _ in pools]
     params = [p.unsqueeze(0).repeat(len(pools), *[1] * p.dim()).contiguous() for p in single]
-    optimiser = torch.optim.Adam(params, lr=config.lr, foreach=True)
+    optimiser = Adam(params, lr=config.lr)
     loss = torch.zeros(len(pools))
     for step in range(1, config.steps + 1):
-        optimiser.param_groups[0]["lr"] = learning_rate(config, step)
+        optimiser.lr = learning_rate(config, step)
         picks = [
             torch.randint(0, n, (config.batch,), generator=g, device=device)
             for n, g in zip(sizes, generators, strict=True)
@@ -131,7 +132,5 @@ def _train_stacked(pools: list, single: list, config: FitConfig, generators: lis
             [t.index_select(0, i) for (_, t), i in zip(pools, picks, strict=True)]
         )
         grads, loss = _gradients(params, features, targets)
-        for p, g in zip(params, grads, strict=True):
-            p.grad = g
-        optimiser.step()
+        optimiser.step(grads)
     return params, loss.tolist()

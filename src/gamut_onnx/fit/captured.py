@@ -19,11 +19,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from gamut_onnx.fit.adam import BETA1, BETA2, EPS
 from gamut_onnx.fit.config import FitConfig
 from gamut_onnx.fit.train import _gradients, learning_rate
 
 CHUNK = 50  # steps per captured graph: long enough to hide launches, short enough to capture fast
-BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 
 
 def adam_scalars(config: FitConfig) -> tuple[np.ndarray, np.ndarray]:

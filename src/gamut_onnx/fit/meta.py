@@ -18,6 +18,7 @@ import numpy as np
 
 from gamut_onnx.colour import out_of_gamut_mask, prophoto_to_srgb8
 from gamut_onnx.errors import GamutError
+from gamut_onnx.fit.adam import Adam
 from gamut_onnx.fit.config import resolve_device
 from gamut_onnx.fit.initial import initial_model, read_init, save_init
 from gamut_onnx.fit.model import model_parameters
@@ -70,7 +71,7 @@ def meta_train(
         raise GamutError("no training image has pixels to fit")
     model, _ = initial_model(pool_config)
     shared = [p.to(device) for p in model_parameters(model)]
-    outer = torch.optim.Adam(shared, lr=outer_lr)
+    outer = Adam(shared, lr=outer_lr)
     inner = dataclasses.replace(config, steps=inner_steps, schedule="constant")
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
@@ -82,10 +83,8 @@ def meta_train(
             losses.append(train(params, *tasks[t], inner, generator=generator))
             for d, p, s in zip(deltas, params, shared, strict=True):
                 d += (s - p) / tasks_per_step
-        for p, d in zip(shared, deltas, strict=True):
-            p.grad = d
-        outer.param_groups[0]["lr"] = outer_lr * (1 - (step - 1) / meta_steps)
-        outer.step()
+        outer.lr = outer_lr * (1 - (step - 1) / meta_steps)
+        outer.step(deltas)
         if progress is not None:
             progress(step, float(np.mean(losses)))
     return [p.detach().cpu().numpy() for p in shared]

@@ -20,6 +20,7 @@ import numpy as np
 from gamut_onnx.colour import boundary_mask
 from gamut_onnx.errors import GamutError
 from gamut_onnx.features import frequency_bands, mlp_inputs_at
+from gamut_onnx.fit.adam import Adam
 from gamut_onnx.fit.config import FitConfig, check_config, cpu_threads, resolve_device
 from gamut_onnx.fit.initial import initial_model
 from gamut_onnx.fit.model import encode_features, load_parameters, model_parameters
@@ -103,25 +104,21 @@ def train(
     place and returns the last batch loss. Used by `fit` and by the meta-learner's inner loop."""
     import torch
 
-    optimiser = torch.optim.Adam(params, lr=config.lr, foreach=True)
+    optimiser = Adam(params, lr=config.lr)
     n = features.shape[0]
     batch = min(config.batch, n)
     loss = torch.zeros(())
     for step in range(1, config.steps + 1):
-        optimiser.param_groups[0]["lr"] = learning_rate(config, step)
+        optimiser.lr = learning_rate(config, step)
         if batch == n:
             fb, yb = features, targets
         else:
             pick = torch.randint(0, n, (batch,), generator=generator, device=features.device)
             fb, yb = features.index_select(0, pick), targets.index_select(0, pick)
         grads, loss = _gradients(params, fb, yb)
-        for p, g in zip(params, grads, strict=True):
-            p.grad = g
-        optimiser.step()
+        optimiser.step(grads)
         if progress is not None and (step % 50 == 0 or step == config.steps):
             progress(step, float(loss))
-    for p in params:
-        p.grad = None
     return float(loss)
 
 
