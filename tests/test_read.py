@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -161,6 +162,26 @@ def test_jpeg_exif_orientation_is_applied():
     buffer = io.BytesIO()
     Image.fromarray(codes).save(buffer, "JPEG", exif=exif, icc_profile=GAMMA_P3_ICC)
     assert read_prophoto_bytes(buffer.getvalue(), "r.jpg").prophoto.shape == (40, 24, 3)
+
+
+def test_a_library_deprecation_warning_does_not_discard_the_exif(monkeypatch):
+    """Seen on a machine whose NumPy warns about Pillow's __array__: not the file's fault."""
+    codes = encoded("srgb", bits=8, h=24, w=40)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.fromarray(codes).save(buffer, "JPEG", exif=exif, icc_profile=GAMMA_P3_ICC)
+    asarray = np.asarray
+
+    def deprecated_asarray(*args, **kwargs):
+        warnings.warn("__array__ doesn't accept a copy keyword", DeprecationWarning, stacklevel=2)
+        return asarray(*args, **kwargs)
+
+    monkeypatch.setattr(np, "asarray", deprecated_asarray)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning may come out
+        image = read_prophoto_bytes(buffer.getvalue(), "r.jpg")
+    assert image.prophoto.shape == (40, 24, 3)  # the orientation was applied
 
 
 def test_heic_8_and_10_bit_with_icc_or_nclx():

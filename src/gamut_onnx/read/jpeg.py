@@ -35,6 +35,7 @@ def exif_space(exif) -> SourceSpace | None:
 def read_jpeg(data: bytes, name: str) -> Decoded:
     from PIL import Image, UnidentifiedImageError
 
+    unreadable = False
     try:
         with warnings.catch_warnings(record=True) as caught:  # Pillow on corrupt Exif
             warnings.simplefilter("always")
@@ -50,12 +51,14 @@ def read_jpeg(data: bytes, name: str) -> Decoded:
                 exif_colour = exif_space(exif)
                 orientation = int(exif.get(EXIF_ORIENTATION, 1) or 1)
             except (OSError, SyntaxError, ValueError, TypeError, KeyError, struct_error):
-                caught.append("unreadable Exif")
+                unreadable = True
     except GamutError:
         raise
     except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
         raise corrupt(name, exc) from None
-    if caught:  # Pillow's own warning names no file and may span lines; the Exif is unusable
+    # Pillow reports damaged Exif as UserWarning; other categories (a DeprecationWarning from a
+    # Pillow/NumPy version pair, say) say nothing about this file and are dropped.
+    if unreadable or any(issubclass(w.category, UserWarning) for w in caught):
         warnings.warn(f"{name}: its Exif data is corrupt and was ignored", stacklevel=2)
         exif_colour, orientation = None, 1
     space = icc_space(icc, name) if icc else exif_colour
