@@ -19,6 +19,8 @@ from gamut_onnx.container.carrier import CARRIER_FORMATS, start_carrier
 from gamut_onnx.errors import GamutError
 from gamut_onnx.metrics import psnr_of_error, squared_error
 
+SCORE_PIXELS = 1 << 20  # pixels expanded at a time when scoring plain clipping
+
 GATE_CHOICES = ("auto", "on", "off")
 
 
@@ -109,6 +111,25 @@ def gated_error(
     return np.where(boundary_mask(seen, margin), mlp_error, clip_error)
 
 
+def clip_squared_error(seen: np.ndarray, prophoto: np.ndarray) -> np.ndarray:
+    """`squared_error` of the plain carrier (no model), expanded a slice of rows at a time: the
+    expanded image (12 bytes a pixel, 580 MB at 48 MP) is never held whole."""
+    error = np.empty(seen.shape[:2], np.float64)
+    step = max(1, SCORE_PIXELS // max(seen.shape[1], 1))
+    for top in range(0, seen.shape[0], step):
+        rows = slice(top, top + step)
+        error[rows] = squared_error(srgb8_to_prophoto(seen[rows]), prophoto[rows])
+    return error
+
+
+def restore_squared_error(session, seen: np.ndarray, blob: bytes, prophoto: np.ndarray):
+    """`squared_error` of the restore through the real graph, band by band as it streams."""
+    error = np.empty(seen.shape[:2], np.float64)
+    for top, rows in session.bands(seen, unpack_blob(blob)):
+        error[top : top + len(rows)] = squared_error(rows, prophoto[top : top + len(rows)])
+    return error
+
+
 def score_modes(
     mlp_error: np.ndarray,
     clip_error: np.ndarray,
@@ -136,7 +157,6 @@ class Prepared:
     seen: np.ndarray = field(repr=False)  # what a decoder sees (after JPEG, for JPEG)
     fit_pixels: np.ndarray = field(repr=False)  # what the fit trains on (seen, or srgb8)
     og: np.ndarray = field(repr=False)
-    clipped: np.ndarray = field(repr=False)
     bare_jpeg: bytes | None = field(repr=False)
     carrier_with: Callable[[bytes | None], bytes] | None = field(repr=False)  # PNG/TIFF
     digest: bytes
@@ -197,7 +217,6 @@ def prepare(
         seen=seen,
         fit_pixels=seen if closed_loop else srgb8,
         og=og,
-        clipped=srgb8_to_prophoto(seen),
         bare_jpeg=bare_jpeg,
         carrier_with=None if bare_jpeg is not None else start_carrier(carrier, srgb8, alpha8),
         digest=digest,
@@ -217,8 +236,8 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
     from gamut_onnx.exporters.weights import blob_from_model
     from gamut_onnx.runtime import RestoreSession
 
-    prophoto, seen, clipped, og = prep.prophoto, prep.seen, prep.clipped, prep.og
-    clip_error = squared_error(clipped, prophoto)
+    prophoto, seen, og = prep.prophoto, prep.seen, prep.og
+    clip_error = clip_squared_error(seen, prophoto)
     psnr_clip = psnr_of_error(clip_error)
     error, blob, mode = clip_error, None, (False, 0)
     if result is not None:
@@ -237,9 +256,7 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
 
         # One restore through the real graph covers every candidate (see score_modes).
         probe = make_blob(prep.widest is not None, prep.widest or 0)
-        mlp_out = RestoreSession(provider).restore(seen, unpack_blob(probe))
-        mlp_error = squared_error(mlp_out, prophoto)
-        del mlp_out
+        mlp_error = restore_squared_error(RestoreSession(provider), seen, probe, prophoto)
         scores = score_modes(mlp_error, clip_error, seen, prep.candidates)
         best = max(scores, key=scores.get)
         if scores[best] > psnr_clip or not fallback:  # never worse than clipping
