@@ -18,7 +18,7 @@ from gamut_onnx.colour.icc import profile_for
 from gamut_onnx.colour.spaces import ColourSpace, space_name
 from gamut_onnx.errors import GamutError
 from gamut_onnx.files import open_atomic
-from gamut_onnx.write.encoding import DEPTHS, alpha_to, from_prophoto, linear_in, quantise
+from gamut_onnx.write.encoding import DEPTHS, alpha_to, linear_in, to_codes
 
 FORMATS = {".tif": "tiff", ".tiff": "tiff", ".png": "png", ".avif": "avif", ".jxl": "jxl"}
 DEFAULT_DEPTH = {"tiff": "16", "png": "16", "avif": "10", "jxl": "16"}
@@ -82,7 +82,7 @@ def _encoded_bands(bands: Iterable[Band], space, depth: str) -> Iterator[np.ndar
             yield out.astype(np.float32)
             continue
         bits = int(depth)
-        out = quantise(from_prophoto(prophoto, space), bits)
+        out = to_codes(prophoto, space, bits)
         yield out if alpha is None else np.dstack([out, alpha_to(alpha, bits)])
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from gamut_onnx.colour.cms import IccProfile, prophoto_to_icc
 from gamut_onnx.colour.spaces import ColourSpace, from_prophoto_matrix
-from gamut_onnx.colour.transfer import encode_fast
+from gamut_onnx.colour.transfer import encode_codes, encode_fast
 from gamut_onnx.errors import GamutError
 
 DEPTHS = ("10", "12", "16", "float")
@@ -23,6 +23,15 @@ def from_prophoto(prophoto: np.ndarray, space: ColourSpace | IccProfile) -> np.n
         return np.clip(prophoto_to_icc(prophoto, space), 0.0, 1.0)
     matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
     return encode_fast(space.transfer, np.asarray(prophoto, np.float32) @ matrix)
+
+
+def to_codes(prophoto: np.ndarray, space: ColourSpace | IccProfile, bits: int) -> np.ndarray:
+    """Linear ProPhoto float32 (..., 3) -> `bits`-bit codes in `space`: quantise(from_prophoto),
+    with the curve and the rounding fused for the named spaces."""
+    if isinstance(space, IccProfile):
+        return quantise(from_prophoto(prophoto, space), bits)
+    matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
+    return encode_codes(space.transfer, np.asarray(prophoto, np.float32) @ matrix, bits)
 
 
 def linear_in(prophoto: np.ndarray, space: ColourSpace | IccProfile) -> np.ndarray:
