@@ -340,3 +340,17 @@ def test_heic_that_libheif_refuses_as_unsupported_is_one_line():
     data = bytearray(buffer.getvalue())
     data[data.find(b"ispe") + 4] = 252  # a box version libheif raises SyntaxError for
     error(bytes(data), "truncated or corrupt .*ispe box data version 252")
+
+
+def test_a_tag_tifffile_cannot_read_is_one_plain_warning():
+    """Found by fuzzing the originals: an Orientation of 209 was logged in tifffile's words."""
+    buffer = io.BytesIO()
+    tifffile.imwrite(
+        buffer, np.zeros((4, 6, 3), np.uint16), photometric="rgb", extratags=[(274, "H", 1, 209)]
+    )
+    with pytest.warns(UserWarning) as caught:
+        image = read_prophoto_bytes(buffer.getvalue(), "photo.tif", input_space="prophoto")
+    assert image.prophoto.shape == (4, 6, 3)
+    assert [str(w.message) for w in caught] == [
+        "photo.tif: TIFF tag 274 is unreadable (209 is not a valid ORIENTATION) and was ignored"
+    ]

@@ -11,6 +11,7 @@ photo reader and the carrier reader alike.
 from __future__ import annotations
 
 import logging
+import re
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gamut_onnx.errors import GamutError
+from gamut_onnx.errors import GamutError, one_line
 from gamut_onnx.limits import MAX_METADATA_BYTES
 
 # tifffile logs before raising on broken files; we report those errors ourselves, so keep
@@ -123,6 +124,18 @@ def tifffile_log() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+
+
+_TAG_ERROR = re.compile(r"<tifffile\.TiffTag (\d+) @\d+> raised \w+\((.*)\)$")
+
+
+def plain_log_message(message: str) -> str:
+    """tifffile's "<tifffile.TiffTag 274 @118> raised ValueError('...')" as a plain phrase."""
+    found = _TAG_ERROR.match(message.strip())
+    if found is None:
+        return one_line(message, 160)
+    tag, detail = found.group(1), found.group(2).strip("'\"")
+    return one_line(f"TIFF tag {tag} is unreadable ({detail})", 160)
 
 
 def check_first_page(data: bytes) -> tuple[int, int]:

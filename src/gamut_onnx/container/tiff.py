@@ -8,8 +8,8 @@ import numpy as np
 import tifffile
 
 from gamut_onnx.colour.icc import SRGB_ICC
-from gamut_onnx.errors import GamutError, one_line
-from gamut_onnx.tiff_ifd import check_first_page, tifffile_log
+from gamut_onnx.errors import GamutError
+from gamut_onnx.tiff_ifd import check_first_page, plain_log_message, tifffile_log
 
 # Private tag holding the weight blob, type UNDEFINED (7): opaque bytes. 65000-65535 is the TIFF
 # 6.0 "reusable" range for private tags that need no registration with Adobe; readers that do not
@@ -115,7 +115,7 @@ def probe_tiff_carrier(data: bytes) -> tuple[int, int, bytes | None, bytes | Non
 def _refuse_logged(logged: list[str]) -> None:
     """tifffile logs what it skips (a tag it could not read): our writer never makes such a file."""
     if logged:
-        raise GamutError(f"TIFF is malformed ({one_line(logged[0], 160)})")
+        raise GamutError(f"TIFF is malformed ({plain_log_message(logged[0])})")
 
 
 def decode_tiff_pixels(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:

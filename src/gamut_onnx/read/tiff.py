@@ -13,10 +13,10 @@ import numpy as np
 import tifffile
 
 from gamut_onnx.cores import cpu_threads
-from gamut_onnx.errors import GamutError, library_detail, one_line
+from gamut_onnx.errors import GamutError, library_detail
 from gamut_onnx.limits import check_pixels
 from gamut_onnx.read.source import Decoded, icc_space, orient
-from gamut_onnx.tiff_ifd import check_first_page, tifffile_log
+from gamut_onnx.tiff_ifd import check_first_page, plain_log_message, tifffile_log
 
 _PHOTOMETRIC = {0: "grayscale", 1: "grayscale", 3: "palette", 4: "a transparency mask"}
 _PHOTOMETRIC |= {5: "CMYK (separated)", 6: "YCbCr", 8: "Lab", 9: "Lab", 10: "Lab"}
@@ -75,7 +75,7 @@ def read_tiff(data: bytes, name: str) -> Decoded:
     except TIFF_ERRORS as exc:
         raise corrupt(name, exc) from None
     if logged:  # a tag tifffile skipped: the pixels came through, so say it once and go on
-        warnings.warn(f"{name}: {one_line(logged[0], 160)}", stacklevel=2)
+        warnings.warn(f"{name}: {plain_log_message(logged[0])} and was ignored", stacklevel=2)
     if axes.startswith("S"):  # planar configuration separate
         samples = np.moveaxis(samples, 0, -1)
     if samples.ndim == 2:  # a single row or column comes back squeezed
