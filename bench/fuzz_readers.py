@@ -118,6 +118,7 @@ def run(cases: list[tuple[str, int]]) -> tuple[int, int, list[dict]]:
         while True:
             if not select.select([proc.stdout], [], [], 30)[0]:
                 findings.append({"hang": current})
+                print(findings[-1], flush=True)
                 proc.kill()
                 break
             line = proc.stdout.readline()
@@ -135,6 +136,7 @@ def run(cases: list[tuple[str, int]]) -> tuple[int, int, list[dict]]:
                 print(record, flush=True)
         if proc.wait() not in (0, -9):
             findings.append({"crash": current, "exit": proc.returncode})
+            print(findings[-1], flush=True)
         i += done + (current is not None and done < len(cases[i : i + 50]))
     return decoded, refused, findings
 

@@ -354,3 +354,43 @@ def test_a_tag_tifffile_cannot_read_is_one_plain_warning():
     assert [str(w.message) for w in caught] == [
         "photo.tif: TIFF tag 274 is unreadable (209 is not a valid ORIENTATION) and was ignored"
     ]
+
+
+def test_dng_sniffing_does_not_hand_an_unchecked_tiff_to_tifffile():
+    """An ImageLength of two values made tifffile raise TypeError while we only asked "is this
+    a DNG?", before our own structure check (found by fuzzing the originals)."""
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.zeros((4, 6, 3), np.uint16), photometric="rgb")
+    data = bytearray(buffer.getvalue())
+    (ifd,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, ifd)
+    for at in range(ifd + 2, ifd + 2 + 12 * count, 12):
+        if struct.unpack_from("<H", data, at)[0] == 257:  # ImageLength: SHORT x 2, inline
+            data[at + 2 : at + 12] = struct.pack("<HIHH", 3, 2, 4, 4)
+    error(bytes(data), "TIFF tag 257 holds 2 values where one is needed", input_space="prophoto")
+
+
+def test_heic_whose_grid_references_break_libheif_is_one_line():
+    path = ORIGINALS / "libvips_apple-heic-gainmap.heic"
+    if not path.exists():
+        pytest.skip("../shared/data/originals not available")
+    pytest.importorskip("pillow_heif")
+    data = bytearray(path.read_bytes())
+    assert data[2889:2893] == b"dimg"
+    data[2892:2896] = b"\0\x01\0\0"  # the grid's 'dimg' references become an unknown type
+    error(bytes(data), "truncated or corrupt")
+
+
+def test_dng_is_recognised_by_its_version_tag():
+    from gamut_onnx.read import _is_dng
+
+    plain, dng = io.BytesIO(), io.BytesIO()
+    tifffile.imwrite(plain, np.zeros((4, 6, 3), np.uint16), photometric="rgb")
+    tifffile.imwrite(
+        dng,
+        np.zeros((4, 6, 3), np.uint16),
+        photometric="rgb",
+        extratags=[(50706, "B", 4, (1, 4, 0, 0))],
+    )
+    assert _is_dng(dng.getvalue()) and not _is_dng(plain.getvalue())
+    assert not _is_dng(b"II*\0" + bytes(4))  # broken: not a DNG, read_tiff says what is wrong

@@ -31,16 +31,14 @@ ANY_FORMAT = "a TIFF, PNG, JPEG, HEIC, AVIF, JPEG XL or camera raw photo"
 
 
 def _is_dng(data: bytes) -> bool:
-    """A TIFF whose first IFD has the DNGVersion tag (LibRaw renders those)."""
-    import io
-
-    import tifffile
+    """A TIFF whose first IFD has the DNGVersion tag (LibRaw renders those). Read with our own
+    IFD parser: this runs before any structure check, so tifffile must not see the file yet."""
+    from gamut_onnx.tiff_ifd import first_ifd
 
     try:
-        with tifffile.TiffFile(io.BytesIO(data)) as tif:
-            return DNG_VERSION_TAG in tif.pages.first.tags
-    except (tifffile.TiffFileError, ValueError, KeyError, IndexError, OSError, EOFError):
-        return False
+        return DNG_VERSION_TAG in first_ifd(data)[1]
+    except GamutError:
+        return False  # not a sound TIFF: read_tiff says what is wrong with it
 
 
 def _decode(data: bytes, name: str, suffix: str) -> Decoded:

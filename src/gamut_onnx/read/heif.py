@@ -54,7 +54,7 @@ def read_heic(data: bytes, name: str, header: HeifHeader) -> Decoded:
         premultiplied = bool(getattr(heif, "premultiplied_alpha", False))
     except GamutError:
         raise
-    except (OSError, ValueError, RuntimeError, SyntaxError, EOFError) as exc:  # libheif's
+    except (OSError, ValueError, RuntimeError, SyntaxError, EOFError, IndexError) as exc:
         raise corrupt(name, exc) from None
     levels = 256
     if samples.dtype == np.uint16:  # pillow-heif shifts 10/12-bit samples to the top bits
