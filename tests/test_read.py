@@ -394,3 +394,14 @@ def test_dng_is_recognised_by_its_version_tag():
     )
     assert _is_dng(dng.getvalue()) and not _is_dng(plain.getvalue())
     assert not _is_dng(b"II*\0" + bytes(4))  # broken: not a DNG, read_tiff says what is wrong
+
+
+def test_jxl_that_libjxl_cannot_count_frames_of_is_one_line():
+    """imagecodecs raises RuntimeError for a damaged jxlp part counter (found by fuzzing)."""
+    path = ORIGINALS / "immich-app_16bit-HDR-P3-nclx.jxl"
+    if not path.exists():
+        pytest.skip("../shared/data/originals not available")
+    data = bytearray(path.read_bytes())
+    assert data[36:40] == b"jxlp"
+    data[40] = 252  # the first codestream part's counter
+    error(bytes(data), "truncated or corrupt .*frame count")

@@ -63,7 +63,7 @@ def read_jxl(data: bytes, name: str) -> Decoded:
     codecs = require("imagecodecs", "JPEG XL")
     try:
         samples = codecs.jpegxl_decode(data)
-    except (codecs.JpegxlError, ValueError) as exc:
+    except (codecs.JpegxlError, ValueError, RuntimeError) as exc:  # imagecodecs: RuntimeError
         raise corrupt(name, exc) from None
     if samples.ndim != 3 or samples.shape[-1] not in (3, 4):
         raise GamutError(f"{name}: JPEG XL is not RGB ({samples.shape}); expected an RGB photo")
