@@ -174,15 +174,10 @@ def encode_codes(name: str, x: np.ndarray, bits: int) -> np.ndarray:
     x = np.asarray(x, np.float32)
     if name not in TABLED:
         return np.rint(np.clip(encode_fast(name, x), 0.0, 1.0) * top).astype(np.uint16)
-    start, slope = _encode_table(name)
     flat = x.reshape(-1)
     out = np.empty(flat.shape, np.uint16)
     for first in range(0, flat.size, ENCODE_CHUNK):
-        t = np.clip(flat[first : first + ENCODE_CHUNK], 0.0, 1.0) * np.float32(TABLE_SEGMENTS)
-        segment = np.minimum(t.astype(np.int32), TABLE_SEGMENTS - 1)
-        t -= segment
-        t *= slope[segment]
-        t += start[segment]
+        t = encode_fast(name, flat[first : first + ENCODE_CHUNK])  # a fresh float32 chunk
         np.clip(t, 0.0, 1.0, out=t)
         t *= top
         np.rint(t, out=t)

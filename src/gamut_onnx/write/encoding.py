@@ -17,12 +17,17 @@ from gamut_onnx.errors import GamutError
 DEPTHS = ("10", "12", "16", "float")
 
 
+def _in_primaries(prophoto: np.ndarray, space: ColourSpace) -> np.ndarray:
+    """Linear ProPhoto float32 (..., 3) -> linear light in `space`'s primaries, unclipped."""
+    matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
+    return np.asarray(prophoto, np.float32) @ matrix
+
+
 def from_prophoto(prophoto: np.ndarray, space: ColourSpace | IccProfile) -> np.ndarray:
     """Linear ProPhoto float32 (..., 3) -> encoded float in [0, 1] (linear for depth float)."""
     if isinstance(space, IccProfile):
         return np.clip(prophoto_to_icc(prophoto, space), 0.0, 1.0)
-    matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
-    return encode_fast(space.transfer, np.asarray(prophoto, np.float32) @ matrix)
+    return encode_fast(space.transfer, _in_primaries(prophoto, space))
 
 
 def to_codes(prophoto: np.ndarray, space: ColourSpace | IccProfile, bits: int) -> np.ndarray:
@@ -30,8 +35,7 @@ def to_codes(prophoto: np.ndarray, space: ColourSpace | IccProfile, bits: int) -
     with the curve and the rounding fused for the named spaces."""
     if isinstance(space, IccProfile):
         return quantise(from_prophoto(prophoto, space), bits)
-    matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
-    return encode_codes(space.transfer, np.asarray(prophoto, np.float32) @ matrix, bits)
+    return encode_codes(space.transfer, _in_primaries(prophoto, space), bits)
 
 
 def linear_in(prophoto: np.ndarray, space: ColourSpace | IccProfile) -> np.ndarray:
@@ -43,10 +47,8 @@ def linear_in(prophoto: np.ndarray, space: ColourSpace | IccProfile) -> np.ndarr
         found = prophoto_to_linear_matrix(space)
         if found is None:
             raise GamutError("a LUT-based ICC profile has no linear space of its own")
-        matrix = found.astype(np.float32).T
-    else:
-        matrix = from_prophoto_matrix(space.primaries).astype(np.float32).T
-    return np.clip(np.asarray(prophoto, np.float32) @ matrix, 0.0, 1.0)
+        return np.clip(np.asarray(prophoto, np.float32) @ found.astype(np.float32).T, 0.0, 1.0)
+    return np.clip(_in_primaries(prophoto, space), 0.0, 1.0)
 
 
 def quantise(encoded: np.ndarray, bits: int) -> np.ndarray:
