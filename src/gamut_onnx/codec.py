@@ -13,13 +13,11 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from gamut_onnx.blob import pixel_digest, unpack_blob
-from gamut_onnx.colour import boundary_mask, srgb8_to_prophoto
+from gamut_onnx.colour import boundary_mask
 from gamut_onnx.colour.protocol import reduce_to_srgb8
 from gamut_onnx.container.carrier import CARRIER_FORMATS, start_carrier
 from gamut_onnx.errors import GamutError
 from gamut_onnx.metrics import psnr_of_error, squared_error
-
-SCORE_PIXELS = 1 << 20  # pixels expanded at a time when scoring plain clipping
 
 GATE_CHOICES = ("auto", "on", "off")
 
@@ -111,21 +109,11 @@ def gated_error(
     return np.where(boundary_mask(seen, margin), mlp_error, clip_error)
 
 
-def clip_squared_error(seen: np.ndarray, prophoto: np.ndarray) -> np.ndarray:
-    """`squared_error` of the plain carrier (no model), expanded a slice of rows at a time: the
-    expanded image (12 bytes a pixel, 580 MB at 48 MP) is never held whole."""
-    error = np.empty(seen.shape[:2], np.float64)
-    step = max(1, SCORE_PIXELS // max(seen.shape[1], 1))
-    for top in range(0, seen.shape[0], step):
-        rows = slice(top, top + step)
-        error[rows] = squared_error(srgb8_to_prophoto(seen[rows]), prophoto[rows])
-    return error
-
-
-def restore_squared_error(session, seen: np.ndarray, blob: bytes, prophoto: np.ndarray):
-    """`squared_error` of the restore through the real graph, band by band as it streams."""
-    error = np.empty(seen.shape[:2], np.float64)
-    for top, rows in session.bands(seen, unpack_blob(blob)):
+def banded_squared_error(bands, prophoto: np.ndarray) -> np.ndarray:
+    """`squared_error` of an image that arrives as (first row, rows) bands (the plain expansion
+    or a restore as it streams), so the whole image is never held beside the truth."""
+    error = np.empty(prophoto.shape[:2], np.float64)
+    for top, rows in bands:
         error[top : top + len(rows)] = squared_error(rows, prophoto[top : top + len(rows)])
     return error
 
@@ -233,11 +221,12 @@ def prepare(
 def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = True):
     """Score the fitted model through the real graph, keep the best mode (or none) and write
     the carrier: the second half of `encode`. `result` is a FitResult, or None (no fit)."""
+    from gamut_onnx.decoding import expanded_bands
     from gamut_onnx.exporters.weights import blob_from_model
     from gamut_onnx.runtime import RestoreSession
 
     prophoto, seen, og = prep.prophoto, prep.seen, prep.og
-    clip_error = clip_squared_error(seen, prophoto)
+    clip_error = banded_squared_error(expanded_bands(seen), prophoto)
     psnr_clip = psnr_of_error(clip_error)
     error, blob, mode = clip_error, None, (False, 0)
     if result is not None:
@@ -256,7 +245,8 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
 
         # One restore through the real graph covers every candidate (see score_modes).
         probe = make_blob(prep.widest is not None, prep.widest or 0)
-        mlp_error = restore_squared_error(RestoreSession(provider), seen, probe, prophoto)
+        bands = RestoreSession(provider).bands(seen, unpack_blob(probe))
+        mlp_error = banded_squared_error(bands, prophoto)
         scores = score_modes(mlp_error, clip_error, seen, prep.candidates)
         best = max(scores, key=scores.get)
         if scores[best] > psnr_clip or not fallback:  # never worse than clipping

@@ -132,10 +132,15 @@ def ahead(items: Iterator, depth: int = 1) -> Iterator:
         stop.set()
 
 
+def expanded_bands(srgb8: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, rows) of the reference expansion without a model, band by band."""
+    for top in range(0, srgb8.shape[0], BAND_ROWS):
+        yield top, srgb8_to_prophoto(srgb8[top : top + BAND_ROWS])
+
+
 def _bands(carrier: Carrier, blob: Blob | None, session) -> Iterator[tuple[int, np.ndarray]]:
-    if session is None:  # no model: the reference expansion, band by band
-        for top in range(0, carrier.srgb8.shape[0], BAND_ROWS):
-            yield top, srgb8_to_prophoto(carrier.srgb8[top : top + BAND_ROWS])
+    if session is None:  # no model: the reference expansion
+        yield from expanded_bands(carrier.srgb8)
     else:
         yield from session.bands(carrier.srgb8, blob)
 
