@@ -19,6 +19,7 @@ from functools import cache
 
 import numpy as np
 
+from gamut_onnx.colour.protocol import pair_lookup
 from gamut_onnx.cores import cpu_threads
 from gamut_onnx.errors import GamutError
 from gamut_onnx.optional import require
@@ -118,26 +119,13 @@ def _red_green_table(icc: bytes) -> np.ndarray:
     return (tables[0][:, None, :] + tables[1][None, :, :]).reshape(-1, 3)
 
 
-def _eight_bit_lookup(samples: np.ndarray, icc: bytes, blue: np.ndarray) -> np.ndarray:
-    """8-bit samples through the separable tables: per pixel one (R, G) row plus one B row,
-    the same float32 sums in the same order as three rows, in cache-sized chunks."""
-    red_green = _red_green_table(icc)
-    flat = samples.reshape(-1, 3)
-    out = np.empty(flat.shape, np.float32)
-    for start in range(0, flat.shape[0], 1 << 16):
-        part = flat[start : start + (1 << 16)]
-        index = (part[:, 0].astype(np.uint16) << 8) | part[:, 1]
-        np.add(red_green[index], blue[part[:, 2]], out=out[start : start + (1 << 16)])
-    return out.reshape(samples.shape)
-
-
 def icc_to_prophoto(samples: np.ndarray, profile: IccProfile) -> np.ndarray:
     """Encoded samples (HxWx3 uint8, uint16 or float in [0, 1]) in `profile` -> linear ProPhoto
     float32, unbounded (values outside [0, 1] are colours outside ProPhoto)."""
     if samples.dtype in (np.uint8, np.uint16):
         tables = _separable_tables(profile.data, 256 if samples.dtype == np.uint8 else 65536)
         if tables is not None and samples.dtype == np.uint8:
-            return _eight_bit_lookup(samples, profile.data, tables[2])
+            return pair_lookup(samples, _red_green_table(profile.data), tables[2])
         if tables is not None:
             out = tables[0][samples[..., 0]]
             out += tables[1][samples[..., 1]]

@@ -166,8 +166,16 @@ def srgb8_to_prophoto(srgb8: np.ndarray, transform: int = CURRENT_TRANSFORM) -> 
     an (R, G) table plus a B table in cache-sized chunks: 2x faster than the products at 12 MP.
     """
     pixels = np.asarray(srgb8)
-    pair, blue = (_rows(t) for t in _expansion_tables(transform))
-    flat = pixels.reshape(-1, pixels.shape[-1])
+    out = pair_lookup(pixels, *_expansion_tables(transform))
+    return np.clip(out, np.float32(0.0), np.float32(1.0), out=out)
+
+
+def pair_lookup(samples: np.ndarray, red_green: np.ndarray, blue: np.ndarray) -> np.ndarray:
+    """8-bit RGB samples (..., 3+) through separable float32 tables: per pixel the (R, G) row
+    (65,536 x 3, row 256 R + G) plus the B row (256 x 3), in cache-sized chunks. Used by the
+    reference expansion and by 8-bit ICC sources (colour/cms.py)."""
+    pair, blue = _rows(red_green), _rows(blue)
+    flat = samples.reshape(-1, samples.shape[-1])
     out = np.empty((flat.shape[0], 3), np.float32)
     rows, blue_part = _rows(out), np.empty((MATRIX_CHUNK, 3), np.float32)
     for start in range(0, flat.shape[0], MATRIX_CHUNK):
@@ -177,15 +185,13 @@ def srgb8_to_prophoto(srgb8: np.ndarray, transform: int = CURRENT_TRANSFORM) -> 
         rg |= chunk[:, 1]
         np.take(pair, rg, out=rows[start : start + n])  # one 12-byte row per pixel
         np.take(blue, chunk[:, 2], out=_rows(blue_part)[:n])
-        part = out[start : start + n]
-        part += blue_part[:n]
-        np.clip(part, np.float32(0.0), np.float32(1.0), out=part)
-    return out.reshape(*pixels.shape[:-1], 3)
+        out[start : start + n] += blue_part[:n]
+    return out.reshape(*samples.shape[:-1], 3)
 
 
 def _rows(table: np.ndarray) -> np.ndarray:
     """An N x 3 float32 array as N opaque 12-byte rows: np.take copies each row in one go."""
-    return table.view(np.dtype((np.void, 12))).reshape(-1)
+    return np.ascontiguousarray(table, np.float32).view(np.dtype((np.void, 12))).reshape(-1)
 
 
 def out_of_gamut_mask(prophoto: np.ndarray) -> np.ndarray:
