@@ -15,6 +15,7 @@ tables in docs/design.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -85,11 +86,10 @@ def main() -> None:
         edge = np.flatnonzero(boundary_mask(srgb8).reshape(-1))
         for init, steps in runs:
             config = preset("default", steps=steps, **json.loads(args.set))
+            start = init
             if init == "padded":
-                init_file = padded_init(config.width, config.octaves, Path(tempfile.mkdtemp()))
-                config = preset("default", steps=steps, init=str(init_file), **json.loads(args.set))
-            else:
-                config = preset("default", init=init, steps=steps, **json.loads(args.set))
+                start = str(padded_init(config.width, config.octaves, Path(tempfile.mkdtemp())))
+            config = dataclasses.replace(config, init=start)
             result = fit(srgb8, truth, og, config, device="cpu")
             gated = clipped.reshape(-1, 3).copy()
             gated[edge] = predict(result.model, srgb8, edge, config.octaves)
