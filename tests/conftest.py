@@ -77,3 +77,34 @@ def pool_loss(model, pool) -> float:
 # Seed-to-seed spread of that loss for the same recipe, measured on the synthetic scenes
 # (6 seeds, 200-300 steps): up to 1.43x. CPU and CUDA fits draw different batches.
 FIT_NOISE = 1.5
+
+
+def trained_like_model(width=32, octaves=12, seed=0, context=False):
+    """A GamutMLP with larger weights than the init, like a fitted model (torch needed)."""
+    import torch
+
+    from gamut_onnx.fit import build_model
+
+    torch.manual_seed(seed)
+    model = build_model(width, octaves, context)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(3.0)
+    return model
+
+
+def fp32_blob(model, srgb8, octaves=12, gated=False, context=False):
+    """The model as an unpacked float32 blob for the carrier pixels `srgb8`."""
+    from gamut_onnx.blob import pixel_digest, unpack_blob
+    from gamut_onnx.exporters.weights import blob_from_model
+
+    data = blob_from_model(
+        model,
+        octaves,
+        image_size=srgb8.shape[:2],
+        digest=pixel_digest(srgb8),
+        weight_dtype="float32",
+        gated=gated,
+        context=context,
+    )
+    return unpack_blob(data)

@@ -29,7 +29,7 @@ def weights(result) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("init", ["meta", "random"])
 def test_batched_fits_equal_lone_fits(init):
-    config = preset("default", steps=120, batch=256, init=init)
+    config = preset("plain", steps=120, batch=256, init=init)
     cases = problems(3)
     together = fit_many(cases, config, "cpu")
     for case, batched in zip(cases, together, strict=True):
@@ -41,7 +41,7 @@ def test_batched_fits_equal_lone_fits(init):
 
 
 def test_small_pools_go_to_lone_fits():
-    config = preset("default", steps=30, batch=4096)
+    config = preset("plain", steps=30, batch=4096)
     cases = problems(2, size=16)  # fewer boundary pixels than a batch: lone fits
     results = fit_batched(cases, config, "cpu")
     assert len(results) == 2 and all(r.samples < 4096 for r in results)
@@ -53,7 +53,7 @@ def test_small_pools_go_to_lone_fits():
 def test_batched_fits_on_cuda_equal_cpu_within_fit_noise():
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU here")
-    config = preset("default", steps=200, batch=256)
+    config = preset("plain", steps=200, batch=256)
     cases = problems(4)
     gpu = fit_many(cases, config, "cuda")
     cpu = fit_many(cases, config, "cpu")

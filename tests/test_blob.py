@@ -67,7 +67,7 @@ def test_default_blob_fits_the_size_budget():
     ("offset", "fmt", "value", "message"),
     [
         (0, "<8s", b"NOTAMLP!", "bad magic"),
-        (8, "<H", 3, "format version 3"),
+        (8, "<H", 4, "format version 4"),
         (10, "<H", 80, "header size"),
         (12, "<B", 9, "dtype"),
         (13, "<B", 7, "colour space codes 7/3"),

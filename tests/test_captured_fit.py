@@ -36,7 +36,7 @@ def captured_weights(pools, config, device="cpu"):
 
 
 def test_adam_scalars_follow_the_schedule():
-    config = preset("default", steps=120)
+    config = preset("plain", steps=120)
     step_size, correction = adam_scalars(config)
     assert step_size.shape == correction.shape == (120,)
     assert step_size[0] == pytest.approx(-config.lr / 0.1, rel=1e-6)  # lr / (1 - beta1)
@@ -46,7 +46,7 @@ def test_adam_scalars_follow_the_schedule():
 
 @pytest.mark.parametrize("steps", [CHUNK * 2, CHUNK * 2 + 7])  # whole chunks, and a remainder
 def test_captured_loop_equals_the_eager_fit(steps):
-    config = preset("default", steps=steps, batch=256)
+    config = preset("plain", steps=steps, batch=256)
     cases, pools = zip(*(pool(seed, config) for seed in range(3)), strict=True)
     stacked, losses = captured_weights(list(pools), config)
     for b, (srgb8, truth, og) in enumerate(cases):
@@ -57,7 +57,7 @@ def test_captured_loop_equals_the_eager_fit(steps):
 
 
 def test_a_pool_smaller_than_the_batch_is_used_whole_and_alone():
-    config = preset("default", steps=60, batch=4096)
+    config = preset("plain", steps=60, batch=4096)
     (srgb8, truth, og), small = pool(0, config, size=16)
     assert small[0].shape[0] < config.batch
     stacked, _ = captured_weights([small], config)
@@ -72,7 +72,7 @@ def test_a_pool_smaller_than_the_batch_is_used_whole_and_alone():
 def test_captured_fit_on_cuda_matches_the_cpu_within_fit_noise():
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU here")
-    config = preset("default", steps=300, batch=256)
+    config = preset("plain", steps=300, batch=256)
     (srgb8, truth, og), whole = pool(1, config)
     cpu = fit(srgb8, truth, og, config, device="cpu")
     gpu = fit(srgb8, truth, og, config, device="cuda")

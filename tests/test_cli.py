@@ -144,13 +144,26 @@ def test_encode_json_is_one_object_matching_inspect(work, fmt):
     assert inspect_json(work[fmt])["blob_bytes"] == report["blob_bytes"]
 
 
+def test_no_context_writes_a_version_2_blob(work, tmp_path):
+    out = tmp_path / "plain.png"
+    result = check_ok(
+        run_cli("encode", work["source"], "-o", out, *QUICK_FIT, "--no-context", "--json")
+    )
+    report = json.loads(result.stdout)
+    assert report["context"] is False and report["context_race"] is None
+    info = inspect_json(out)
+    assert (info["format_version"], info["context"]) == (2, False)
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_inspect_json_describes_the_blob(work, fmt):
     info = inspect_json(work[fmt])
     assert info["carrier"] == fmt
     assert (info["image_width"], info["image_height"]) == (96, 64)
     assert info["has_model"] is True and info["alpha"] is False
-    assert info["format_version"] == 2
+    report = work["reports"][fmt][1]  # the race's choice decides the blob's layout
+    assert info["context"] is report["context"] is report["context_race"]["context"]
+    assert info["format_version"] == (3 if info["context"] else 2)
     assert info["width"] == 32
     assert info["weight_dtype"] == "float16"
     assert info["source_space"] == "prophoto"  # the sample scene is a ProPhoto TIFF

@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import onnx
 import pytest
+from conftest import fp32_blob, trained_like_model
 
 from gamut_onnx.blob import Blob, pixel_digest, unpack_blob, weight_shapes
 from gamut_onnx.colour import boundary_mask, srgb8_to_prophoto
@@ -39,17 +40,6 @@ def random_carrier(h=150, w=200, seed=3):
     return prophoto_to_srgb8(synthetic_scene(w, h, seed))
 
 
-def trained_like_model(width=32, octaves=12, seed=0):
-    from gamut_onnx.fit import build_model
-
-    torch.manual_seed(seed)
-    model = build_model(width, octaves)
-    with torch.no_grad():  # larger weights than the init, like a fitted model
-        for p in model.parameters():
-            p.mul_(3.0)
-    return model
-
-
 def torch_restore(model, srgb8, octaves=12):
     from gamut_onnx.features import frequency_bands
     from gamut_onnx.fit import encode_features
@@ -60,21 +50,6 @@ def torch_restore(model, srgb8, octaves=12):
         residual = model(encode_features(x, torch.from_numpy(frequency_bands(octaves))))
     out = np.clip(clipped.reshape(-1, 3) + residual.numpy(), 0, 1)
     return out.reshape(clipped.shape), clipped
-
-
-def fp32_blob(model, srgb8, octaves=12, gated=False) -> Blob:
-    from gamut_onnx.exporters.weights import blob_from_model
-
-    return unpack_blob(
-        blob_from_model(
-            model,
-            octaves,
-            image_size=srgb8.shape[:2],
-            digest=pixel_digest(srgb8),
-            weight_dtype="float32",
-            gated=gated,
-        )
-    )
 
 
 @pytest.mark.parametrize("width", [16, 32, 128])

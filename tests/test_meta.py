@@ -22,7 +22,9 @@ def test_the_default_recipe_has_a_shipped_init():
     assert [p.shape for p in params] == [(80, 32), (32,), (32, 32), (32,), (32, 3), (3,)]
     model, init = initial_model(default)
     assert init == "meta"
-    np.testing.assert_array_equal(model[0].weight.detach().numpy(), params[0].T)
+    w1 = model[0].weight.detach().numpy()  # the default sees context: 16 zero rows follow
+    np.testing.assert_array_equal(w1[:, :80], params[0].T)
+    assert w1.shape == (32, 96) and not w1[:, 80:].any()
 
 
 def test_meta_train_writes_an_init_that_encode_uses(tmp_path):

@@ -4,12 +4,13 @@ docs/blob-format.md is the normative text. Layout (little-endian), 64-byte heade
 
     offset size  field
     0      8     magic b"GAMUTMLP"
-    8      2     format_version (u16): 1 or 2 (written: 2)
+    8      2     format_version (u16): 1, 2 or 3 (written: 3 for input layout 2, else 2)
     10     2     header_bytes (u16) = 64
     12     1     weight_dtype (u8): 1 float16, 2 float32
     13     1     source_primaries (u8): the photo's own colour space (v1: 1, "ProPhoto linear")
     14     1     carrier_transform (u8): 1 legacy matrices, 2 colour-science CAT02 (v2 only)
-    15     1     input_layout (u8): 1 = (x, y, R, G, B) in [-1, 1], sin/cos octave encoding
+    15     1     input_layout (u8): 1 = (x, y, R, G, B) in [-1, 1], sin/cos octave encoding;
+                 2 (v3 only) = layout 1 plus 16 carrier-context inputs (gamut_onnx/context.py)
     16     1     hidden_layers (u8) = 2
     17     1     octaves (u8)
     18     2     width (u16): hidden units per layer
@@ -19,7 +20,8 @@ docs/blob-format.md is the normative text. Layout (little-endian), 64-byte heade
     24     4     image_width (u32)
     28     4     image_height (u32)
     32     32    pixel_digest (SHA-256, see docs/blob-format.md section 4)
-    64     ...   weights: W1 (F x width), b1, W2 (width x width), b2, W3 (width x 3), b3
+    64     ...   weights: W1 (F x width, F = 10 octaves [+ 16 with context]), b1,
+                 W2 (width x width), b2, W3 (width x 3), b3
     ...    ...   v2 with flag bit 1: records, each type (u8), length (u32), payload
     end-4  4     CRC32 (zlib) of every byte before it
 """
@@ -33,17 +35,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gamut_onnx.context import CONTEXT_INPUTS
 from gamut_onnx.errors import GamutError
 from gamut_onnx.features import INPUT_CHANNELS
 
 MAGIC = b"GAMUTMLP"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3  # the newest; a blob is written in the oldest version that can express it
+CONTEXT_VERSION = 3  # version 3 = version 2 + input layout 2 (docs/blob-format.md section 1.2)
+READABLE_VERSIONS = (1, 2, 3)
 HEADER = struct.Struct("<8sHHBBBBBBHHBBII32s")
 HEADER_BYTES = HEADER.size  # 64
 CRC_BYTES = 4
 DTYPE_CODES = {"float16": 1, "float32": 2}
-INPUT_LAYOUTS = {1: "xy-rgb-octaves"}
+INPUT_LAYOUTS = {1: "xy-rgb-octaves", 2: "xy-rgb-octaves-context"}
+LAYOUT_CONTEXT = 2
 CARRIER_TRANSFORM_CODES = (1, 2)
 CURRENT_CARRIER_TRANSFORM = 2
 SUPPORTED_WIDTHS = (16, 32, 64, 128)
@@ -65,9 +70,10 @@ RECORD_SOURCE_ICC = 128  # ancillary (>= 128): zlib-deflated ICC profile of the 
 MAX_RECORD_INFLATED = 4 << 20  # an ICC profile beyond 4 MB is not a photo's profile
 
 
-def weight_shapes(width: int, octaves: int) -> list[tuple[int, ...]]:
-    """Shapes of W1, b1, W2, b2, W3, b3 for the 2-hidden-layer GamutMLP."""
-    features = INPUT_CHANNELS * 2 * octaves
+def weight_shapes(width: int, octaves: int, context: bool = False) -> list[tuple[int, ...]]:
+    """Shapes of W1, b1, W2, b2, W3, b3 for the 2-hidden-layer GamutMLP; the 16 context rows
+    of W1 (input layout 2) follow the octave rows."""
+    features = INPUT_CHANNELS * 2 * octaves + (CONTEXT_INPUTS if context else 0)
     return [(features, width), (width,), (width, width), (width,), (width, 3), (3,)]
 
 
@@ -115,6 +121,7 @@ class Blob:
     source_transfer: str = "romm"  # TRANSFER_CODES values
     source_icc: bytes | None = field(default=None, repr=False)
     hidden_layers: int = SUPPORTED_HIDDEN_LAYERS
+    context: bool = False  # input layout 2: the MLP also sees the carrier's block means
 
     @property
     def source_space(self) -> str:
@@ -141,10 +148,14 @@ def _records(blob: Blob) -> bytes:
 
 
 def pack_blob(blob: Blob) -> bytes:
-    """Serialise a Blob as format version 2; weights are rounded to `weight_dtype`."""
-    shapes = weight_shapes(blob.width, blob.octaves)
+    """Serialise a Blob as format version 2, or 3 with context; weights are rounded to
+    `weight_dtype`."""
+    shapes = weight_shapes(blob.width, blob.octaves, blob.context)
     if [tuple(w.shape) for w in blob.weights] != shapes:
-        raise GamutError(f"weights do not match width {blob.width}, {blob.octaves} octaves")
+        context = " with context" if blob.context else ""
+        raise GamutError(
+            f"weights do not match width {blob.width}, {blob.octaves} octaves{context}"
+        )
     if not 0 <= blob.boundary_margin <= MAX_BOUNDARY_MARGIN:
         raise GamutError(f"boundary margin {blob.boundary_margin} out of 0..{MAX_BOUNDARY_MARGIN}")
     if blob.weight_dtype not in DTYPE_CODES:
@@ -157,12 +168,12 @@ def pack_blob(blob: Blob) -> bytes:
     flags = (FLAG_GATED if blob.gated else 0) | (FLAG_RECORDS if records else 0)
     header = HEADER.pack(
         MAGIC,
-        FORMAT_VERSION,
+        CONTEXT_VERSION if blob.context else 2,
         HEADER_BYTES,
         DTYPE_CODES[blob.weight_dtype],
         _code(PRIMARIES_CODES, blob.source_primaries, "source primaries"),
         blob.carrier_transform,
-        1,
+        LAYOUT_CONTEXT if blob.context else 1,
         blob.hidden_layers,
         blob.octaves,
         blob.width,
@@ -220,7 +231,7 @@ def unpack_blob(data: bytes) -> Blob:
     if magic != MAGIC:
         raise _fail(f"bad magic {magic!r} (expected {MAGIC!r})")
     if version not in READABLE_VERSIONS:
-        raise _fail(f"format version {version} is not supported (this build reads 1 and 2)")
+        raise _fail(f"format version {version} is not supported (this build reads 1 to 3)")
     if header_bytes != HEADER_BYTES:
         raise _fail(f"header size {header_bytes} (expected {HEADER_BYTES})")
     dtype = {v: k for k, v in DTYPE_CODES.items()}.get(dtype_code)
@@ -244,7 +255,7 @@ def unpack_blob(data: bytes) -> Blob:
         if flags & ~(FLAG_GATED | FLAG_RECORDS):
             raise _fail(f"unknown flags 0x{flags:04x}")
         source = (PRIMARIES_CODES[primaries], TRANSFER_CODES[transfer])
-    if layout not in INPUT_LAYOUTS:
+    if layout not in INPUT_LAYOUTS or (version < CONTEXT_VERSION and layout != 1):
         raise _fail(f"unknown input layout code {layout}")
     if layers != SUPPORTED_HIDDEN_LAYERS:
         raise _fail(f"{layers} hidden layers (this runtime supports {SUPPORTED_HIDDEN_LAYERS})")
@@ -256,7 +267,7 @@ def unpack_blob(data: bytes) -> Blob:
         raise _fail(f"boundary margin {margin} (supported: 0..{MAX_BOUNDARY_MARGIN})")
     if img_w == 0 or img_h == 0:
         raise _fail(f"image size {img_w}x{img_h}")
-    shapes = weight_shapes(width, octaves)
+    shapes = weight_shapes(width, octaves, layout == LAYOUT_CONTEXT)
     itemsize = np.dtype(dtype).itemsize
     weights_end = HEADER_BYTES + sum(int(np.prod(s)) for s in shapes) * itemsize
     has_records = bool(flags & FLAG_RECORDS)
@@ -295,4 +306,5 @@ def unpack_blob(data: bytes) -> Blob:
         source_transfer=source[1],
         source_icc=icc,
         hidden_layers=layers,
+        context=layout == LAYOUT_CONTEXT,
     )

@@ -46,6 +46,8 @@ class EncodeResult:
     psnr: float
     psnr_og_clip: float
     psnr_og: float
+    context: bool = False  # the model sees the carrier around each pixel (input layout 2)
+    context_race: dict | None = None  # why (fit/race.py): pool losses with and without
 
     def report(self) -> dict:
         skip = {"srgb8", "alpha", "blob", "data"}  # arrays and bytes: not report material
@@ -218,9 +220,10 @@ def prepare(
     )
 
 
-def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = True):
+def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = True, grids=None):
     """Score the fitted model through the real graph, keep the best mode (or none) and write
-    the carrier: the second half of `encode`. `result` is a FitResult, or None (no fit)."""
+    the carrier: the second half of `encode`. `result` is a FitResult, or None (no fit);
+    `grids` the context grids of `prep.seen` if the caller computed them."""
     from gamut_onnx.decoding import expanded_bands
     from gamut_onnx.exporters.weights import blob_from_model
     from gamut_onnx.runtime import RestoreSession
@@ -241,11 +244,12 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
                 gated=gated,
                 boundary_margin=margin,
                 source=source_fields(prep.source),
+                context=result.context,
             )
 
         # One restore through the real graph covers every candidate (see score_modes).
         probe = make_blob(prep.widest is not None, prep.widest or 0)
-        bands = RestoreSession(provider).bands(seen, unpack_blob(probe))
+        bands = RestoreSession(provider).bands(seen, unpack_blob(probe), grids=grids)
         mlp_error = banded_squared_error(bands, prophoto)
         scores = score_modes(mlp_error, clip_error, seen, prep.candidates)
         best = max(scores, key=scores.get)
@@ -280,6 +284,8 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
         psnr=psnr_of_error(error),
         psnr_og_clip=psnr_of_error(clip_error, og),
         psnr_og=psnr_of_error(error, og),
+        context=bool(blob is not None and result.context),
+        context_race=result.race if result else None,
     )
 
 
@@ -311,6 +317,7 @@ def encode(
     colour space (a ColourSpace or IccProfile, from the reader), recorded so that decode can
     restore into it; None records ProPhoto.
     """
+    from gamut_onnx.context import context_grids
     from gamut_onnx.fit import fit
 
     prep = prepare(
@@ -324,8 +331,10 @@ def encode(
         gate=gate,
         source=source,
     )
-    result = None
+    result, grids = None, None
     if prep.needs_fit:
+        if prep.config.context and prep.fit_pixels is prep.seen:  # one grid computation
+            grids = context_grids(prep.seen)
         result = fit(
             prep.fit_pixels,
             prep.prophoto,
@@ -334,8 +343,9 @@ def encode(
             boundary_margin=prep.train_margin,
             device=device,
             progress=progress,
+            grids=grids,
         )
-    return finish(prep, result, provider=provider, fallback=fallback)
+    return finish(prep, result, provider=provider, fallback=fallback, grids=grids)
 
 
 # decode lives in its own module (no torch there); re-exported so the API reads symmetrically.

@@ -43,6 +43,9 @@ POSITIVE = [
     ("jpeg_q90_gated", "jpeg", 4, {"gate": "on"}),
     ("png_source_p3", "png", 5, {"gate": "on", "source": ColourSpace("p3", "srgb")}),
     ("png_source_icc", "png", 6, {"gate": "on", "source": IccProfile(TEST_ICC, "test")}),
+    # Input layout 2: 264 x 72 gives every context level several cells, partial at the edges.
+    ("png_context_gated", "png", 7, {"gate": "on", "context": True, "size": (264, 72)}),
+    ("jpeg_q90_context", "jpeg", 8, {"gate": "on", "context": True}),
 ]
 # Vectors of blob format 1 (written by gamut-onnx before 2026-11-27): still restored.
 LEGACY = ["v1_png_ungated_fp16.png", "v1_png_gated_fp16.png", "v1_tiff_alpha_fp32_w16.tif"]
@@ -51,8 +54,9 @@ SUFFIX = {"png": ".png", "tiff": ".tif", "jpeg": ".jpg"}
 
 
 def make_carrier(carrier: str, seed: int, options: dict) -> bytes:
-    """Encode a 48x32 generated scene with a short deterministic CPU fit."""
+    """Encode a generated scene (48x32 unless `size`) with a short deterministic CPU fit."""
     options = dict(options)
+    width, height = options.pop("size", (48, 32))
     # An explicit recipe, not the moving default: the vectors pin the format, not the fit.
     config = FitConfig(
         width=options.pop("width", 32),
@@ -64,8 +68,10 @@ def make_carrier(carrier: str, seed: int, options: dict) -> bytes:
         ig_stride=4,
         init="random",
         seed=seed,
+        context=options.pop("context", False),
+        context_race=0.0,  # a context vector must carry context, whatever the race says
     )
-    scene = synthetic_scene(48, 32, seed)
+    scene = synthetic_scene(width, height, seed)
     alpha = np.linspace(0, 1, 48 * 32, dtype=np.float32).reshape(32, 48) if seed == 3 else None
     result = encode(
         scene, alpha, carrier=carrier, config=config, device="cpu", fallback=False, **options

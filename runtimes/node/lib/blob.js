@@ -1,4 +1,4 @@
-// The weight blob, versions 1 and 2, read from the normative text of docs/blob-format.md
+// The weight blob, versions 1 to 3, read from the normative text of docs/blob-format.md
 // (§1-§4.1).
 // Shared by the Node package and the browser page: plain ESM, no Node built-ins (the caller hands
 // in the zlib inflater for the source ICC record).
@@ -61,6 +61,7 @@ const NAMED_SPACES = {
  * @property {'float16'|'float32'} weightDtype
  * @property {number} hiddenLayers
  * @property {number} octaves L
+ * @property {boolean} context input layout 2: the MLP also sees the carrier's block means
  * @property {number} width D
  * @property {boolean} gated flags bit 0
  * @property {number} boundaryMargin m
@@ -91,9 +92,9 @@ const NAMED_SPACES = {
  *   throws (or rejects) on corrupt data
  */
 
-/** Payload arrays in storage order (§3), F = 10 L. */
-export function weightShapes(width, octaves) {
-  const f = 10 * octaves;
+/** Payload arrays in storage order (§3), F = 10 L, plus 16 context rows for input layout 2. */
+export function weightShapes(width, octaves, context = false) {
+  const f = 10 * octaves + (context ? 16 : 0);
   return { w1: [f, width], b1: [width], w2: [width, width], b2: [width], w3: [width, 3], b3: [3] };
 }
 
@@ -184,7 +185,7 @@ function readRecords(bytes, inflate) {
 }
 
 /**
- * Validate a raw weight blob, version 1 or 2 (checks of §4.1, in the spec's order), and unpack it.
+ * Validate a raw weight blob, version 1, 2 or 3 (checks of §4.1, in the spec's order), and unpack it.
  * @param {Uint8Array} bytes
  * @param {{inflate?: Inflate}} [options] inflate: zlib inflater for the source ICC record; without
  *   one the record's framing is checked but the profile is not inflated (sourceIcc stays null)
@@ -200,8 +201,8 @@ export function readBlob(bytes, { inflate } = {}) {
     throw fail(`bad magic ${pyBytes(magic)} (expected b'GAMUTMLP')`);
   }
   const version = dv.getUint16(8, true);
-  if (version !== 1 && version !== 2) {
-    throw fail(`format version ${version} is not supported (this build reads 1 and 2)`);
+  if (version !== 1 && version !== 2 && version !== 3) {
+    throw fail(`format version ${version} is not supported (this build reads 1 to 3)`);
   }
   const headerBytes = dv.getUint16(10, true);
   if (headerBytes !== HEADER_BYTES) throw fail(`header size ${headerBytes} (expected 64)`);
@@ -232,7 +233,11 @@ export function readBlob(bytes, { inflate } = {}) {
     if ((flags & ~(FLAG_GATED | FLAG_RECORDS)) !== 0) throw fail(`unknown flags 0x${hex}`);
     source = [PRIMARIES_CODES[primaries], TRANSFER_CODES[transfer]];
   }
-  if (bytes[15] !== 1) throw fail(`unknown input layout code ${bytes[15]}`);
+  const layout = bytes[15];
+  if (layout !== 1 && !(layout === 2 && version === 3)) {
+    throw fail(`unknown input layout code ${layout}`);
+  }
+  const context = layout === 2;
   const hiddenLayers = bytes[16];
   if (hiddenLayers !== 2) throw fail(`${hiddenLayers} hidden layers (this runtime supports 2)`);
   const octaves = bytes[17];
@@ -245,7 +250,7 @@ export function readBlob(bytes, { inflate } = {}) {
   const imageHeight = dv.getUint32(28, true);
   if (imageWidth === 0 || imageHeight === 0) throw fail(`image size ${imageWidth}x${imageHeight}`);
   const { name: weightDtype, size } = DTYPES[dtypeCode];
-  const count = width * (10 * octaves + width + 5) + 3; // N (§3)
+  const count = width * (10 * octaves + (context ? 16 : 0) + width + 5) + 3; // N (§3)
   const weightsEnd = HEADER_BYTES + count * size;
   const expected = weightsEnd + 4;
   const hasRecords = (flags & FLAG_RECORDS) !== 0;
@@ -272,7 +277,7 @@ export function readBlob(bytes, { inflate } = {}) {
   if ((source[0] === 'icc') !== records.found) {
     throw fail('source colour space says ICC, but there is no profile record, or vice versa');
   }
-  const shapes = weightShapes(width, octaves);
+  const shapes = weightShapes(width, octaves, context);
   const weights = {};
   let offset = 0;
   for (const [key, shape] of Object.entries(shapes)) {
@@ -286,6 +291,7 @@ export function readBlob(bytes, { inflate } = {}) {
     hiddenLayers,
     octaves,
     width,
+    context,
     gated: (flags & FLAG_GATED) !== 0,
     boundaryMargin: margin,
     imageWidth,

@@ -4,6 +4,7 @@
 import { boundaryEdges, GamutError, readBlob } from './blob.js';
 import { readCarrier } from './carrier.js';
 import { clippedProPhoto, TO_PROPHOTO } from './colour.js';
+import { contextGrids, emptyGrids, graphW1 } from './context.js';
 
 export const DEFAULT_TILE = 512; // as the reference runtime; results do not depend on it (§5)
 export const NO_MODEL =
@@ -116,6 +117,11 @@ async function runGraph(ort, session, rgb, width, height, blob, tile) {
   for (const [name, values] of Object.entries(blob.weights)) {
     feeds[name] = new ort.Tensor('float32', values, blob.shapes[name]);
   }
+  const w1 = graphW1(blob);
+  feeds.w1 = new ort.Tensor('float32', w1.values, w1.shape);
+  const grids = blob.context ? contextGrids(rgb, width, height) : emptyGrids();
+  feeds.context = new ort.Tensor('float32', grids.values, [grids.cells, 4]);
+  feeds.context_layout = new ort.Tensor('int64', grids.layout, [4, 4]);
   const out = new Float32Array(width * height * 3);
   for (let r = 0; r < height; r += tile) {
     for (let c = 0; c < width; c += tile) {
@@ -166,6 +172,7 @@ export function facts(carrier, blob, digestOk) {
     width: blob.width,
     hidden_layers: blob.hiddenLayers,
     octaves: blob.octaves,
+    context: blob.context,
     weight_dtype: blob.weightDtype,
     source_space: blob.sourceSpace,
     source_icc_bytes: blob.sourceIcc?.length ?? 0,

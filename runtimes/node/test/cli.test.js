@@ -118,7 +118,7 @@ test('bad input: one line on stderr, exit 1, no output file', async () => {
   writeFileSync(junk, 'not an image');
   const cases = [
     [join(VECTORS, 'neg_bad_crc.png'), 'error: invalid weight blob: CRC32 mismatch'],
-    [join(VECTORS, 'neg_unknown_version.png'), 'error: invalid weight blob: format version 3'],
+    [join(VECTORS, 'neg_unknown_version.png'), 'error: invalid weight blob: format version 4'],
     [junk, 'error: not a PNG, TIFF or JPEG carrier'],
     [join(work, 'missing.png'), 'error: cannot read'],
   ];

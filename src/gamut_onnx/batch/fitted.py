@@ -52,7 +52,7 @@ def _remote_fit(prepared):
     import torch
 
     load_parameters(model, [torch.from_numpy(np.asarray(w)) for w in weights])
-    return FitResult(model, seconds, device, samples, loss, init)
+    return FitResult(model, seconds, device, samples, loss, init, context=config.context)
 
 
 def encode_in_worker(task: Task, options) -> dict:

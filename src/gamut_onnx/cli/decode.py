@@ -148,6 +148,7 @@ def inspect(
             width=blob.width,
             hidden_layers=blob.hidden_layers,
             octaves=blob.octaves,
+            context=blob.context,
             weight_dtype=blob.weight_dtype,
             source_space=blob.source_space,
             source_icc_bytes=len(blob.source_icc or b""),
@@ -189,12 +190,15 @@ def export_onnx(
 
     if importlib.util.find_spec("onnx") is None:
         raise GamutError("--bake needs the onnx package: pip install 'gamut-onnx[export]'")
+    from gamut_onnx.context import context_grids
     from gamut_onnx.exporters.graph import bake_restore_graph
 
-    blob, warnings = read_blob(read_carrier(bake))
+    carrier = read_carrier(bake)
+    blob, warnings = read_blob(carrier)
     if blob is None:
         raise GamutError(f"{bake} carries no gamut-onnx model to bake")
     for message in warnings:
         warn(message)
-    write_atomic(output, bake_restore_graph(blob).SerializeToString())
+    grids = context_grids(carrier.srgb8) if blob.context else None  # baked in with the weights
+    write_atomic(output, bake_restore_graph(blob, grids).SerializeToString())
     typer.echo(f"{output}: standalone model for {blob.image_width}x{blob.image_height} pixels")

@@ -73,6 +73,14 @@ def encode(
     seed: Annotated[
         int | None, typer.Option(help="Random seed (CPU fits are deterministic).")
     ] = None,
+    context: Annotated[
+        bool | None,
+        typer.Option(
+            "--context/--no-context",
+            help="Let the MLP see the carrier around each pixel (recipe's if unset; "
+            "--no-context writes a model that gamut-onnx 0.x decoders read).",
+        ),
+    ] = None,
     device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
     init: Annotated[
         str | None,
@@ -115,6 +123,7 @@ def encode(
         "og_stride": og_stride,
         "ig_stride": ig_stride,
         "seed": seed,
+        "context": context,
     }
     options = EncodeOptions(
         quality=quality.value,

@@ -112,7 +112,7 @@ def meta_train(
     from gamut_onnx.fit.meta import meta_train_files
 
     check_output(output)
-    config = make_preset("default", width=width, octaves=octaves, seed=seed)
+    config = make_preset("plain", width=width, octaves=octaves, seed=seed)  # inits: no context
     images = find_images(paths)
     bar, update = fit_progress(meta_steps, enabled=not as_json and sys.stderr.isatty())
     if bar is not None:

@@ -11,7 +11,10 @@ Inputs                                        Output
   edges      float32 [2]       (low, high): the MLP runs on pixels with a channel <= low or
                                >= high; (255, 0) selects every pixel, (0, 255) exact clipping
   to_prophoto float32 [3, 3]   the blob's carrier-transform expansion matrix (sRGB -> ProPhoto)
-  w1 [F, D], b1 [D], w2 [D, D], b2 [D], w3 [D, 3], b3 [3]   float32 weights, F = 10 * octaves
+  context    float32 [cells, 4] the carrier's block-mean grids (gamut_onnx/context.py)
+  context_layout int64 [4, 4]  per level: block size, grid rows, grid columns, first cell
+  w1 [F, D], b1 [D], w2 [D, D], b2 [D], w3 [D, 3], b3 [3]   float32 weights,
+                               F = 10 * octaves + 16: a layout-1 blob's context rows are zero
                                               residual_sum float32 []  the MLP outputs' sum:
                                               finite iff every restored value is (a cheap check)
 
@@ -30,35 +33,18 @@ from onnx import TensorProto, helper, numpy_helper
 from gamut_onnx.blob import Blob, boundary_edges
 from gamut_onnx.colour import SRGB8_TO_LINEAR
 from gamut_onnx.colour.protocol import expansion_matrix
+from gamut_onnx.context import CONTEXT_INPUTS, LEVELS, ContextGrids, empty_grids
+from gamut_onnx.exporters.builder import GraphBuilder
+from gamut_onnx.exporters.context_graph import with_context
 from gamut_onnx.features import INPUT_CHANNELS
-from gamut_onnx.runtime.session import GRAPH_PATH  # the shipped copy, wherever it is installed
+from gamut_onnx.runtime.session import GRAPH_PATH, graph_w1  # the shipped copy
 
 OPSET = 17
-GRAPH_NAME = "gamut_onnx_restore_v2"
+GRAPH_NAME = "gamut_onnx_restore_v3"
 WEIGHT_INPUTS = ("w1", "b1", "w2", "b2", "w3", "b3")
 
 
-class _GraphBuilder:
-    """Tiny helper that names nodes and collects constants."""
-
-    def __init__(self) -> None:
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
-        self._count = 0
-
-    def const(self, value: np.ndarray | float | int, dtype=np.float32) -> str:
-        name = f"c{len(self.initializers)}"
-        self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
-        return name
-
-    def op(self, op_type: str, *inputs: str, **attrs) -> str:
-        self._count += 1
-        out = f"{op_type.lower()}_{self._count}"
-        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
-        return out
-
-
-def _coordinate(g: _GraphBuilder, size: str, offset: str, local: str) -> str:
+def _coordinate(g: GraphBuilder, size: str, offset: str, local: str) -> str:
     """(offset + local) * (2 / max(size - 1, 1)) - 1: pixel indices of the tile onto [-1, 1]
     of the full image, in the float32 order of features.mlp_inputs."""
     denom = g.op(
@@ -71,7 +57,7 @@ def _coordinate(g: _GraphBuilder, size: str, offset: str, local: str) -> str:
     return g.op("Sub", g.op("Mul", index, scale), g.const(1.0))
 
 
-def _exact_colour(g: _GraphBuilder, flat_srgb8: str) -> str:
+def _exact_colour(g: GraphBuilder, flat_srgb8: str) -> str:
     """[N, 3] uint8 -> unclipped linear ProPhoto, bit-identical to colour.srgb8_to_prophoto.
 
     That function computes fl(fl(t_R + t_G) + t_B) per output channel i, with the products
@@ -107,7 +93,7 @@ def _exact_colour(g: _GraphBuilder, flat_srgb8: str) -> str:
     return g.op("Add", g.op("Gather", red_green, rg_index), g.op("Gather", products[2], b))
 
 
-def _squeezed(g: _GraphBuilder, vector: str, i: int) -> str:
+def _squeezed(g: GraphBuilder, vector: str, i: int) -> str:
     """Element i of a 1-D int64 tensor, as a scalar."""
     i64 = np.int64
     part = g.op("Slice", vector, g.const([i], i64), g.const([i + 1], i64))
@@ -120,7 +106,7 @@ def build_restore_graph() -> onnx.ModelProto:
     Work is split by cost: every pixel gets only its exact colour (two table rows and an
     addition); the selected pixels alone get their coordinates, the octave encoding and the MLP.
     """
-    g = _GraphBuilder()
+    g = GraphBuilder()
     i64 = np.int64
     flat_srgb8 = g.op("Reshape", "srgb8", g.const([-1, 3], i64))  # [N, 3]
 
@@ -162,7 +148,10 @@ def build_restore_graph() -> onnx.ModelProto:
     # down, so one Sin over octaves -1..L-1 gives both. Rather than building the features, w1
     # is rearranged: sin rows get a zero row for octave -1, cos rows are scaled by -2 and get a
     # zero row for octave L-1, and the cos rows' column sums join the bias.
-    feature_count = g.op("Slice", g.op("Shape", "w1"), g.const([0], i64), g.const([1], i64))
+    big = np.iinfo(np.int64).max
+    w1_octaves = g.op("Slice", "w1", g.const([0], i64), g.const([-CONTEXT_INPUTS], i64))
+    w1_context = g.op("Slice", "w1", g.const([-CONTEXT_INPUTS], i64), g.const([big], i64))
+    feature_count = g.op("Slice", g.op("Shape", w1_octaves), g.const([0], i64), g.const([1], i64))
     octaves = g.op("Div", feature_count, g.const([2 * INPUT_CHANNELS], i64))
     levels = g.op("Add", g.op("Squeeze", octaves, g.const([0], i64)), g.const(1, i64))  # L + 1
     k = g.op(
@@ -183,7 +172,7 @@ def build_restore_graph() -> onnx.ModelProto:
     )  # [K, 5(L+1)], column j(L+1) + k+1
     w1_parts = g.op(
         "Reshape",
-        "w1",
+        w1_octaves,
         g.op("Concat", g.const([INPUT_CHANNELS, 2], i64), octaves, g.const([-1], i64), axis=0),
     )  # [5, 2, L, D]
     w1_sin = g.op("Gather", w1_parts, g.const(0, i64), axis=1)  # [5, L, D]
@@ -202,6 +191,9 @@ def build_restore_graph() -> onnx.ModelProto:
     sin_part = g.op("MatMul", sines, w_sin)
     cos_part = g.op("MatMul", g.op("Mul", sines, sines), w_cos)
     first = g.op("Add", g.op("Add", sin_part, cos_part), g.op("Add", cos_sums, "b1"))
+    # Context (input layout 2), only when the grids are real: a layout-1 blob skips it.
+    codes = g.op("Gather", flat_srgb8, index, axis=0)  # [K, 3] uint8
+    first = with_context(g, first, row, col, codes, w1_context)
 
     # MLP: two ReLU layers and a linear residual head, added to the exact colour.
     h1 = g.op("Relu", first)
@@ -223,6 +215,8 @@ def build_restore_graph() -> onnx.ModelProto:
         helper.make_tensor_value_info("image_size", i64t, [2]),
         helper.make_tensor_value_info("edges", f32, [2]),
         helper.make_tensor_value_info("to_prophoto", f32, [3, 3]),
+        helper.make_tensor_value_info("context", f32, ["cells", 4]),
+        helper.make_tensor_value_info("context_layout", i64t, [len(LEVELS), 4]),
         helper.make_tensor_value_info("w1", f32, ["features", "width"]),
         helper.make_tensor_value_info("b1", f32, ["width"]),
         helper.make_tensor_value_info("w2", f32, ["width", "width"]),
@@ -239,7 +233,7 @@ def build_restore_graph() -> onnx.ModelProto:
         graph,
         opset_imports=[helper.make_opsetid("", OPSET)],
         producer_name="gamut-onnx",
-        doc_string="GamutMLP restore v2: 8-bit sRGB + weight blob -> linear ProPhoto RGB",
+        doc_string="GamutMLP restore v3: 8-bit sRGB + weight blob -> linear ProPhoto RGB",
     )
     model.ir_version = 8  # readable by onnxruntime >= 1.10
     onnx.checker.check_model(model, full_check=True)
@@ -251,11 +245,15 @@ def restore_graph_bytes() -> bytes:
     return build_restore_graph().SerializeToString(deterministic=True)
 
 
-def bake_restore_graph(blob: Blob) -> onnx.ModelProto:
-    """A standalone per-image model: the fixed graph with this blob's weights as initializers.
+def bake_restore_graph(blob: Blob, grids: ContextGrids | None = None) -> onnx.ModelProto:
+    """A standalone per-image model: the fixed graph with this blob's weights as initializers,
+    and for a context blob the carrier's grids (`context.context_grids` of its pixels).
 
     Its only input is `srgb8` [H, W, 3] for the whole carrier image (no tiling).
     """
+    if blob.context and grids is None:
+        raise ValueError("a context blob needs the carrier's grids to bake")
+    grids = grids if blob.context else empty_grids()
     model = build_restore_graph()
     graph = model.graph
     values = {
@@ -263,7 +261,9 @@ def bake_restore_graph(blob: Blob) -> onnx.ModelProto:
         "image_size": np.array([blob.image_height, blob.image_width], np.int64),
         "edges": boundary_edges(blob),
         "to_prophoto": expansion_matrix(blob.carrier_transform),
-        **dict(zip(WEIGHT_INPUTS, blob.weights, strict=True)),
+        "context": grids.values,
+        "context_layout": grids.layout,
+        **dict(zip(WEIGHT_INPUTS, [graph_w1(blob), *blob.weights[1:]], strict=True)),
     }
     graph.initializer.extend(numpy_helper.from_array(np.asarray(v), k) for k, v in values.items())
     kept = [i for i in graph.input if i.name not in values]

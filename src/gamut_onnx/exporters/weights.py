@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gamut_onnx.blob import Blob, pack_blob
+from gamut_onnx.features import INPUT_CHANNELS
 
 
 def model_weights(model) -> list[np.ndarray]:
@@ -26,10 +27,18 @@ def blob_from_model(
     gated: bool = False,
     boundary_margin: int = 0,
     source: dict | None = None,
+    context: bool = False,
 ) -> bytes:
     """Pack a fitted module into blob bytes for a carrier of `image_size` (H, W) and `digest`;
-    `source` holds the photo's colour space as Blob fields (codec.source_fields)."""
+    `source` holds the photo's colour space as Blob fields (codec.source_fields). Without
+    `context`, a model built with context inputs must have them at zero: their rows are left
+    out (the layout-1 blob computes the same function)."""
     weights = model_weights(model)
+    rows = INPUT_CHANNELS * 2 * octaves
+    if not context and weights[0].shape[0] > rows:
+        if np.any(weights[0][rows:]):
+            raise ValueError("a model whose context rows are not zero needs context=True")
+        weights[0] = weights[0][:rows]
     return pack_blob(
         Blob(
             weights=weights,
@@ -41,6 +50,7 @@ def blob_from_model(
             weight_dtype=weight_dtype,
             gated=gated,
             boundary_margin=boundary_margin,
+            context=context,
             **(source or {}),
         )
     )

@@ -28,7 +28,7 @@ from gamut_onnx.fit.train import (
     training_pixels,
 )
 
-Pool = tuple[np.ndarray, np.ndarray]  # pool_arrays: MLP inputs [n, 5], residual targets [n, 3]
+Pool = tuple[np.ndarray, np.ndarray]  # pool_arrays: MLP inputs [n, 5 or 21], residuals [n, 3]
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Problem:
 
     def pool(self, config: FitConfig) -> Pool:
         index = training_pixels(self.srgb8, self.og, config, self.boundary_margin)
-        return pool_arrays(self.srgb8, self.truth, index)
+        return pool_arrays(self.srgb8, self.truth, index, config.context)
 
 
 def fit_pools(pools: list[Pool], config: FitConfig, device: str = "auto") -> list[FitResult]:
@@ -75,7 +75,10 @@ def fit_pools(pools: list[Pool], config: FitConfig, device: str = "auto") -> lis
     for i, (features, _) in enumerate(encoded):
         lone, _ = initial_model(config)
         load_parameters(lone, [p.detach().cpu() for p in weights[i]])
-        results.append(FitResult(lone, seconds, device, features.shape[0], losses[i], init))
+        samples = features.shape[0]  # batched fits keep the recipe's context (no race)
+        results.append(
+            FitResult(lone, seconds, device, samples, losses[i], init, context=config.context)
+        )
     return results
 
 

@@ -34,6 +34,12 @@ class FitConfig:
     gate: str = "on"  # encoder: "on" (MLP at boundary pixels), "off" (everywhere), "auto"
     weight_dtype: str = "float16"
     seed: int = 0
+    # Input layout 2: the MLP also sees the carrier's block means around each pixel
+    # (gamut_onnx/context.py); its extra first-layer rows start at zero.
+    context: bool = False
+    # With context: the share of the steps a plain fit races the context fit before the
+    # training-pool loss picks one to finish (fit/race.py); 0 keeps the context fit.
+    context_race: float = 0.3
 
 
 PRESETS = {
@@ -51,10 +57,12 @@ PRESETS = {
         gate="off",
         weight_dtype="float32",
     ),
-    "fast": FitConfig(steps=300),
-    "default": FitConfig(),
+    "fast": FitConfig(steps=300, context=True),
+    "default": FitConfig(context=True),
+    # The default without carrier context: a layout-1 blob, as gamut-onnx 0.x wrote.
+    "plain": FitConfig(),
     # The slow end of the curve: more steps and the better of gated/ungated per photo.
-    "best": FitConfig(steps=4000, batch=8192, gate="auto", max_samples=1_000_000),
+    "best": FitConfig(steps=4000, batch=8192, gate="auto", max_samples=1_000_000, context=True),
 }
 
 

@@ -69,7 +69,7 @@ def initial_model(config: FitConfig):
     import torch
 
     torch.manual_seed(config.seed)
-    model = build_model(config.width, config.octaves)
+    model = build_model(config.width, config.octaves, config.context)
     if config.init == "random":
         return model, "random"
     if config.init == "meta":
@@ -83,5 +83,9 @@ def initial_model(config: FitConfig):
             )
     if init is None:
         return model, "random"
+    if config.context:  # zero rows: the context inputs start with no effect
+        rows = model[0].in_features - init[0].shape[0]
+        w1 = np.concatenate([init[0], np.zeros((rows, init[0].shape[1]), np.float32)])
+        init = [w1, *init[1:]]
     load_parameters(model, [torch.from_numpy(w) for w in init])
     return model, "meta" if config.init == "meta" else os.path.basename(config.init)

@@ -47,7 +47,7 @@ def make_task(truth: np.ndarray, config, device: str):
     index = training_pixels(srgb8, out_of_gamut_mask(truth), config)
     if index.size < 256:
         return None
-    return encode_pool(srgb8, truth, index, config.octaves, device)
+    return encode_pool(srgb8, truth, index, config.octaves, device, config.context)
 
 
 def meta_train(

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from gamut_onnx.context import CONTEXT_INPUTS
 from gamut_onnx.errors import GamutError
 from gamut_onnx.features import INPUT_CHANNELS
 from gamut_onnx.fit.config import WIDTHS
 
 
-def build_model(width: int, octaves: int):
-    """The GamutMLP as a torch module taking pre-encoded features."""
+def build_model(width: int, octaves: int, context: bool = False):
+    """The GamutMLP as a torch module taking pre-encoded features (then the raw context)."""
     import torch
 
     if width not in WIDTHS:
         raise GamutError(f"width {width} is not supported (choose {', '.join(map(str, WIDTHS))})")
-    features = INPUT_CHANNELS * 2 * octaves
+    features = INPUT_CHANNELS * 2 * octaves + (CONTEXT_INPUTS if context else 0)
     return torch.nn.Sequential(
         torch.nn.Linear(features, width),
         torch.nn.ReLU(),
@@ -24,11 +25,13 @@ def build_model(width: int, octaves: int):
 
 
 def encode_features(inputs, freq):
-    """sin/cos octave encoding with the graph's layout: per input, sin over k then cos over k."""
+    """sin/cos octave encoding with the graph's layout: per input, sin over k then cos over k.
+    Columns after the first five (the context inputs) follow as they are."""
     import torch
 
-    angles = inputs[:, :, None] * freq
-    return torch.cat([torch.sin(angles), torch.cos(angles)], dim=2).flatten(1)
+    angles = inputs[:, :INPUT_CHANNELS, None] * freq
+    encoded = torch.cat([torch.sin(angles), torch.cos(angles)], dim=2).flatten(1)
+    return torch.cat([encoded, inputs[:, INPUT_CHANNELS:]], dim=1)
 
 
 def model_parameters(model) -> list:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gamut_onnx.colour import boundary_mask
+from gamut_onnx.context import ContextGrids, context_grids, context_inputs
 from gamut_onnx.errors import GamutError
 from gamut_onnx.features import frequency_bands, mlp_inputs_at
 from gamut_onnx.fit.adam import Adam
@@ -34,6 +35,8 @@ class FitResult:
     samples: int
     final_loss: float
     init: str  # "meta" or "random": what the weights started from
+    context: bool = False  # the model uses the carrier context (input layout 2)
+    race: dict | None = None  # with a context race: what it chose and why (fit/race.py)
 
 
 def sample_indices(
@@ -92,6 +95,42 @@ def learning_rate(config: FitConfig, step: int) -> float:
     return floor + 0.5 * (config.lr - floor) * (1 + math.cos(math.pi * t))
 
 
+class Training:
+    """One model's fit in progress: weights, Adam state and batch generator, so that a fit can
+    stop after some steps and go on later (fit/race.py). `frozen_rows`: the last rows of W1
+    get no updates (zero gradients leave Adam's step at exactly zero)."""
+
+    def __init__(self, params, features, targets, config: FitConfig, generator, frozen_rows=0):
+        self.params, self.features, self.targets = params, features, targets
+        self.config, self.generator, self.frozen_rows = config, generator, frozen_rows
+        self.optimiser = Adam(params, lr=config.lr)
+        self.step, self.loss = 0, 0.0
+
+    def run(self, until: int, progress: Callable[[int, float], None] | None = None) -> float:
+        """Steps up to `until` (1-based, inclusive); returns the last batch loss."""
+        import torch
+
+        features, targets, config = self.features, self.targets, self.config
+        n = features.shape[0]
+        batch = min(config.batch, n)
+        for step in range(self.step + 1, until + 1):
+            self.optimiser.lr = learning_rate(config, step)
+            if batch == n:
+                fb, yb = features, targets
+            else:
+                device = features.device
+                pick = torch.randint(0, n, (batch,), generator=self.generator, device=device)
+                fb, yb = features.index_select(0, pick), targets.index_select(0, pick)
+            grads, loss = _gradients(self.params, fb, yb)
+            if self.frozen_rows:
+                grads[0][-self.frozen_rows :] = 0
+            self.optimiser.step(grads)
+            if progress is not None and (step % 50 == 0 or step == config.steps):
+                progress(step, float(loss))
+            self.step, self.loss = step, loss
+        return float(self.loss)
+
+
 def train(
     params: list,
     features,
@@ -102,32 +141,25 @@ def train(
 ) -> float:
     """`config.steps` Adam steps on random batches of the encoded pool; updates `params` in
     place and returns the last batch loss. Used by `fit` and by the meta-learner's inner loop."""
-    import torch
-
-    optimiser = Adam(params, lr=config.lr)
-    n = features.shape[0]
-    batch = min(config.batch, n)
-    loss = torch.zeros(())
-    for step in range(1, config.steps + 1):
-        optimiser.lr = learning_rate(config, step)
-        if batch == n:
-            fb, yb = features, targets
-        else:
-            pick = torch.randint(0, n, (batch,), generator=generator, device=features.device)
-            fb, yb = features.index_select(0, pick), targets.index_select(0, pick)
-        grads, loss = _gradients(params, fb, yb)
-        optimiser.step(grads)
-        if progress is not None and (step % 50 == 0 or step == config.steps):
-            progress(step, float(loss))
-    return float(loss)
+    return Training(params, features, targets, config, generator).run(config.steps, progress)
 
 
 def pool_arrays(
-    srgb8: np.ndarray, truth: np.ndarray, index: np.ndarray
+    srgb8: np.ndarray,
+    truth: np.ndarray,
+    index: np.ndarray,
+    context: bool = False,
+    grids: ContextGrids | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(MLP inputs [n, 5], residual targets [n, 3]) of the pixels at `index`, float32: all a
-    fit needs of a photo (8 MB at the default's 262,144 samples; no torch)."""
+    """(MLP inputs [n, 5] or with `context` [n, 21], residual targets [n, 3]) of the pixels at
+    `index`, float32: all a fit needs of a photo (8 or 25 MB at the default's 262,144 samples;
+    no torch). `grids`: the carrier's context grids when the caller has them already."""
     inputs, clipped = mlp_inputs_at(srgb8, index)
+    if context:
+        rows, cols = np.divmod(np.asarray(index, np.int64), srgb8.shape[1])
+        codes = srgb8.reshape(-1, srgb8.shape[-1])[index]
+        extra = context_inputs(grids or context_grids(srgb8), rows, cols, codes)
+        inputs = np.concatenate([inputs, extra], 1)
     residual = np.asarray(truth, np.float32).reshape(-1, 3)[index] - clipped
     return inputs, np.ascontiguousarray(residual)
 
@@ -142,9 +174,17 @@ def featurise(inputs: np.ndarray, residual: np.ndarray, octaves: int, device):
     return features, torch.from_numpy(residual).to(device)
 
 
-def encode_pool(srgb8: np.ndarray, truth: np.ndarray, index: np.ndarray, octaves: int, device):
+def encode_pool(
+    srgb8: np.ndarray,
+    truth: np.ndarray,
+    index: np.ndarray,
+    octaves: int,
+    device,
+    context: bool = False,
+    grids: ContextGrids | None = None,
+):
     """(features, residual targets) of the pixels at `index`, as torch tensors on `device`."""
-    return featurise(*pool_arrays(srgb8, truth, index), octaves, device)
+    return featurise(*pool_arrays(srgb8, truth, index, context, grids), octaves, device)
 
 
 def fit(
@@ -156,12 +196,13 @@ def fit(
     boundary_margin: int = 0,
     device: str = "auto",
     progress: Callable[[int, float], None] | None = None,
+    grids: ContextGrids | None = None,
 ) -> FitResult:
     """Fit the MLP so that clipped(srgb8) + MLP(inputs) ~= truth on the training pixels.
 
     `srgb8` HxWx3 are the pixels a decoder will see, `truth` HxWx3 linear ProPhoto, `og_mask`
-    HxW the OG pixels of `truth`. `progress(step, loss)` is called every 50 steps.
-    """
+    HxW the OG pixels of `truth`. `progress(step, loss)` is called every 50 steps. `grids`:
+    the context grids of `srgb8`, when the caller has them (the encoder reuses them to score)."""
     import torch
 
     check_config(config)
@@ -172,19 +213,33 @@ def fit(
     index = training_pixels(srgb8, og_mask, config, boundary_margin)
     if index.size == 0:
         raise GamutError("image has no pixels to fit")
-    features, targets = encode_pool(srgb8, truth, index, config.octaves, device)
+    features, targets = encode_pool(
+        srgb8, truth, index, config.octaves, device, config.context, grids
+    )
     model, init = initial_model(config)
     params = [p.to(device) for p in model_parameters(model)]
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    if device.startswith("cuda"):  # a captured graph: no per-step launches (fit/captured.py)
+
+    def generator_for():
+        return torch.Generator(device=device).manual_seed(config.seed)
+
+    choice = None
+    if config.context and config.context_race > 0:  # with or without context (fit/race.py)
+        from gamut_onnx.fit.race import race, race_captured
+
+        if device.startswith("cuda"):
+            params, loss, choice = race_captured(params, features, targets, config, generator_for)
+        else:
+            params, loss, choice = race(params, features, targets, config, generator_for, progress)
+    elif device.startswith("cuda"):  # a captured graph: no per-step launches (fit/captured.py)
         from gamut_onnx.fit.captured import train_captured
 
-        stacked, losses = train_captured([(features, targets)], params, config, [generator], device)
+        pool = [(features, targets)]
+        stacked, losses = train_captured(pool, params, config, [generator_for()], device)
         params, loss = [p[0] for p in stacked], losses[0]
-        if progress is not None:
-            progress(config.steps, loss)
     else:
-        loss = train(params, features, targets, config, progress, generator)
+        loss = train(params, features, targets, config, progress, generator_for())
+    if progress is not None and device.startswith("cuda"):
+        progress(config.steps, loss)
     load_parameters(model, [p.cpu() for p in params])
     return FitResult(
         model=model,
@@ -193,4 +248,6 @@ def fit(
         samples=int(index.size),
         final_loss=loss,
         init=init,
+        context=config.context if choice is None else choice.context,
+        race=None if choice is None else choice.report(),
     )

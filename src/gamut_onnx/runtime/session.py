@@ -23,6 +23,7 @@ import numpy as np
 
 from gamut_onnx.blob import Blob, boundary_edges, check_image_size
 from gamut_onnx.colour.protocol import expansion_matrix
+from gamut_onnx.context import CONTEXT_INPUTS, ContextGrids, context_grids, empty_grids
 from gamut_onnx.cores import cpu_threads
 from gamut_onnx.errors import GamutError
 from gamut_onnx.runtime.backend import (
@@ -126,14 +127,19 @@ class RestoreSession:
         return out
 
     def bands(
-        self, srgb8: np.ndarray, blob: Blob, out: np.ndarray | None = None
+        self,
+        srgb8: np.ndarray,
+        blob: Blob,
+        out: np.ndarray | None = None,
+        grids: ContextGrids | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """(first row, restored rows) for one band of rows at a time: a writer can stream the
         result, so memory stays one band deep whatever the image size. With `out` (HxWx3
-        float32) the bands are views of it, written in place."""
+        float32) the bands are views of it, written in place. `grids`: the carrier's context
+        grids, when the caller has them already."""
         h, w = srgb8.shape[:2]
         check_image_size(blob, h, w)
-        feeds = _weight_feeds(blob, h, w)
+        feeds = _weight_feeds(blob, h, w, srgb8, grids)
         if self.provider == "cuda":
             yield from self.row_bands(srgb8, feeds, out)
             return
@@ -180,11 +186,13 @@ class RestoreSession:
     def restore_on_device(self, srgb8, blob: Blob):
         """For apps that hold the carrier pixels in GPU memory: `srgb8` an onnxruntime OrtValue
         (HxWx3 uint8) on the session's device; returns the restored HxWx3 float32 as an OrtValue
-        on the same device (only the graph's one-float check comes back to the host)."""
+        on the same device (only the graph's one-float check comes back to the host; a context
+        blob's grids are computed from a host copy of the pixels)."""
         h, w = srgb8.shape()[:2]
         check_image_size(blob, h, w)
         binding = self._session.io_binding()
-        for name, value in _weight_feeds(blob, h, w).items():
+        host = srgb8.numpy() if blob.context else None
+        for name, value in _weight_feeds(blob, h, w, host).items():
             binding.bind_cpu_input(name, value)
         binding.bind_cpu_input("origin", np.zeros(2, np.int64))
         binding.bind_ortvalue_input("srgb8", srgb8)
@@ -196,15 +204,38 @@ class RestoreSession:
         return restored
 
 
-def _weight_feeds(blob: Blob, h: int, w: int) -> dict[str, np.ndarray]:
-    """The graph inputs that stay the same for every tile of one image."""
+def graph_w1(blob: Blob) -> np.ndarray:
+    """The graph's w1: the blob's, with zero context rows for a layout-1 blob (one graph runs
+    both layouts; zero rows add exact zeros, so layout-1 results keep their bits)."""
+    w1 = np.asarray(blob.weights[0], np.float32)
+    if blob.context:
+        return np.ascontiguousarray(w1)
+    return np.concatenate([w1, np.zeros((CONTEXT_INPUTS, w1.shape[1]), np.float32)])
+
+
+def _weight_feeds(
+    blob: Blob,
+    h: int,
+    w: int,
+    srgb8: np.ndarray | None = None,
+    grids: ContextGrids | None = None,
+) -> dict[str, np.ndarray]:
+    """The graph inputs that stay the same for every tile of one image (a context blob's
+    grids come from the whole carrier, `srgb8`, unless given)."""
+    if not blob.context:
+        grids = empty_grids()
+    elif grids is None:
+        grids = context_grids(srgb8)
+    weights = [graph_w1(blob), *blob.weights[1:]]
     return {
         "image_size": np.array([h, w], np.int64),
         "edges": boundary_edges(blob),
         "to_prophoto": expansion_matrix(blob.carrier_transform),
+        "context": grids.values,
+        "context_layout": grids.layout,
         **{
             name: np.ascontiguousarray(v, np.float32)
-            for name, v in zip(("w1", "b1", "w2", "b2", "w3", "b3"), blob.weights, strict=True)
+            for name, v in zip(("w1", "b1", "w2", "b2", "w3", "b3"), weights, strict=True)
         },
     }
 

@@ -1,0 +1,33 @@
+"""A tiny builder for ONNX graphs written with the onnx helper API."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+
+class GraphBuilder:
+    """Names nodes and collects constants. `prefix` keeps names unique when this builder makes a
+    subgraph (ONNX names are global across a model's subgraphs)."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.prefix = prefix
+        self._count = 0
+
+    def const(self, value: np.ndarray | float | int, dtype=np.float32) -> str:
+        name = f"{self.prefix}c{len(self.initializers)}"
+        self.initializers.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    def op(self, op_type: str, *inputs: str, **attrs) -> str:
+        self._count += 1
+        out = f"{self.prefix}{op_type.lower()}_{self._count}"
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
+        return out
+
+    def item(self, vector: str, i: int) -> str:
+        """Element i of a 1-D int64 tensor, as a scalar."""
+        return self.op("Gather", vector, self.const(i, np.int64), axis=0)

@@ -1,0 +1,112 @@
+"""The context race: fit with and without carrier context, and finish the one the pool prefers.
+
+Context from the carrier (gamut_onnx/context.py) gains 1-3 dB OG on most photos, but on a few
+whose plain fit is already very good it costs up to 3 dB (docs/design.md). Which kind a photo
+is shows early: after 30 % of the steps, the training-pool loss ranks the two fits as it does at
+the end on every dev photo measured. So both fits take those steps on the same batches and only
+the better one goes on: 1.3 fits' worth of steps instead of 2. The plain contestant is the same
+network with its context rows held at zero, so it exports as a layout-1 blob.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gamut_onnx.context import CONTEXT_INPUTS
+from gamut_onnx.fit.config import FitConfig
+from gamut_onnx.fit.train import Training
+
+POOL_CHUNK = 65_536
+
+
+@dataclass(frozen=True)
+class RaceResult:
+    """What the race chose, and why (`encode --json` reports it)."""
+
+    context: bool
+    plain_loss: float  # mean squared residual error over the training pool, at `at_step`
+    context_loss: float
+    at_step: int
+
+    def report(self) -> dict:
+        return {
+            "context": self.context,
+            "decided_at_step": self.at_step,
+            "pool_loss_plain": self.plain_loss,
+            "pool_loss_context": self.context_loss,
+        }
+
+
+def pool_loss(params: list, features, targets) -> float:
+    """Mean squared error of the MLP over the whole training pool (in chunks)."""
+    import torch
+
+    w1, b1, w2, b2, w3, b3 = params
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, features.shape[0], POOL_CHUNK):
+            f = features[start : start + POOL_CHUNK]
+            out = torch.relu(torch.relu(f @ w1 + b1) @ w2 + b2) @ w3 + b3
+            total += float((out - targets[start : start + POOL_CHUNK]).square().sum())
+    return total / targets.numel()
+
+
+def race_steps(config: FitConfig) -> int:
+    """How many steps both contestants take before the choice."""
+    return max(1, round(config.steps * config.context_race))
+
+
+def race(
+    params: list,
+    features,
+    targets,
+    config: FitConfig,
+    generator_for: Callable[[], object],
+    progress: Callable[[int, float], None] | None = None,
+) -> tuple[list, float, RaceResult]:
+    """Fit `params` (context rows of W1 starting at zero) with and without context; returns the
+    winner's weights (the plain one's context rows are exactly zero), its last batch loss and
+    the choice. `generator_for()` gives each contestant a generator seeded alike."""
+    contestants = {
+        False: Training(
+            [p.clone() for p in params],
+            features,
+            targets,
+            config,
+            generator_for(),
+            frozen_rows=CONTEXT_INPUTS,
+        ),
+        True: Training([p.clone() for p in params], features, targets, config, generator_for()),
+    }
+    until = race_steps(config)
+    for training in contestants.values():
+        training.run(until)
+    losses = {k: pool_loss(t.params, features, targets) for k, t in contestants.items()}
+    context = losses[True] < losses[False]
+    winner = contestants[context]
+    if progress is not None:
+        progress(until, float(winner.loss))
+    loss = winner.run(config.steps, progress)
+    return winner.params, loss, RaceResult(context, losses[False], losses[True], until)
+
+
+def race_captured(
+    params: list, features, targets, config: FitConfig, generator_for: Callable[[], object]
+) -> tuple[list, float, RaceResult]:
+    """`race` on a GPU, where a fit is bound by kernel launches, not arithmetic: both fits run
+    to the end as two models of one captured graph (fit/captured.py), about the time of one.
+    The plain model trains on the pool with its context columns zeroed, so its context rows get
+    zero gradients and stay exactly zero; the pool loss picks."""
+    from gamut_onnx.fit.captured import train_captured
+
+    plain_features = features.clone()
+    plain_features[:, -CONTEXT_INPUTS:] = 0
+    pools = [(plain_features, targets), (features, targets)]
+    generators = [generator_for(), generator_for()]
+    stacked, last = train_captured(pools, params, config, generators, str(features.device))
+    fitted = {False: [p[0] for p in stacked], True: [p[1] for p in stacked]}
+    losses = {k: pool_loss(w, features, targets) for k, w in fitted.items()}
+    context = losses[True] < losses[False]
+    choice = RaceResult(context, losses[False], losses[True], config.steps)
+    return fitted[context], last[int(context)], choice
