@@ -40,13 +40,18 @@ def machine() -> str:
     return line
 
 
-def small_fit(height: int = 96, width: int = 128, steps: int = 200, mlp_width: int = 32):
-    """A real fit (CPU, few steps) on the synthetic scene: its EncodeResult (pixels + blob)."""
+def small_fit(
+    height: int = 96, width: int = 128, steps: int = 200, mlp_width: int = 32, context=True
+):
+    """A real fit (CPU, few steps) on the synthetic scene: its EncodeResult (pixels + blob),
+    with carrier context (the costlier restore) unless `context` is False; no race."""
     from gamut_onnx.codec import encode
     from gamut_onnx.fit import preset
     from gamut_onnx.sample import synthetic_scene
 
-    config = preset("default", steps=steps, batch=2048, width=mlp_width)
+    config = preset(
+        "default", steps=steps, batch=2048, width=mlp_width, context=context, context_race=0.0
+    )
     return encode(synthetic_scene(width, height), config=config, device="cpu", provider="cpu")
 
 

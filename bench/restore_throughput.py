@@ -110,7 +110,7 @@ def main() -> None:
     threads = cpu_threads()
     torch.set_num_threads(threads)
     print(machine())
-    fit = small_fit(steps=args.fit_steps, mlp_width=args.width)
+    fit = small_fit(steps=args.fit_steps, mlp_width=args.width, context=False)  # torch twin
     base = blob_for(fit.blob, fit.srgb8, gated=False)
     flops = mlp_flops_per_pixel(base.width, base.octaves)
     gflops = gemm_gflops(args.gemm)
