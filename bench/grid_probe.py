@@ -66,14 +66,8 @@ def fit_and_score(path: Path, cells: int, steps: int) -> tuple[float, float, int
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(config, step)
         pick = torch.randint(0, len(index), (config.batch,), generator=g)
-        loss = (
-            (
-                predict(features[pick], *(t[pick] for t in (idx, wts)) if cells else (None, None))
-                - targets[pick]
-            )
-            .square()
-            .mean()
-        )
+        cell_idx, cell_w = (idx[pick], wts[pick]) if cells else (None, None)
+        loss = (predict(features[pick], cell_idx, cell_w) - targets[pick]).square().mean()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
