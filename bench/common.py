@@ -73,3 +73,24 @@ def blob_for(blob_bytes: bytes, srgb8: np.ndarray, gated: bool):
         gated=gated,
         boundary_margin=0,
     )
+
+
+def gated_scores(srgb8, truth, og, edge, residual: np.ndarray) -> tuple[float, float]:
+    """Whole / OG PSNR of a gated restore: `residual` [len(edge), 3] added at the flat pixel
+    indices `edge`, clipped, the plain expansion elsewhere (the probes score torch fits so)."""
+    from gamut_onnx.colour import srgb8_to_prophoto
+    from gamut_onnx.metrics import psnr
+
+    restored = srgb8_to_prophoto(srgb8).reshape(-1, 3)
+    restored[edge] = np.clip(restored[edge] + residual, 0, 1)
+    restored = restored.reshape(truth.shape)
+    return psnr(restored, truth), psnr(restored, truth, og)
+
+
+def print_means(label: str, rows: list[list[tuple]]) -> None:
+    """The mean whole / OG PSNR of each column of per-photo (whole, OG, ...) scores."""
+    import statistics
+
+    columns = range(len(rows[0]))
+    means = [[statistics.mean(r[i][j] for r in rows) for j in (0, 1)] for i in columns]
+    print(f"\nmean of {len(rows)} ({label}):", "  ".join(f"{w:.2f} / {o:.2f}" for w, o in means))

@@ -19,23 +19,21 @@ The first probe (box means at 5-257 px, block means at other scales) is
 from __future__ import annotations
 
 import argparse
-import statistics
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import gated_scores, print_means
 
 from gamut_onnx.colour import (
     boundary_mask,
     out_of_gamut_mask,
     prophoto_to_srgb8,
-    srgb8_to_prophoto,
 )
 from gamut_onnx.context import CONTEXT_INPUTS, context_grids, context_inputs
 from gamut_onnx.fit import encode_pool, load_init, preset, training_pixels
 from gamut_onnx.fit.race import pool_loss
 from gamut_onnx.fit.train import Training
-from gamut_onnx.metrics import psnr
 from gamut_onnx.read import read_prophoto
 
 
@@ -82,10 +80,7 @@ def scores(path: Path, variants: list[str], steps: int) -> list[tuple[float, flo
         w1, b1, w2, b2, w3, b3 = params
         with torch.no_grad():
             residual = torch.relu(torch.relu(edge_features @ w1 + b1) @ w2 + b2) @ w3 + b3
-        restored = srgb8_to_prophoto(srgb8).reshape(-1, 3)
-        restored[edge] = np.clip(restored[edge] + residual.numpy(), 0, 1)
-        restored = restored.reshape(truth.shape)
-        out.append((psnr(restored, truth), psnr(restored, truth, og)))
+        out.append(gated_scores(srgb8, truth, og, edge, residual.numpy()))
     return out
 
 
@@ -130,14 +125,7 @@ def main() -> None:
         rows.append(scores(path, variants, args.steps))
         cells = "  ".join(f"{w:.2f} / {o:.2f}" for w, o in rows[-1])
         print(f"{path.name[:34]:34s} {cells}", flush=True)
-    means = [
-        (statistics.mean(r[i][0] for r in rows), statistics.mean(r[i][1] for r in rows))
-        for i in range(len(variants))
-    ]
-    print(
-        f"\nmean of {len(rows)} ({', '.join(variants)}):",
-        "  ".join(f"{w:.2f} / {o:.2f}" for w, o in means),
-    )
+    print_means(", ".join(variants), rows)
 
 
 if __name__ == "__main__":

@@ -13,16 +13,15 @@ bytes. Not built into the blob: a measurement of the lever.
 from __future__ import annotations
 
 import argparse
-import statistics
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import gated_scores, print_means
 
-from gamut_onnx.colour import boundary_mask, out_of_gamut_mask, prophoto_to_srgb8, srgb8_to_prophoto
+from gamut_onnx.colour import boundary_mask, out_of_gamut_mask, prophoto_to_srgb8
 from gamut_onnx.fit import encode_pool, load_init, preset, training_pixels
 from gamut_onnx.fit.train import learning_rate
-from gamut_onnx.metrics import psnr
 from gamut_onnx.read import read_prophoto
 
 
@@ -75,10 +74,7 @@ def fit_and_score(path: Path, cells: int, steps: int) -> tuple[float, float, int
     edge_features, _ = encode_pool(srgb8, truth, edge, config.octaves, "cpu")
     with torch.no_grad():
         residual = predict(edge_features, *(corners(edge, h, w, gh, gw) if cells else (None, None)))
-    restored = srgb8_to_prophoto(srgb8).reshape(-1, 3)
-    restored[edge] = np.clip(restored[edge] + residual.numpy(), 0, 1)
-    restored = restored.reshape(truth.shape)
-    return psnr(restored, truth), psnr(restored, truth, og), gh * gw * 3 * 2
+    return (*gated_scores(srgb8, truth, og, edge, residual.numpy()), gh * gw * 3 * 2)
 
 
 def main() -> None:
@@ -94,14 +90,7 @@ def main() -> None:
         rows.append([fit_and_score(path, c, args.steps) for c in sizes])
         cells = "  ".join(f"{w:.2f} / {o:.2f} ({b} B)" for w, o, b in rows[-1])
         print(f"{path.name[:34]:34s} {cells}", flush=True)
-    means = [
-        (statistics.mean(r[i][0] for r in rows), statistics.mean(r[i][1] for r in rows))
-        for i in range(len(sizes))
-    ]
-    print(
-        f"\nmean of {len(rows)} (rows {args.cells}):",
-        "  ".join(f"{w:.2f} / {o:.2f}" for w, o in means),
-    )
+    print_means(f"rows {args.cells}", rows)
 
 
 if __name__ == "__main__":
