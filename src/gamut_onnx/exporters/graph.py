@@ -93,13 +93,6 @@ def _exact_colour(g: GraphBuilder, flat_srgb8: str) -> str:
     return g.op("Add", g.op("Gather", red_green, rg_index), g.op("Gather", products[2], b))
 
 
-def _squeezed(g: GraphBuilder, vector: str, i: int) -> str:
-    """Element i of a 1-D int64 tensor, as a scalar."""
-    i64 = np.int64
-    part = g.op("Slice", vector, g.const([i], i64), g.const([i + 1], i64))
-    return g.op("Squeeze", part, g.const([0], i64))
-
-
 def build_restore_graph() -> onnx.ModelProto:
     """The whole restore: 8-bit sRGB tile + weights -> linear ProPhoto tile.
 
@@ -129,11 +122,11 @@ def build_restore_graph() -> onnx.ModelProto:
 
     # MLP inputs of the selected pixels: (x, y) from the flat index, colour from the base.
     shape = g.op("Shape", "srgb8")
-    tile_w = _squeezed(g, shape, 1)
+    tile_w = g.item(shape, 1)
     row = g.op("Div", index, tile_w)
     col = g.op("Sub", index, g.op("Mul", row, tile_w))
-    x = _coordinate(g, _squeezed(g, "image_size", 1), _squeezed(g, "origin", 1), col)
-    y = _coordinate(g, _squeezed(g, "image_size", 0), _squeezed(g, "origin", 0), row)
+    x = _coordinate(g, g.item("image_size", 1), g.item("origin", 1), col)
+    y = _coordinate(g, g.item("image_size", 0), g.item("origin", 0), row)
     colour = g.op("Gather", base, index, axis=0)  # [K, 3]
     v = g.op(
         "Concat",
