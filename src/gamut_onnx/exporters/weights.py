@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gamut_onnx.blob import Blob, pack_blob
-from gamut_onnx.features import INPUT_CHANNELS
+from gamut_onnx.blob import Blob, pack_blob, weight_shapes
 
 
 def model_weights(model) -> list[np.ndarray]:
@@ -34,7 +33,7 @@ def blob_from_model(
     `context`, a model built with context inputs must have them at zero: their rows are left
     out (the layout-1 blob computes the same function)."""
     weights = model_weights(model)
-    rows = INPUT_CHANNELS * 2 * octaves
+    rows = weight_shapes(weights[0].shape[1], octaves)[0][0]
     if not context and weights[0].shape[0] > rows:
         if np.any(weights[0][rows:]):
             raise ValueError("a model whose context rows are not zero needs context=True")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gamut_onnx.context import CONTEXT_INPUTS
+from gamut_onnx.blob import weight_shapes
 from gamut_onnx.errors import GamutError
 from gamut_onnx.features import INPUT_CHANNELS
 from gamut_onnx.fit.config import WIDTHS
@@ -14,7 +14,7 @@ def build_model(width: int, octaves: int, context: bool = False):
 
     if width not in WIDTHS:
         raise GamutError(f"width {width} is not supported (choose {', '.join(map(str, WIDTHS))})")
-    features = INPUT_CHANNELS * 2 * octaves + (CONTEXT_INPUTS if context else 0)
+    features = weight_shapes(width, octaves, context)[0][0]
     return torch.nn.Sequential(
         torch.nn.Linear(features, width),
         torch.nn.ReLU(),
