@@ -48,6 +48,7 @@ class EncodeResult:
     psnr_og: float
     context: bool = False  # the model sees the carrier around each pixel (input layout 2)
     context_race: dict | None = None  # why (fit/race.py): pool losses with and without
+    residual_map: dict | None = None  # with --residual-map: bytes, quality, scores, or why not
 
     def report(self) -> dict:
         skip = {"srgb8", "alpha", "blob", "data"}  # arrays and bytes: not report material
@@ -157,6 +158,7 @@ class Prepared:
     widest: int | None
     source: object
     start: float
+    residual_map: bool = False  # code the MLP's remaining error beside the blob
 
     @property
     def needs_fit(self) -> bool:
@@ -181,9 +183,11 @@ def prepare(
     weight_dtype: str | None = None,
     gate: str | None = None,
     source=None,
+    residual_map: bool = False,
 ) -> Prepared:
     """The reduction and the plan of `encode`, without the fit (no torch needed)."""
     from gamut_onnx.fit.config import PRESETS, check_config
+    from gamut_onnx.residual_encoding import check_map_carrier
 
     config = config or PRESETS["default"]
     gate = gate or config.gate
@@ -194,6 +198,8 @@ def prepare(
     if carrier == "jpeg" and alpha is not None:
         raise GamutError("JPEG cannot hold an alpha channel: write a .png or .tif carrier")
     check_config(config)
+    if residual_map:
+        check_map_carrier(carrier)
     start = time.perf_counter()
     prophoto = np.asarray(prophoto, np.float32)
     srgb8, og = reduce_to_srgb8(prophoto)  # one pass for the carrier and the OG mask
@@ -217,6 +223,7 @@ def prepare(
         widest=max(m for _, m in candidates) if all(g for g, _ in candidates) else None,
         source=source,
         start=start,
+        residual_map=residual_map,
     )
 
 
@@ -263,7 +270,7 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
         data = jpeg.add_segments(prep.bare_jpeg, SRGB_ICC, blob)
     else:
         data = prep.carrier_with(blob)
-    return EncodeResult(
+    encoded = EncodeResult(
         srgb8=seen,
         alpha=prep.alpha8,
         blob=blob or b"",
@@ -287,6 +294,11 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
         context=bool(blob is not None and result.context),
         context_race=result.race if result else None,
     )
+    if not prep.residual_map:
+        return encoded
+    from gamut_onnx.residual_encoding import with_residual_map
+
+    return with_residual_map(prep, encoded, provider)
 
 
 def encode(
@@ -304,6 +316,7 @@ def encode(
     fallback: bool = True,
     progress: Callable[[int, float], None] | None = None,
     source=None,
+    residual_map: bool = False,
 ) -> EncodeResult:
     """Reduce linear ProPhoto (HxWx3 float) to an sRGB carrier and fit the restoring MLP.
 
@@ -315,7 +328,9 @@ def encode(
     (`fallback=False` keeps the best model regardless, e.g. for test vectors).
     `weight_dtype` and `gate` default to the recipe's (`config`). `source` is the photo's own
     colour space (a ColourSpace or IccProfile, from the reader), recorded so that decode can
-    restore into it; None records ProPhoto.
+    restore into it; None records ProPhoto. `residual_map`: also code what the MLP leaves
+    wrong as a small AVIF beside the blob, within min(48 KB, 1 % of the file) (PNG and JPEG
+    carriers; residual_map.py).
     """
     from gamut_onnx.context import context_grids
     from gamut_onnx.fit import fit
@@ -330,6 +345,7 @@ def encode(
         weight_dtype=weight_dtype,
         gate=gate,
         source=source,
+        residual_map=residual_map,
     )
     result, grids = None, None
     if prep.needs_fit:

@@ -20,6 +20,7 @@ from gamut_onnx.colour.cms import IccProfile, read_icc
 from gamut_onnx.colour.spaces import ColourSpace, named_space
 from gamut_onnx.container.carrier import Carrier, CarrierHeader
 from gamut_onnx.errors import GamutError
+from gamut_onnx.residual_map import DecodedMap, corrected_bands, decoded_map
 
 NO_MODEL = "no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"
 EDITED = "pixels changed after encoding (edited?): restore quality is not guaranteed"
@@ -27,6 +28,7 @@ WEAK_JPEG_DIGEST = (
     "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed "
     "(they alter the decoded colours): re-encode to get the full check"
 )
+MAP_IGNORED = "residual map ignored"
 BAND_ROWS = 512
 
 
@@ -39,6 +41,7 @@ class DecodeResult:
     provider: str
     decode_s: float
     space: ColourSpace | IccProfile | None = field(default=None, repr=False)  # the photo's own
+    residual_map: bool = False  # a residual map refined the restore
 
 
 def carrier_digest(carrier: Carrier, blob: Blob) -> bytes:
@@ -81,16 +84,33 @@ def output_space(name: str, blob: Blob | None) -> ColourSpace | IccProfile:
     return source_space(blob) if name == "source" else named_space(name)
 
 
-def _checked(carrier: Carrier, strict: bool) -> tuple[Blob | None, list[str]]:
+def read_map(carrier: Carrier, blob: Blob | None) -> tuple[DecodedMap | None, list[str]]:
+    """The carrier's residual map, checked against its pixels and blob. The map only refines
+    the MLP's restore, so a map that cannot be used is a warning and the restore goes on
+    without it (an error under --strict)."""
+    if carrier.residual_map is None:
+        return None, []
+    if blob is None:
+        return None, [f"{MAP_IGNORED}: the file has no model for it to correct"]
+    try:
+        h, w = carrier.srgb8.shape[:2]
+        return decoded_map(carrier.residual_map, h, w, carrier.blob), []
+    except GamutError as exc:
+        return None, [f"{MAP_IGNORED}: {exc}"]
+
+
+def _checked(carrier: Carrier, strict: bool) -> tuple[Blob | None, DecodedMap | None, list]:
     from gamut_onnx.runtime.backend import conflict_message, installed_builds
 
     blob, warnings = read_blob(carrier)
+    residual_map, map_warnings = read_map(carrier, blob)
+    warnings += map_warnings
     conflict = conflict_message(installed_builds())
     if conflict:  # restores on the CPU provider still work; say how to repair the install
         warnings.append(conflict)
     if strict and warnings:
         raise GamutError(f"refusing to decode under --strict: {warnings[0]}")
-    return blob, warnings
+    return blob, residual_map, warnings
 
 
 def ahead(items: Iterator, depth: int = 1) -> Iterator:
@@ -138,11 +158,16 @@ def expanded_bands(srgb8: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         yield top, srgb8_to_prophoto(srgb8[top : top + BAND_ROWS])
 
 
-def _bands(carrier: Carrier, blob: Blob | None, session) -> Iterator[tuple[int, np.ndarray]]:
+def _bands(
+    carrier: Carrier, blob: Blob | None, residual_map: DecodedMap | None, session
+) -> Iterator[tuple[int, np.ndarray]]:
     if session is None:  # no model: the reference expansion
         yield from expanded_bands(carrier.srgb8)
-    else:
+    elif residual_map is None:
         yield from session.bands(carrier.srgb8, blob)
+    else:
+        bands = session.bands(carrier.srgb8, blob)
+        yield from corrected_bands(bands, carrier.srgb8, blob, residual_map)
 
 
 def _session(blob: Blob | None, provider: str, tile: int | None):
@@ -156,11 +181,11 @@ def decode(
 ) -> DecodeResult:
     """Restore linear ProPhoto from a carrier; strict turns warnings into errors."""
     start = time.perf_counter()
-    blob, warnings = _checked(carrier, strict)
+    blob, residual_map, warnings = _checked(carrier, strict)
     session = _session(blob, provider, tile)
     h, w = carrier.srgb8.shape[:2]
     prophoto = np.empty((h, w, 3), np.float32)
-    for top, rows in _bands(carrier, blob, session):
+    for top, rows in _bands(carrier, blob, residual_map, session):
         prophoto[top : top + rows.shape[0]] = rows
     return DecodeResult(
         prophoto=prophoto,
@@ -170,6 +195,7 @@ def decode(
         provider=session.provider if session else "none",
         decode_s=time.perf_counter() - start,
         space=source_space(blob),
+        residual_map=residual_map is not None,
     )
 
 
@@ -183,6 +209,7 @@ class DecodeReport:
     decode_s: float
     space: str  # the output's colour space, as --space names it (or "icc")
     depth: str
+    residual_map: bool = False
 
 
 def decode_to_file(
@@ -201,14 +228,14 @@ def decode_to_file(
 
     start = time.perf_counter()
     fmt = output_format(output)
-    blob, warnings = _checked(carrier, strict)
+    blob, residual_map, warnings = _checked(carrier, strict)
     target = coded_space(fmt, output_space(space, blob))
     depth = resolve_depth(fmt, depth, target)
     session = _session(blob, provider, tile)
     alpha = carrier.alpha
 
     def bands():
-        for top, rows in ahead(_bands(carrier, blob, session)):
+        for top, rows in ahead(_bands(carrier, blob, residual_map, session)):
             yield rows, None if alpha is None else alpha[top : top + rows.shape[0]]
 
     h, w = carrier.srgb8.shape[:2]
@@ -220,4 +247,5 @@ def decode_to_file(
         decode_s=time.perf_counter() - start,
         space="icc" if isinstance(target, IccProfile) else space_name(target),
         depth=depth,
+        residual_map=residual_map is not None,
     )

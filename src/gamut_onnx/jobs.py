@@ -35,6 +35,7 @@ class EncodeOptions:
     gate: str | None = None
     device: str = "auto"
     input_space: str | None = None
+    residual_map: bool = False  # code the MLP's remaining error beside it (residual_map.py)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
         weight_dtype=options.weight_dtype,
         gate=options.gate,
         source=image.space,
+        residual_map=options.residual_map,
     )
     return Staged(source, output, prepared, image.description, image.space_name,
                   image.clipped_fraction, read_s, start)  # fmt: skip
@@ -175,6 +177,7 @@ def decode_file(
         "width": w,
         "height": h,
         "restored": report.restored,
+        "residual_map": report.residual_map,
         "space": report.space,
         "depth": report.depth,
         "provider": report.provider,

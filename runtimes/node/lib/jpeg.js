@@ -6,10 +6,11 @@
 
 import decodeJpegImage, { init as initJpegImage } from '@jsquash/jpeg/decode.js';
 
-import { GamutError } from './blob.js';
+import { GamutError, RESIDUAL_MAP_NOT_APPLIED } from './blob.js';
 import { ranges } from './limits.js';
 
 const JPEG_BLOB_ID = 'GAMUT-ONNX\0';
+const JPEG_MAP_ID = 'GAMUT-RESMAP\0'; // the optional residual map (§9): noted, not applied
 const ICC_ID = 'ICC_PROFILE\0';
 
 const SOS = 0xda;
@@ -67,6 +68,11 @@ function jpegEnd(bytes, pos) {
     if (pos + 4 > bytes.length) throw new GamutError('JPEG is truncated (no EOI)');
     pos += 2 + ((bytes[pos + 2] << 8) | bytes[pos + 3]); // DHT, DQT, SOS, ... between scans
   }
+}
+
+/** Whether an APPn payload starts with the identifier `id`. */
+function hasId(payload, id) {
+  return payload.length >= id.length && String.fromCharCode(...payload.subarray(0, id.length)) === id;
 }
 
 /** Reassemble APPn chunks by sequence number; refuse gaps, duplicates and mixed counts. */
@@ -155,7 +161,9 @@ export function probeJpeg(bytes) {
     channels: 3,
     bytes,
     blob: joinChunks(chunks[JPEG_BLOB_ID], 'blob (APP9 GAMUT-ONNX)'),
-    notes: [],
+    notes: segments.some((s) => s.marker === 0xe9 && hasId(s.payload, JPEG_MAP_ID))
+      ? [RESIDUAL_MAP_NOT_APPLIED]
+      : [],
     digestParts: digest(DECODE_AFFECTING_APPS),
     legacyDigestParts: digest([]),
   };

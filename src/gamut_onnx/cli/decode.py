@@ -110,6 +110,7 @@ def decode(
 
 def decode_line(report: dict) -> str:
     what = "restored" if report["restored"] else "expanded (no model)"
+    what += " with its residual map" if report.get("residual_map") else ""
     return (
         f"{report['output']}: {report['width']}x{report['height']} {what} in "
         f"{report['decode_s']:.2f} s ({report['provider']}), {report['space']} "
@@ -160,6 +161,8 @@ def inspect(
             pixel_digest=blob.pixel_digest.hex(),
             pixel_digest_ok=blob.pixel_digest == carrier_digest(found, blob),
         )
+    if found.residual_map is not None:
+        info["residual_map_bytes"] = len(found.residual_map)
     if as_json:
         print_json(info)
         return

@@ -81,6 +81,15 @@ def encode(
             "--no-context writes a model that gamut-onnx 0.x decoders read).",
         ),
     ] = None,
+    residual_map: Annotated[
+        bool,
+        typer.Option(
+            "--residual-map",
+            help="Also store what the MLP leaves wrong as a small AVIF (PNG/JPEG carriers; "
+            "the map within min(48 KB, 1 % of the file); gamut-onnx 0.x and the Node "
+            "and browser runtimes restore without it).",
+        ),
+    ] = False,
     device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
     init: Annotated[
         str | None,
@@ -134,6 +143,7 @@ def encode(
         gate=gate.value if gate else None,
         device=device.value,
         input_space=input_space,
+        residual_map=residual_map,
     )
     steps_total = make_preset(options.quality, **options.overrides).steps
     if is_batch(sources, output) or ray or fit_batch > 1:

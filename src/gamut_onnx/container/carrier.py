@@ -34,6 +34,7 @@ JPEG_PLAIN_QUALITY = 95  # for plain (model-less) JPEGs written through encode_c
 # unsafe-to-copy: an editor that changes the pixels must drop it, as the model is only valid
 # for these exact pixels.
 PNG_BLOB_CHUNK = b"gmLP"
+PNG_MAP_CHUNK = b"gmRM"  # the optional residual map (residual_map.py); unsafe-to-copy too
 
 # sRGB colorimetry chunks, as the PNG spec recommends for sRGB images (sRGB intent 0 =
 # perceptual, plus gAMA/cHRM fallbacks for readers that ignore sRGB).
@@ -59,6 +60,7 @@ class Carrier:
     digest: bytes = b""  # what the blob's pixel_digest must equal (see docs/blob-format.md)
     legacy_digest: bytes = b""  # what format-1 blobs recorded (differs for JPEG only)
     notes: tuple[str, ...] = ()  # soft problems with the metadata, for the decoder's warnings
+    residual_map: bytes | None = None  # PNG and JPEG carriers may hold one beside the blob
 
     def __post_init__(self) -> None:
         if not self.digest:  # lossless carriers: SHA-256 of the decoded RGB pixels
@@ -84,8 +86,9 @@ def _check_inputs(srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes | Non
         raise GamutError("carrier blob must be non-empty bytes or None")
 
 
-def _png_chunks(blob: bytes | None) -> list[tuple[bytes, bytes]]:
-    return list(_SRGB_CHUNKS) + ([] if blob is None else [(PNG_BLOB_CHUNK, bytes(blob))])
+def _png_chunks(blob: bytes | None, residual_map: bytes | None = None) -> list:
+    chunks = list(_SRGB_CHUNKS) + ([] if blob is None else [(PNG_BLOB_CHUNK, bytes(blob))])
+    return chunks + ([] if residual_map is None else [(PNG_MAP_CHUNK, bytes(residual_map))])
 
 
 def _encode_png_carrier(srgb8: np.ndarray, alpha: np.ndarray | None, blob: bytes | None) -> bytes:
@@ -98,10 +101,9 @@ def _background() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(1, thread_name_prefix="gamut-onnx-carrier")
 
 
-def start_carrier(
-    fmt: str, srgb8: np.ndarray, alpha: np.ndarray | None
-) -> Callable[[bytes | None], bytes]:
-    """Begin a carrier whose model is not fitted yet; call the result with the blob (or None).
+def start_carrier(fmt: str, srgb8: np.ndarray, alpha: np.ndarray | None) -> Callable[..., bytes]:
+    """Begin a carrier whose model is not fitted yet; call the result with the blob (or None)
+    and, for PNG, optionally a residual map.
 
     A PNG's image data does not depend on the blob, which has a chunk of its own, so it is
     compressed in a background thread while the model is fitted (0.7 s at 12 MP); TIFF and
@@ -112,10 +114,10 @@ def start_carrier(
     pixels = srgb8 if alpha is None else np.dstack([srgb8, alpha])
     body = _background().submit(png.encode_png, pixels, [])
 
-    def finish(blob: bytes | None) -> bytes:
+    def finish(blob: bytes | None, residual_map: bytes | None = None) -> bytes:
         if blob is not None:
             _check_inputs(np.asarray(srgb8), alpha, blob)
-        return png.insert_chunks(body.result(), _png_chunks(blob))
+        return png.insert_chunks(body.result(), _png_chunks(blob, residual_map))
 
     return finish
 
@@ -167,6 +169,7 @@ class CarrierHeader:
     blob: bytes | None
     icc: bytes | None
     notes: tuple[str, ...] = ()  # soft problems for the decoder's warnings
+    residual_map: bytes | None = None
 
 
 def _probe_png(data: bytes) -> CarrierHeader:
@@ -177,13 +180,19 @@ def _probe_png(data: bytes) -> CarrierHeader:
     if len(blobs) > 1:
         raise GamutError(f"PNG holds {len(blobs)} gmLP chunks; a carrier has at most one")
     blob = blobs[0] if blobs else None
-    return CarrierHeader("png", header.width, header.height, blob, png.iccp_profile(chunks))
+    maps = chunks.get(PNG_MAP_CHUNK, [])
+    if len(maps) > 1:
+        raise GamutError(f"PNG holds {len(maps)} gmRM chunks; a carrier has at most one")
+    icc = png.iccp_profile(chunks)
+    return CarrierHeader(
+        "png", header.width, header.height, blob, icc, (), maps[0] if maps else None
+    )
 
 
 def _probe_jpeg(data: bytes) -> CarrierHeader:
     width, height = jpeg.frame_size(data)
     icc, blob = jpeg.jpeg_metadata(data)
-    return CarrierHeader("jpeg", width, height, blob, icc)
+    return CarrierHeader("jpeg", width, height, blob, icc, (), jpeg.jpeg_residual_map(data))
 
 
 def _probe_tiff(data: bytes) -> CarrierHeader:
@@ -197,11 +206,28 @@ def _pixels(data: bytes, header: CarrierHeader) -> Carrier:
         pixels, _ = png.decode_png(data, ihdr, 4 if ihdr.colour_type == 6 else 3)
         alpha = pixels[..., 3].copy() if pixels.shape[2] == 4 else None
         srgb8 = np.ascontiguousarray(pixels[..., :3])
-        return Carrier(srgb8, alpha, header.blob, "png", header.icc, notes=header.notes)
+        return Carrier(
+            srgb8,
+            alpha,
+            header.blob,
+            "png",
+            header.icc,
+            notes=header.notes,
+            residual_map=header.residual_map,
+        )
     if header.format == "jpeg":
         srgb8 = jpeg.decode_jpeg(data)
         digests = jpeg.scan_digest(data), jpeg.scan_digest(data, 1)
-        return Carrier(srgb8, None, header.blob, "jpeg", header.icc, *digests, header.notes)
+        return Carrier(
+            srgb8,
+            None,
+            header.blob,
+            "jpeg",
+            header.icc,
+            *digests,
+            header.notes,
+            residual_map=header.residual_map,
+        )
     srgb8, alpha = tiff.decode_tiff_pixels(data)
     return Carrier(srgb8, alpha, header.blob, "tiff", header.icc, notes=header.notes)
 

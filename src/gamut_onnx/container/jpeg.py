@@ -31,6 +31,7 @@ ICC_ID = b"ICC_PROFILE\x00"
 # the secondary image), APP11 JPEG XT / JUMBF (C2PA, JPEG 360), APP13 Photoshop IRB/IPTC,
 # APP14 Adobe. APP9 has no widely deployed user we know of, and the identifier disambiguates.
 BLOB_ID = b"GAMUT-ONNX\x00"
+MAP_ID = b"GAMUT-RESMAP\x00"  # the optional residual map (gamut_onnx/residual_map.py), APP9 too
 _MAX_LENGTH = 0xFFFF  # the length field counts itself: 2 + identifier + seq + count + chunk
 
 
@@ -207,20 +208,31 @@ def _chunk_segments(marker: int, ident: bytes, payload: bytes, what: str) -> byt
     return b"".join(out)
 
 
+def _ident(marker: int, payload: bytes) -> bytes | None:
+    """Which of our payloads an APPn segment carries, if any."""
+    if marker == APP2 and payload.startswith(ICC_ID):
+        return ICC_ID
+    if marker == APP9:
+        return next((i for i in (BLOB_ID, MAP_ID) if payload.startswith(i)), None)
+    return None
+
+
 def _ours(marker: int, payload: bytes) -> bool:
-    return (marker == APP2 and payload.startswith(ICC_ID)) or (
-        marker == APP9 and payload.startswith(BLOB_ID)
-    )
+    return _ident(marker, payload) is not None
 
 
-def add_segments(jpeg: bytes, icc: bytes | None, blob: bytes | None) -> bytes:
-    """Replace any ICC / blob segments with these (None: none), placed after SOI and the leading
-    APP0 (JFIF) and APP1 (Exif, XMP) segments, where readers expect those first."""
+def add_segments(
+    jpeg: bytes, icc: bytes | None, blob: bytes | None, residual_map: bytes | None = None
+) -> bytes:
+    """Replace any ICC / blob / residual-map segments with these (None: none), placed after SOI
+    and the leading APP0 (JFIF) and APP1 (Exif, XMP) segments, where readers expect those first."""
     new = b""
     if icc is not None:
         new += _chunk_segments(APP2, ICC_ID, bytes(icc), "ICC profile")
     if blob is not None:
         new += _chunk_segments(APP9, BLOB_ID, bytes(blob), "blob")
+    if residual_map is not None:
+        new += _chunk_segments(APP9, MAP_ID, bytes(residual_map), "residual map")
     parts, prev, leading = [], 0, True
     for marker, _, start, end in _walk(jpeg):
         segment, prev = jpeg[prev:end], end  # with any fill bytes before it
@@ -255,17 +267,28 @@ def _reassemble(chunks: list[tuple[int, int, bytes]], what: str) -> bytes | None
 
 def jpeg_metadata(data: bytes) -> tuple[bytes | None, bytes | None]:
     """(ICC profile, blob) reassembled from their APP2 / APP9 chunks, no pixels decoded."""
-    found: dict[bytes, list[tuple[int, int, bytes]]] = {ICC_ID: [], BLOB_ID: []}
+    found = _payload_chunks(data)
+    icc = _reassemble(found[ICC_ID], "ICC profile (APP2)")
+    blob = _reassemble(found[BLOB_ID], "blob (APP9 GAMUT-ONNX)")
+    return icc, blob
+
+
+def jpeg_residual_map(data: bytes) -> bytes | None:
+    """The residual map reassembled from its APP9 GAMUT-RESMAP chunks, if the file has one."""
+    return _reassemble(_payload_chunks(data)[MAP_ID], "residual map (APP9 GAMUT-RESMAP)")
+
+
+def _payload_chunks(data: bytes) -> dict[bytes, list[tuple[int, int, bytes]]]:
+    """(seq, count, chunk) of each of our payloads, by identifier."""
+    found: dict[bytes, list[tuple[int, int, bytes]]] = {ICC_ID: [], BLOB_ID: [], MAP_ID: []}
     for marker, payload in iter_segments(data):
-        if _ours(marker, payload):
-            ident = ICC_ID if marker == APP2 else BLOB_ID
+        ident = _ident(marker, payload)
+        if ident is not None:
             if len(payload) < len(ident) + 2:
                 raise GamutError(f"JPEG segment {ident[:-1].decode()} is too short")
             seq, count = payload[len(ident)], payload[len(ident) + 1]
             found[ident].append((seq, count, payload[len(ident) + 2 :]))
-    icc = _reassemble(found[ICC_ID], "ICC profile (APP2)")
-    blob = _reassemble(found[BLOB_ID], "blob (APP9 GAMUT-ONNX)")
-    return icc, blob
+    return found
 
 
 def read_jpeg(data: bytes) -> JpegParts:

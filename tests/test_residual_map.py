@@ -1,0 +1,223 @@
+"""The residual map (residual_map.py, blob-format.md section 8): its bytes, its budget, the
+encoder's choice, the decoder's use of it, and what a damaged or foreign map does."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import check_ok, run_cli
+
+from gamut_onnx import residual_map as rm
+from gamut_onnx.container import jpeg, png
+from gamut_onnx.container.carrier import PNG_MAP_CHUNK, decode_carrier
+from gamut_onnx.errors import GamutError
+
+pytest.importorskip("imagecodecs")
+DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
+ITALY = DEV / "pdfboxg2d_webkit_Italy-P3.tif"  # 600x400, 44 % OG: the map pays there
+
+
+def noisy_error(h=48, w=64, seed=0):
+    """(error, gate, carrier codes) of a random scene."""
+    rng = np.random.default_rng(seed)
+    error = rng.normal(0, 0.02, (h, w, 3)).astype(np.float32)
+    gate = rng.random((h, w)) < 0.5
+    codes = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    return np.where(gate[..., None], error, 0), gate, codes
+
+
+def test_pack_unpack_and_header_checks():
+    error, gate, codes = noisy_error()
+    m = rm.code_map(error, gate, 50, b"blob", codes)
+    assert rm.unpack_map(rm.pack_map(m)) == m
+    rm.check_map(m, 48, 64, b"blob")
+    packed = rm.pack_map(m)
+    for bad, message in [
+        (packed[:10], "too short"),
+        (b"XXXX" + packed[4:], "GMRM"),
+        (packed[:4] + b"\x02" + packed[5:], "version 2"),
+        (rm.pack_map(dataclasses.replace(m, weight_power=2.0)), "power 2.0"),
+    ]:
+        with pytest.raises(GamutError, match=message):
+            rm.unpack_map(bad)
+    with pytest.raises(GamutError, match="64x48, the image 64x40"):
+        rm.check_map(m, 40, 64, b"blob")
+    with pytest.raises(GamutError, match="another model"):
+        rm.check_map(m, 48, 64, b"other blob")
+    with pytest.raises(GamutError, match="does not hold an AVIF"):
+        rm.check_map(dataclasses.replace(m, avif=b"\x00" * 40), 48, 64, b"blob")
+    error65, gate65, codes65 = noisy_error(48, 65)
+    other = rm.code_map(error65, gate65, 50, b"blob", codes65)  # its AVIF says 65 wide
+    with pytest.raises(GamutError, match="not av01 64x48"):
+        rm.check_map(dataclasses.replace(other, width=64), 48, 64, b"blob")
+
+
+@pytest.mark.parametrize("power", [0.0, 0.5])
+def test_coded_samples_follow_the_error_and_stay_neutral_outside_the_gate(power):
+    error, gate, codes = noisy_error()
+    m = rm.code_map(error, gate, 95, b"blob", codes, power)
+    restored = np.full(error.shape, 0.5, np.float32)
+    rm.correct(restored, rm.map_samples(m), gate, m, codes)
+    assert np.abs(restored[gate] - 0.5 - error[gate]).mean() < 0.1 * np.abs(error[gate]).mean()
+    assert (restored[~gate] == 0.5).all()  # the gate, not the coded zeros, keeps them
+
+
+def test_weights_put_the_coding_noise_on_bright_pixels():
+    """The same noise-like error at dark and bright pixels: weighted coding gives the dark
+    ones less of the coding error than unweighted coding does, at the same quality."""
+    error, gate, codes = noisy_error(64, 64, seed=1)
+    codes[:, :32], codes[:, 32:] = 8, 250  # left half near black, right half near white
+    dark = np.zeros(gate.shape, bool)
+    dark[:, :32] = True
+    left = {}
+    for power in (0.0, 0.5):
+        m = rm.code_map(error, gate, 40, b"b", codes, power)
+        restored = np.full(error.shape, 0.5, np.float32)
+        rm.correct(restored, rm.map_samples(m), gate, m, codes)
+        miss = np.abs(restored - 0.5 - error).mean(-1)
+        left[power] = miss[gate & dark].mean() / miss[gate & ~dark].mean()
+    assert left[0.5] < 0.5 * left[0.0]
+
+
+def test_largest_within_the_budget():
+    error, gate, codes = noisy_error(96, 128)
+    sizes = {q: len(rm.pack_map(rm.code_map(error, gate, q, b"b", codes))) for q in rm.QUALITIES}
+    budget = sorted(sizes.values())[len(sizes) // 2]
+    m, quality = rm.largest_within(error, gate, b"b", codes, budget)
+    assert len(rm.pack_map(m)) <= budget
+    assert all(size > budget for q, size in sizes.items() if q > quality)
+    assert rm.largest_within(error, gate, b"b", codes, min(sizes.values()) - 1) is None
+    assert rm.map_budget(10_000_000) == rm.MAX_EXTRA_BYTES and rm.map_budget(300_000) == 3000
+
+
+@pytest.fixture(scope="module")
+def italy(tmp_path_factory):
+    if not ITALY.exists():
+        pytest.skip("../shared/data/dev not present")
+    folder = tmp_path_factory.mktemp("map")
+    out = {}
+    for suffix in ("png", "jpg"):
+        carrier = folder / f"italy.{suffix}"
+        result = check_ok(
+            run_cli("encode", ITALY, "-o", carrier, "--input-space", "prophoto",
+                    "--residual-map", "--device", "cpu", "--json")
+        )  # fmt: skip
+        out[suffix] = (carrier, json.loads(result.stdout))
+    return folder, out
+
+
+@pytest.mark.parametrize("suffix,gain", [("png", 1.0), ("jpg", 0.2)])
+def test_encoder_keeps_a_map_that_pays_and_decode_delivers_its_score(italy, suffix, gain):
+    from gamut_onnx.codec import decode
+    from gamut_onnx.colour import out_of_gamut_mask
+    from gamut_onnx.metrics import psnr
+    from gamut_onnx.read import read_prophoto
+
+    carrier, report = italy[1][suffix]
+    chosen = report["residual_map"]
+    assert chosen["chosen"], chosen
+    assert chosen["bytes"] <= chosen["budget"] <= report["file_bytes"] // 100
+    # +2.8 dB OG on the PNG here; +0.5 on the JPEG, whose own noise (1 % of a smaller file)
+    assert chosen["psnr_og"] > chosen["psnr_og_without"] + gain
+    truth = read_prophoto(ITALY, untagged="prophoto").prophoto
+    data = carrier.read_bytes()
+    restored = decode(decode_carrier(data, carrier.name), provider="cpu")
+    assert restored.residual_map and not restored.warnings
+    assert psnr(restored.prophoto, truth) == pytest.approx(report["psnr"], abs=1e-6)
+    assert psnr(restored.prophoto, truth, out_of_gamut_mask(truth)) == pytest.approx(
+        report["psnr_og"], abs=1e-6
+    )
+    bare = strip_map(data)  # what gamut-onnx 0.x and the JS runtimes deliver
+    without = decode(decode_carrier(bare, carrier.name), provider="cpu")
+    assert not without.residual_map
+    assert psnr(without.prophoto, truth) == pytest.approx(chosen["psnr_without"], abs=1e-6)
+
+
+def strip_map(data: bytes) -> bytes:
+    if data.startswith(png.PNG_SIGNATURE):
+        return replace_map_chunks(data, [])
+    found = decode_carrier(data)
+    return jpeg.add_segments(data, jpeg.jpeg_metadata(data)[0], found.blob, None)
+
+
+def replace_map_chunks(data: bytes, maps: list[bytes]) -> bytes:
+    kept = b"".join(
+        png.make_chunk(kind, body) for kind, body in png.iter_chunks(data) if kind != PNG_MAP_CHUNK
+    )
+    body = png.PNG_SIGNATURE + kept
+    return png.insert_chunks(body, [(PNG_MAP_CHUNK, m) for m in maps]) if maps else body
+
+
+def test_damaged_or_foreign_maps_warn_and_restore_without(italy):
+    from gamut_onnx.codec import decode
+
+    folder, out = italy
+    carrier, _ = out["png"]
+    data = carrier.read_bytes()
+    packed = decode_carrier(data).residual_map
+    plain = decode(decode_carrier(strip_map(data)), provider="cpu").prophoto
+    truncated = packed[: len(packed) // 2]
+    foreign = rm.pack_map(dataclasses.replace(rm.unpack_map(packed), blob_digest=b"\x00" * 8))
+    for bad, message in [(truncated, "cannot be decoded|AVIF"), (foreign, "another model")]:
+        damaged = replace_map_chunks(data, [bad])
+        result = decode(decode_carrier(damaged), provider="cpu")
+        assert not result.residual_map
+        assert len(result.warnings) == 1 and "residual map ignored" in result.warnings[0]
+        assert re.search(message, result.warnings[0]), result.warnings[0]
+        assert "\n" not in result.warnings[0]
+        assert np.array_equal(result.prophoto, plain)
+        path = folder / "damaged.png"
+        path.write_bytes(damaged)
+        strict = run_cli("decode", path, "-o", folder / "out.tif", "--strict")
+        assert strict.returncode != 0 and "Traceback" not in strict.stderr
+        assert "residual map ignored" in strict.stderr and not (folder / "out.tif").exists()
+    with pytest.raises(GamutError, match="2 gmRM chunks"):
+        decode_carrier(replace_map_chunks(data, [packed, packed]))
+
+
+def test_cli_refuses_a_map_on_tiff_before_fitting(tmp_path):
+    from conftest import make_source
+
+    source = make_source(tmp_path / "s.tif")
+    result = run_cli("encode", source, "-o", tmp_path / "c.tif", "--residual-map")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "needs a PNG or JPEG carrier, not TIFF" in result.stderr
+    assert not (tmp_path / "c.tif").exists()
+
+
+def test_small_files_get_no_map_and_say_why(tmp_path):
+    from conftest import FAST_FIT, make_source
+
+    source = make_source(tmp_path / "s.tif")
+    result = check_ok(
+        run_cli("encode", source, "-o", tmp_path / "c.png", *FAST_FIT, "--residual-map", "--json")
+    )
+    chosen = json.loads(result.stdout)["residual_map"]
+    assert chosen["chosen"] is False and "budget under" in chosen["why"]
+
+
+def test_eval_methods_with_a_map():
+    from gamut_onnx.evaluate.harness import check_methods
+
+    check_methods(["default+map", "best+map", "soft-clip"])
+    with pytest.raises(GamutError, match="unknown method"):
+        check_methods(["clip+map"])
+    with pytest.raises(GamutError, match="not TIFF"):
+        check_methods(["default+map"], "tiff")
+
+
+def test_without_imagecodecs_decode_says_so_and_restores_without(italy):
+    folder, out = italy
+    carrier, _ = out["png"]
+    result = check_ok(
+        run_cli("decode", carrier, "-o", folder / "plain.tif", "--json", block=("imagecodecs",))
+    )
+    report = json.loads(result.stdout)
+    assert report["restored"] and not report["residual_map"]
+    assert "residual map ignored" in report["warnings"][0]
+    assert "pip install 'gamut-onnx[codecs]'" in report["warnings"][0]
