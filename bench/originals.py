@@ -1,6 +1,6 @@
 """Every original camera and phone file through the real CLI, scored in its own colour space.
 
-    python bench/originals.py [../shared/data/originals] [--out report.md] [--jpeg]
+    python bench/originals.py [../shared/data/originals] [--out report.md] [--jpeg] [--residual-map]
 
 For each file: `gamut-onnx encode FILE -o carrier.png --json`, then `gamut-onnx decode
 carrier.png -o restored.png` (a 16-bit PNG in the photo's own space, whose ICC profile must be
@@ -8,7 +8,8 @@ accepted by LittleCMS), in processes without torch for decode. Scores: PSNR in t
 *linear* space (both images clipped to it), on the whole image and on the out-of-gamut (OG)
 pixels, for the plain sRGB carrier (clip) and the restored file; the ground truth is the
 original read by gamut-onnx's readers (LittleCMS for ICC profiles). With --jpeg, also encodes a
-JPEG carrier per file and reports its size and scores.
+JPEG carrier per file and reports its size and scores. With --residual-map, the carriers also
+hold the encoder's residual map (its bytes are counted in the model column).
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def run(command: list[str]) -> tuple[dict, float]:
     return json.loads(done.stdout), time.perf_counter() - start
 
 
-def score(path: Path, work: Path, jpeg: bool) -> dict:
+def score(path: Path, work: Path, jpeg: bool, extra: list[str]) -> dict:
     carrier, restored = work / f"{path.stem}.png", work / f"{path.stem}_restored.png"
-    enc, enc_wall = run([*CLI, "encode", str(path), "-o", str(carrier)])
+    enc, enc_wall = run([*CLI, "encode", str(path), "-o", str(carrier), *extra])
     dec, dec_wall = run([*NO_TORCH, "decode", str(carrier), "-o", str(restored)])
     profile = png.iccp_profile(png.ancillary_chunks(restored.read_bytes()))
     if profile is not None:
@@ -68,7 +69,7 @@ def score(path: Path, work: Path, jpeg: bool) -> dict:
         "psnr_og_clip": psnr(clip, truth, og),
         "psnr_og": psnr(back, truth, og),
         "model": enc["model"],
-        "blob_bytes": enc["blob_bytes"],
+        "blob_bytes": enc["blob_bytes"] + (enc.get("residual_map") or {}).get("bytes", 0),
         "fit_s": enc["fit_s"],
         "encode_wall_s": enc_wall,
         "decode_wall_s": dec_wall,
@@ -76,7 +77,7 @@ def score(path: Path, work: Path, jpeg: bool) -> dict:
     }
     if jpeg:
         carrier_jpg = work / f"{path.stem}.jpg"
-        enc_jpg, _ = run([*CLI, "encode", str(path), "-o", str(carrier_jpg)])
+        enc_jpg, _ = run([*CLI, "encode", str(path), "-o", str(carrier_jpg), *extra])
         row.update(jpeg_bytes=carrier_jpg.stat().st_size, jpeg_psnr_og=enc_jpg["psnr_og"],
                    jpeg_psnr_og_clip=enc_jpg["psnr_og_clip"])  # fmt: skip
     return row
@@ -113,11 +114,13 @@ def main() -> None:
     parser.add_argument("folder", nargs="?", default=ROOT.parent / "shared/data/originals")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--jpeg", action="store_true")
+    parser.add_argument("--residual-map", action="store_true")
     args = parser.parse_args()
+    extra = ["--residual-map"] if args.residual_map else []
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for path in find_photos([args.folder]):
-            rows.append(score(path, Path(tmp), args.jpeg))
+            rows.append(score(path, Path(tmp), args.jpeg, extra))
             r = rows[-1]
             line = f"{r['file']}: OG {r['psnr_og_clip']:.2f} -> {r['psnr_og']:.2f} dB"
             print(f"{line} ({r['space']}, {r['encode_wall_s']:.1f} s)", file=sys.stderr, flush=True)

@@ -48,7 +48,7 @@ class EncodeResult:
     psnr_og: float
     context: bool = False  # the model sees the carrier around each pixel (input layout 2)
     context_race: dict | None = None  # why (fit/race.py): pool losses with and without
-    residual_map: dict | None = None  # with --residual-map: bytes, quality, scores, or why not
+    residual_map: dict | None = None  # when the recipe asks: bytes, quality, scores, or why not
 
     def report(self) -> dict:
         skip = {"srgb8", "alpha", "blob", "data"}  # arrays and bytes: not report material
@@ -158,7 +158,6 @@ class Prepared:
     widest: int | None
     source: object
     start: float
-    residual_map: bool = False  # code the MLP's remaining error beside the blob
 
     @property
     def needs_fit(self) -> bool:
@@ -183,11 +182,9 @@ def prepare(
     weight_dtype: str | None = None,
     gate: str | None = None,
     source=None,
-    residual_map: bool = False,
 ) -> Prepared:
     """The reduction and the plan of `encode`, without the fit (no torch needed)."""
     from gamut_onnx.fit.config import PRESETS, check_config
-    from gamut_onnx.residual_encoding import check_map_carrier
 
     config = config or PRESETS["default"]
     gate = gate or config.gate
@@ -198,8 +195,6 @@ def prepare(
     if carrier == "jpeg" and alpha is not None:
         raise GamutError("JPEG cannot hold an alpha channel: write a .png or .tif carrier")
     check_config(config)
-    if residual_map:
-        check_map_carrier(carrier)
     start = time.perf_counter()
     prophoto = np.asarray(prophoto, np.float32)
     srgb8, og = reduce_to_srgb8(prophoto)  # one pass for the carrier and the OG mask
@@ -223,7 +218,6 @@ def prepare(
         widest=max(m for _, m in candidates) if all(g for g, _ in candidates) else None,
         source=source,
         start=start,
-        residual_map=residual_map,
     )
 
 
@@ -238,7 +232,7 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
     prophoto, seen, og = prep.prophoto, prep.seen, prep.og
     clip_error = banded_squared_error(expanded_bands(seen), prophoto)
     psnr_clip = psnr_of_error(clip_error)
-    error, blob, mode = clip_error, None, (False, 0)
+    error, blob, mode, kept = clip_error, None, (False, 0), None
     if result is not None:
 
         def make_blob(gated: bool, margin: int) -> bytes:
@@ -255,14 +249,19 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
             )
 
         # One restore through the real graph covers every candidate (see score_modes).
-        probe = make_blob(prep.widest is not None, prep.widest or 0)
-        bands = RestoreSession(provider).bands(seen, unpack_blob(probe), grids=grids)
+        probe_mode = (prep.widest is not None, prep.widest or 0)
+        probe = make_blob(*probe_mode)
+        if prep.config.residual_map:  # keep the restore for the map, when the mode is the same
+            kept = np.empty((*seen.shape[:2], 3), np.float32)
+        bands = RestoreSession(provider).bands(seen, unpack_blob(probe), out=kept, grids=grids)
         mlp_error = banded_squared_error(bands, prophoto)
         scores = score_modes(mlp_error, clip_error, seen, prep.candidates)
         best = max(scores, key=scores.get)
         if scores[best] > psnr_clip or not fallback:  # never worse than clipping
             mode, blob = best, make_blob(*best)
             error = gated_error(mlp_error, clip_error, seen, best[1]) if best[0] else mlp_error
+        if best != probe_mode:
+            kept = None
     if prep.bare_jpeg is not None:
         from gamut_onnx.colour.icc import SRGB_ICC
         from gamut_onnx.container import jpeg
@@ -294,11 +293,11 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
         context=bool(blob is not None and result.context),
         context_race=result.race if result else None,
     )
-    if not prep.residual_map:
+    if not prep.config.residual_map:
         return encoded
     from gamut_onnx.residual_encoding import with_residual_map
 
-    return with_residual_map(prep, encoded, provider)
+    return with_residual_map(prep, encoded, provider, restored=kept, pixel_error=error)
 
 
 def encode(
@@ -316,7 +315,6 @@ def encode(
     fallback: bool = True,
     progress: Callable[[int, float], None] | None = None,
     source=None,
-    residual_map: bool = False,
 ) -> EncodeResult:
     """Reduce linear ProPhoto (HxWx3 float) to an sRGB carrier and fit the restoring MLP.
 
@@ -328,9 +326,9 @@ def encode(
     (`fallback=False` keeps the best model regardless, e.g. for test vectors).
     `weight_dtype` and `gate` default to the recipe's (`config`). `source` is the photo's own
     colour space (a ColourSpace or IccProfile, from the reader), recorded so that decode can
-    restore into it; None records ProPhoto. `residual_map`: also code what the MLP leaves
-    wrong as a small AVIF beside the blob, within min(48 KB, 1 % of the file) (PNG and JPEG
-    carriers; residual_map.py).
+    restore into it; None records ProPhoto. With `config.residual_map` (the presets but
+    plain and paper) the carrier also gets what the MLP leaves wrong as a small AVIF beside
+    the blob where it pays (PNG and JPEG carriers; residual_map.py).
     """
     from gamut_onnx.context import context_grids
     from gamut_onnx.fit import fit
@@ -345,7 +343,6 @@ def encode(
         weight_dtype=weight_dtype,
         gate=gate,
         source=source,
-        residual_map=residual_map,
     )
     result, grids = None, None
     if prep.needs_fit:

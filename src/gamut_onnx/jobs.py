@@ -35,7 +35,6 @@ class EncodeOptions:
     gate: str | None = None
     device: str = "auto"
     input_space: str | None = None
-    residual_map: bool = False  # code the MLP's remaining error beside it (residual_map.py)
 
 
 @dataclass(frozen=True)
@@ -76,10 +75,13 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
     from gamut_onnx.container.carrier import carrier_format_for
     from gamut_onnx.fit import preset
     from gamut_onnx.read import read_prophoto
+    from gamut_onnx.residual_encoding import check_map_carrier
 
     start = time.perf_counter()
     source, output = Path(source), Path(output)
     fmt = carrier_format_for(output)  # a bad suffix fails before anything slow
+    if options.overrides.get("residual_map"):  # asked for explicitly, not by the preset
+        check_map_carrier(fmt)
     check_paths(source, output)
     config = preset(options.quality, **options.overrides)
     image = read_prophoto(source, options.input_space)
@@ -98,7 +100,6 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
         weight_dtype=options.weight_dtype,
         gate=options.gate,
         source=image.space,
-        residual_map=options.residual_map,
     )
     return Staged(source, output, prepared, image.description, image.space_name,
                   image.clipped_fraction, read_s, start)  # fmt: skip

@@ -28,7 +28,7 @@ import numpy as np
 from gamut_onnx.blob import Blob
 from gamut_onnx.colour import SRGB8_TO_LINEAR, boundary_mask
 from gamut_onnx.colour.protocol import PROPHOTO_TO_SRGB, SRGB_TO_PROPHOTO, apply_matrix
-from gamut_onnx.errors import GamutError
+from gamut_onnx.errors import GamutError, library_detail
 
 MAGIC = b"GMRM"
 VERSION = 1
@@ -101,11 +101,12 @@ def check_map(m: ResidualMap, height: int, width: int, blob: bytes) -> None:
 
 
 def map_codecs():
+    """imagecodecs, whose libavif codes and decodes the map (the `codecs` and `fit` extras)."""
     try:
         import imagecodecs
     except ImportError:
         raise GamutError(
-            "this file's residual map needs imagecodecs: pip install 'gamut-onnx[codecs]'"
+            "residual maps need imagecodecs: pip install 'gamut-onnx[codecs]'"
         ) from None
     return imagecodecs
 
@@ -115,7 +116,8 @@ def map_samples(m: ResidualMap) -> np.ndarray:
     try:
         samples = map_codecs().avif_decode(m.avif, numthreads=2)
     except Exception as exc:  # noqa: BLE001 (codec errors have no common base)
-        raise GamutError(f"residual map's AVIF cannot be decoded ({exc})") from None
+        detail = library_detail(exc, 160)
+        raise GamutError(f"residual map's AVIF cannot be decoded ({detail})") from None
     if samples.shape != (m.height, m.width, 3) or samples.dtype != np.uint8:
         raise GamutError(f"residual map decodes to {samples.shape} {samples.dtype}")
     return samples
@@ -173,6 +175,32 @@ def corrected_bands(
         yield top, band
 
 
+def coded_samples(
+    error: np.ndarray, gate: np.ndarray, codes: np.ndarray, power: float
+) -> tuple[np.ndarray, float]:
+    """The map's HxWx3 8-bit samples (128 outside the gate) and its scale, for the ProPhoto
+    errors (truth - restore) `error` [n, 3] of the gated pixels in row-major order."""
+    srgb = apply_matrix(error, PROPHOTO_TO_SRGB) / pixel_weights(codes[gate], power)[:, None]
+    scale = float(np.float32(np.percentile(np.abs(srgb), 99.9))) if srgb.size else 0.0
+    scale = min(max(scale, 1e-6), 1.0)
+    samples = np.full((*gate.shape, 3), 128, np.uint8)
+    samples[gate] = np.clip(np.rint(srgb * (127.5 / scale) + 128), 0, 255)
+    return samples, scale
+
+
+def avif_of(samples: np.ndarray, quality: int) -> bytes:
+    """8-bit 4:4:4 AVIF with the identity matrix: the decoded planes are the samples."""
+    codecs = map_codecs()
+    return codecs.avif_encode(
+        samples,
+        level=quality,
+        speed=ENCODER_SPEED,
+        pixelformat=codecs.AVIF.PIXEL_FORMAT.YUV444,
+        matrix=codecs.AVIF.MATRIX_COEFFICIENTS.IDENTITY,
+        numthreads=2,
+    )
+
+
 def code_map(
     error: np.ndarray,
     gate: np.ndarray,
@@ -181,24 +209,10 @@ def code_map(
     codes: np.ndarray,
     power: float = WEIGHT_POWER,
 ) -> ResidualMap:
-    """Code an HxWx3 ProPhoto error (truth - restore) at the gated pixels of the carrier
-    `codes` as a map."""
-    srgb = apply_matrix(error[gate], PROPHOTO_TO_SRGB) / pixel_weights(codes[gate], power)[:, None]
-    scale = float(np.float32(np.percentile(np.abs(srgb), 99.9))) if srgb.size else 0.0
-    scale = min(max(scale, 1e-6), 1.0)
-    samples = np.full(error.shape, 128, np.uint8)
-    samples[gate] = np.clip(np.rint(srgb / scale * 127.5 + 128), 0, 255)
-    codecs = map_codecs()
-    avif = codecs.avif_encode(
-        samples,
-        level=quality,
-        speed=ENCODER_SPEED,
-        pixelformat=codecs.AVIF.PIXEL_FORMAT.YUV444,
-        matrix=codecs.AVIF.MATRIX_COEFFICIENTS.IDENTITY,
-        numthreads=2,
-    )
+    """The map of the gated errors `error` [n, 3] over the carrier `codes`, at `quality`."""
+    samples, scale = coded_samples(error, gate, codes, power)
     h, w = gate.shape
-    return ResidualMap(h, w, scale, power, blob_digest(blob), avif)
+    return ResidualMap(h, w, scale, power, blob_digest(blob), avif_of(samples, quality))
 
 
 def map_budget(file_bytes: int) -> int:
@@ -216,13 +230,18 @@ def largest_within(
     power: float = WEIGHT_POWER,
 ) -> tuple[ResidualMap, int] | None:
     """(map, quality) at the highest quality whose packed bytes fit `budget` (bisection over
-    QUALITIES; sizes grow with quality), or None when even the lowest does not fit."""
+    QUALITIES, sizes growing with quality: at most 5 encodes), or None when even the lowest
+    does not fit. `error`: as for code_map."""
+    samples, scale = coded_samples(error, gate, codes, power)
     low, high, best = 0, len(QUALITIES) - 1, None
     while low <= high:
         mid = (low + high) // 2
-        m = code_map(error, gate, QUALITIES[mid], blob, codes, power)
-        if len(pack_map(m)) <= budget:
-            best, low = (m, QUALITIES[mid]), mid + 1
+        avif = avif_of(samples, QUALITIES[mid])
+        if _HEADER.size + len(avif) <= budget:
+            best, low = (avif, QUALITIES[mid]), mid + 1
         else:
             high = mid - 1
-    return best
+    if best is None:
+        return None
+    h, w = gate.shape
+    return ResidualMap(h, w, scale, power, blob_digest(blob), best[0]), best[1]

@@ -82,14 +82,14 @@ def encode(
         ),
     ] = None,
     residual_map: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--residual-map",
-            help="Also store what the MLP leaves wrong as a small AVIF (PNG/JPEG carriers; "
-            "the map within min(48 KB, 1 % of the file); gamut-onnx 0.x and the Node "
-            "and browser runtimes restore without it).",
+            "--residual-map/--no-residual-map",
+            help="Also store what the MLP leaves wrong as a small AVIF where it pays (PNG/JPEG "
+            "carriers; at most 48 KB or 1 % of the file; recipe's if unset: on but for plain "
+            "and paper). gamut-onnx 0.x and the Node and browser runtimes restore without it.",
         ),
-    ] = False,
+    ] = None,
     device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
     init: Annotated[
         str | None,
@@ -133,6 +133,7 @@ def encode(
         "ig_stride": ig_stride,
         "seed": seed,
         "context": context,
+        "residual_map": residual_map,
     }
     options = EncodeOptions(
         quality=quality.value,
@@ -143,7 +144,6 @@ def encode(
         gate=gate.value if gate else None,
         device=device.value,
         input_space=input_space,
-        residual_map=residual_map,
     )
     steps_total = make_preset(options.quality, **options.overrides).steps
     if is_batch(sources, output) or ray or fit_batch > 1:

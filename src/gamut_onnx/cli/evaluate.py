@@ -34,6 +34,13 @@ def eval_command(
     ] = None,
     batch: Annotated[int | None, typer.Option(min=1, help="Override samples per step.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the fit's random seed.")] = None,
+    residual_map: Annotated[
+        bool | None,
+        typer.Option(
+            "--residual-map/--no-residual-map",
+            help="Override whether the presets add a residual map (on but for plain and paper).",
+        ),
+    ] = None,
     device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
     provider: Annotated[str, typer.Option(help="onnxruntime provider for restores.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -75,7 +82,7 @@ def eval_command(
             provider,
             progress,
             on_image,
-            overrides={"steps": steps, "batch": batch, "seed": seed},
+            overrides={"steps": steps, "batch": batch, "seed": seed, "residual_map": residual_map},
         )
     if out is not None:
         evaluate.write_reports(rows, out)

@@ -28,7 +28,6 @@ from gamut_onnx.read import read_prophoto
 
 BASELINES = ("clip", "soft-clip")  # methods without a fit; every other method is a fit preset
 AUTHORS_RECIPE = "paper"  # reproduced as published: always keeps its model
-MAP_SUFFIX = "+map"  # a preset with a residual map: "default+map" (encode --residual-map)
 # Ground truth without a colour tag is ProPhoto, as in the GamutMLP dataset and ../shared/data/dev.
 UNTAGGED_TRUTH = "prophoto"
 METRICS = (
@@ -140,16 +139,12 @@ def check_methods(methods: list[str], carrier: str = "png") -> None:
     """Fail before any slow work: unknown methods, or soft-clip on a TIFF carrier."""
     from gamut_onnx.fit import PRESETS
 
-    unknown = [
-        m for m in methods if m not in BASELINES and m.removesuffix(MAP_SUFFIX) not in PRESETS
-    ]
+    unknown = [m for m in methods if m not in BASELINES and m not in PRESETS]
     if not methods or unknown:
         names = ", ".join(unknown) or ",".join(methods)
-        choices = ", ".join((*BASELINES, *PRESETS))
-        raise GamutError(f"unknown method {names!r}: use {choices}, or a preset{MAP_SUFFIX}")
-    tiff = parse_carrier(carrier)[0] == "tiff"
-    if tiff and ("soft-clip" in methods or any(m.endswith(MAP_SUFFIX) for m in methods)):
-        raise GamutError("soft-clip and residual maps need PNG or JPEG carriers, not TIFF")
+        raise GamutError(f"unknown method {names!r}: use {', '.join((*BASELINES, *PRESETS))}")
+    if "soft-clip" in methods and parse_carrier(carrier)[0] == "tiff":
+        raise GamutError("soft-clip stores its parameters in PNG or JPEG carriers, not TIFF")
 
 
 def _run_method(
@@ -181,11 +176,10 @@ def _run_method(
             truth,
             carrier=fmt,
             jpeg_quality=quality,
-            config=preset(method.removesuffix(MAP_SUFFIX), **(overrides or {})),
+            config=preset(method, **(overrides or {})),
             device=device,
             provider=provider,
             fallback=method != AUTHORS_RECIPE,
-            residual_map=method.endswith(MAP_SUFFIX),
         )
         data, fit_s, blob_bytes = result.data, result.fit_s, result.blob_bytes
         if (result.residual_map or {}).get("chosen"):

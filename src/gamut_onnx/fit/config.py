@@ -40,6 +40,9 @@ class FitConfig:
     # With context: the share of the steps a plain fit races the context fit before the
     # training-pool loss picks one to finish (fit/race.py); 0 keeps the context fit.
     context_race: float = 0.3
+    # Encoder: also code what the MLP leaves wrong as a small AVIF beside the blob, within
+    # min(48 KB, 1 % of the file), where it pays (residual_map.py; PNG and JPEG carriers).
+    residual_map: bool = False
 
 
 PRESETS = {
@@ -57,12 +60,20 @@ PRESETS = {
         gate="off",
         weight_dtype="float32",
     ),
-    "fast": FitConfig(steps=300, context=True),
-    "default": FitConfig(context=True),
-    # The default without carrier context: a layout-1 blob, as gamut-onnx 0.x wrote.
+    "fast": FitConfig(steps=300, context=True, residual_map=True),
+    "default": FitConfig(context=True, residual_map=True),
+    # The default without carrier context and residual map: a layout-1 blob alone, as
+    # gamut-onnx 0.x wrote.
     "plain": FitConfig(),
     # The slow end of the curve: more steps and the better of gated/ungated per photo.
-    "best": FitConfig(steps=4000, batch=8192, gate="auto", max_samples=1_000_000, context=True),
+    "best": FitConfig(
+        steps=4000,
+        batch=8192,
+        gate="auto",
+        max_samples=1_000_000,
+        context=True,
+        residual_map=True,
+    ),
 }
 
 
