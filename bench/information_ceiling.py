@@ -30,6 +30,7 @@ from gamut_onnx import residual_map
 from gamut_onnx.blob import unpack_blob
 from gamut_onnx.codec import encode
 from gamut_onnx.colour import boundary_mask, out_of_gamut_mask
+from gamut_onnx.colour.protocol import CURRENT_TRANSFORM
 from gamut_onnx.evaluate import softclip
 from gamut_onnx.metrics import delta_e_2000, prophoto_to_lab, psnr
 from gamut_onnx.read import read_prophoto
@@ -72,7 +73,7 @@ def with_map(base, truth, og, gate, error, codes, quality: int, power: float):
     """(OG PSNR, OG p95 CIEDE2000, packed bytes) of the shipped residual map at `quality`."""
     m = residual_map.code_map(error[gate], gate, quality, b"", codes, power)
     out = base.astype(np.float32)
-    residual_map.correct(out, residual_map.map_samples(m), gate, m, codes)
+    residual_map.correct(out, residual_map.map_samples(m), gate, m, codes, CURRENT_TRANSFORM)
     return (*og_scores(out, truth, og), len(residual_map.pack_map(m)))
 
 

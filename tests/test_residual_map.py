@@ -62,7 +62,7 @@ def test_coded_samples_follow_the_error_and_stay_neutral_outside_the_gate(power)
     error, gate, codes = noisy_error()
     m = rm.code_map(error, gate, 95, b"blob", codes, power)
     restored = np.full(codes.shape, 0.5, np.float32)
-    rm.correct(restored, rm.map_samples(m), gate, m, codes)
+    rm.correct(restored, rm.map_samples(m), gate, m, codes, 2)
     assert np.abs(restored[gate] - 0.5 - error).mean() < 0.1 * np.abs(error).mean()
     assert (restored[~gate] == 0.5).all()  # the gate, not the coded zeros, keeps them
 
@@ -78,7 +78,7 @@ def test_weights_put_the_coding_noise_on_bright_pixels():
     for power in (0.0, 0.5):
         m = rm.code_map(error, gate, 40, b"b", codes, power)
         restored = np.full(codes.shape, 0.5, np.float32)
-        rm.correct(restored, rm.map_samples(m), gate, m, codes)
+        rm.correct(restored, rm.map_samples(m), gate, m, codes, 2)
         miss = np.abs(restored[gate] - 0.5 - error).mean(-1)
         left[power] = miss[dark[gate]].mean() / miss[~dark[gate]].mean()
     assert left[0.5] < 0.5 * left[0.0]

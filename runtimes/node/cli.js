@@ -50,7 +50,8 @@ async function main(argv) {
     throw new GamutError(`cannot write ${output}: ${err.code ?? err.message}`);
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
-  console.log(`${output}: ${restored.width}x${restored.height} restored in ${seconds} s (cpu)`);
+  const how = restored.residualMap ? 'restored with its residual map' : 'restored';
+  console.log(`${output}: ${restored.width}x${restored.height} ${how} in ${seconds} s (cpu)`);
   return 0;
 }
 

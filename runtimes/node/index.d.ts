@@ -60,6 +60,8 @@ export interface Carrier {
   rgb: Uint8Array;
   alpha: Uint8Array | null;
   blob: Uint8Array | null;
+  /** the optional residual map's payload (spec §9; PNG and JPEG carriers) */
+  residualMap: Uint8Array | null;
   /** soft problems with the metadata, reported as warnings (a TIFF blob tag rewritten as text) */
   notes: string[];
   /** what the pixel digest hashes (§4.2); JPEG: APP0 and APP14 included */
@@ -84,6 +86,8 @@ export interface Restored {
   carrier: Carrier;
   /** the blob's pixel digest matched the carrier (null: no blob) */
   digestOk: boolean | null;
+  /** the carrier's residual map (spec §9) was applied */
+  residualMap: boolean;
 }
 
 export interface RestoreOptions {

@@ -14,6 +14,7 @@ import ort from 'onnxruntime-node';
 
 import { readBlob as readBlobWith } from './lib/blob.js';
 import { configureJpegDecoder } from './lib/jpeg.js';
+import { configureAvifDecoder } from './lib/residualmap.js';
 import { MAX_PIXELS_ENV, maxPixelsFrom } from './lib/limits.js';
 import { DEFAULT_TILE, inspectWith, restoreWith } from './lib/restore.js';
 import { encodeRestoredTiff as encodeTiff } from './lib/tiff16.js';
@@ -54,10 +55,15 @@ function session(modelPath, threads) {
 let jpegReady = null;
 
 /** Node's fetch cannot load the decoder's .wasm from a file URL, so hand it the module. */
-function ensureJpegDecoder() {
-  jpegReady ??= WebAssembly.compile(
-    readFileSync(require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm')),
-  ).then((module) => configureJpegDecoder(module, { print() {}, printErr() {} })); // no chatter
+function ensureDecoders() {
+  jpegReady ??= Promise.all([
+    WebAssembly.compile(readFileSync(require.resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'))),
+    // The residual map's AVIF decoder (lib/residualmap.js), the same way.
+    WebAssembly.compile(readFileSync(require.resolve('@jsquash/avif/codec/dec/avif_dec.wasm'))),
+  ]).then(([jpeg, avif]) => {
+    const quiet = { print() {}, printErr() {} }; // no chatter
+    return Promise.all([configureJpegDecoder(jpeg, quiet), configureAvifDecoder(avif, quiet)]);
+  });
   return jpegReady;
 }
 
@@ -120,7 +126,7 @@ export async function restore(carrierBytes, options = {}) {
     threads = 0,
   } = options;
   const maxPixels = pixelLimit(options.maxPixels);
-  await ensureJpegDecoder();
+  await ensureDecoders();
   const sess = await session(modelPath, threads);
   const bytes = asBytes(carrierBytes);
   return restoreWith(ort, sess, bytes, { sha256, inflate, tile, strict, maxPixels });
@@ -135,7 +141,7 @@ export async function restore(carrierBytes, options = {}) {
  */
 export async function inspect(carrierBytes, options = {}) {
   const maxPixels = pixelLimit(options.maxPixels);
-  await ensureJpegDecoder();
+  await ensureDecoders();
   return inspectWith(asBytes(carrierBytes), sha256, inflate, { maxPixels });
 }
 

@@ -67,7 +67,8 @@ def with_residual_map(prep, result, provider: str = "auto", restored=None, pixel
         report["why"] = "lowest quality does not fit the budget"
         return dataclasses.replace(result, residual_map=report)
     residual_map, quality = found
-    correct(restored, map_samples(residual_map), gate, residual_map, prep.seen)
+    samples = map_samples(residual_map)
+    correct(restored, samples, gate, residual_map, prep.seen, blob.carrier_transform)
     diff = restored[gate] - truth  # float32 differences, as metrics.squared_error takes them
     pixel_error[gate] = np.einsum("ij,ij->i", diff, diff)
     scores = {"psnr": psnr_of_error(pixel_error), "psnr_og": psnr_of_error(pixel_error, prep.og)}

@@ -27,7 +27,7 @@ import numpy as np
 
 from gamut_onnx.blob import Blob
 from gamut_onnx.colour import SRGB8_TO_LINEAR, boundary_mask
-from gamut_onnx.colour.protocol import PROPHOTO_TO_SRGB, SRGB_TO_PROPHOTO, apply_matrix
+from gamut_onnx.colour.protocol import PROPHOTO_TO_SRGB, apply_matrix, expansion_matrix
 from gamut_onnx.errors import GamutError, library_detail
 
 MAGIC = b"GMRM"
@@ -41,7 +41,6 @@ ENCODER_SPEED = 8  # libavif speed: 3x faster than 6 at the same size within a f
 WEIGHT_POWER = 0.5  # the encoder's: coding noise shaped like CIEDE2000's sensitivity (design.md)
 WEIGHT_OFFSET = 0.01  # g = (Y + 0.01) ** power: bounded at black
 LUMINANCE = np.array([0.2126, 0.7152, 0.0722])  # Y of linear sRGB (IEC 61966-2-1)
-_TO_PROPHOTO = SRGB_TO_PROPHOTO.astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -132,12 +131,15 @@ def pixel_weights(codes: np.ndarray, power: float) -> np.ndarray:
     return (luminance + WEIGHT_OFFSET) ** power
 
 
-def correct(band: np.ndarray, samples: np.ndarray, gate: np.ndarray, m, codes) -> None:
+def correct(
+    band: np.ndarray, samples: np.ndarray, gate: np.ndarray, m, codes, transform: int
+) -> None:
     """Add the map `m`'s correction (ProPhoto) where `gate` to a restored band whose carrier
-    pixels are `codes`, then clip to [0, 1] (blob-format.md section 9)."""
+    pixels are `codes`, then clip to [0, 1] (blob-format.md section 9). `transform`: the
+    blob's carrier transform, whose matrix the restore used."""
     step = pixel_weights(codes[gate], m.weight_power) * (m.scale / 127.5)
     coded = ((samples[gate] - 128.0) * step[:, None]).astype(np.float32)
-    fixed = band[gate] + coded @ _TO_PROPHOTO.T
+    fixed = band[gate] + coded @ expansion_matrix(transform).T
     band[gate] = np.clip(fixed, np.float32(0), np.float32(1))
 
 
@@ -171,7 +173,8 @@ def corrected_bands(
     """Restored row bands with the map applied."""
     for top, band in bands:
         rows = slice(top, top + band.shape[0])
-        correct(band, m.samples[rows], gate_of(srgb8[rows], blob), m, srgb8[rows])
+        gate = gate_of(srgb8[rows], blob)
+        correct(band, m.samples[rows], gate, m, srgb8[rows], blob.carrier_transform)
         yield top, band
 
 

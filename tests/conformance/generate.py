@@ -10,6 +10,7 @@ when the change is not backward compatible); tests/test_conformance.py fails on 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import zlib
@@ -23,8 +24,9 @@ from gamut_onnx.colour.cms import IccProfile
 from gamut_onnx.colour.icc import SRGB_TRC, build_matrix_trc_icc, cat02_to_pcs
 from gamut_onnx.colour.spaces import PRIMARIES, ColourSpace
 from gamut_onnx.container import jpeg, png
-from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, decode_carrier
+from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, PNG_MAP_CHUNK, decode_carrier
 from gamut_onnx.fit import FitConfig
+from gamut_onnx.residual_map import code_map, gate_of, pack_map, unpack_map
 from gamut_onnx.sample import synthetic_scene
 
 HERE = Path(__file__).resolve().parent
@@ -46,6 +48,10 @@ POSITIVE = [
     # Input layout 2: 264 x 72 gives every context level several cells, partial at the edges.
     ("png_context_gated", "png", 7, {"gate": "on", "context": True, "size": (264, 72)}),
     ("jpeg_q90_context", "jpeg", 8, {"gate": "on", "context": True}),
+    # Residual maps (section 9), added by hand: these files are too small for the encoder's
+    # budget. One weighted (p = 0.5) beside a context blob, one unweighted on a JPEG carrier.
+    ("png_residual_map", "png", 9, {"gate": "on", "context": True, "size": (96, 64), "map": 0.5}),
+    ("jpeg_residual_map", "jpeg", 10, {"gate": "on", "size": (96, 64), "map": 0.0}),
 ]
 # Vectors of blob format 1 (written by gamut-onnx before 2026-11-27): still restored.
 LEGACY = ["v1_png_ungated_fp16.png", "v1_png_gated_fp16.png", "v1_tiff_alpha_fp32_w16.tif"]
@@ -57,6 +63,7 @@ def make_carrier(carrier: str, seed: int, options: dict) -> bytes:
     """Encode a generated scene (48x32 unless `size`) with a short deterministic CPU fit."""
     options = dict(options)
     width, height = options.pop("size", (48, 32))
+    power = options.pop("map", None)
     # An explicit recipe, not the moving default: the vectors pin the format, not the fit.
     config = FitConfig(
         width=options.pop("width", 32),
@@ -76,7 +83,20 @@ def make_carrier(carrier: str, seed: int, options: dict) -> bytes:
     result = encode(
         scene, alpha, carrier=carrier, config=config, device="cpu", fallback=False, **options
     )
-    return result.data
+    return result.data if power is None else with_map(result.data, scene, power)
+
+
+def with_map(data: bytes, truth: np.ndarray, power: float) -> bytes:
+    """The carrier plus a residual map of its restore's error (AVIF quality 60)."""
+    found = decode_carrier(data)
+    blob = unpack_blob(found.blob)
+    restored = decode(found, provider="cpu").prophoto
+    gate = gate_of(found.srgb8, blob)
+    error = np.asarray(truth, np.float32)[gate] - restored[gate]
+    packed = pack_map(code_map(error, gate, 60, found.blob, found.srgb8, power))
+    if found.format == "png":
+        return png.insert_chunks(data, [(PNG_MAP_CHUNK, packed)])
+    return jpeg.add_segments(data, jpeg.jpeg_metadata(data)[0], found.blob, packed)
 
 
 def _replace_png_blob(data: bytes, blob: bytes) -> bytes:
@@ -127,6 +147,32 @@ def _app14_for_app0(data: bytes) -> bytes:
             out += bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
     sos = data.index(b"\xff\xda")
     return out + data[sos:]
+
+
+def _map_replaced(data: bytes, change) -> bytes:
+    """The PNG with its gmRM payload passed through `change` (chunk CRC recomputed)."""
+    out = bytearray(data[:8])
+    for ctype, payload in png.iter_chunks(data):
+        out += png.make_chunk(ctype, change(payload) if ctype == PNG_MAP_CHUNK else payload)
+    return bytes(out)
+
+
+def map_negatives(mapped: bytes) -> list[tuple[str, bytes, str, str, str]]:
+    """Maps a decoder must ignore with a warning, restoring the model's result alone."""
+    m = unpack_map(decode_carrier(mapped).residual_map)
+    foreign = pack_map(dataclasses.replace(m, blob_digest=bytes(8)))
+    found = decode_carrier(mapped)
+    h, w = found.srgb8.shape[:2]
+    gate = np.ones((h, w - 1), bool)  # an AVIF one column narrower than the header says
+    codes = found.srgb8[:, :-1]
+    narrow = code_map(np.zeros((gate.size, 3), np.float32), gate, 60, found.blob, codes)
+    narrow = pack_map(dataclasses.replace(narrow, width=w))
+    return [
+        ("neg_map_foreign", _map_replaced(mapped, lambda _: foreign), ".png", "warning",
+         "residual map ignored: residual map belongs to another model"),
+        ("neg_map_avif_size", _map_replaced(mapped, lambda _: narrow), ".png", "warning",
+         "residual map ignored"),
+    ]  # fmt: skip
 
 
 def negatives(base: bytes, base_jpeg: bytes) -> list[tuple[str, bytes, str, str, str]]:
@@ -201,6 +247,7 @@ def generate(folder: Path) -> list[dict]:
         data = (folder / file).read_bytes()
         manifest.append(_restore_entry(folder, Path(file).stem, file, data, "warning", message))
     negative = negatives(carriers["png_ungated_fp16"], carriers["jpeg_q90_gated"])
+    negative += map_negatives(carriers["png_residual_map"])
     for name, data, suffix, outcome, fragment in negative:
         file = name + suffix
         (folder / file).write_bytes(data)

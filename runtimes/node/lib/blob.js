@@ -22,10 +22,6 @@ export const MAX_WEIGHT = 65504;
 export const RECORD_SOURCE_ICC = 128;
 /** Bound on the inflated source ICC profile, as the reference reader's. */
 export const MAX_ICC_BYTES = 4 << 20;
-/** A carrier's optional residual map (docs/blob-format.md §9) is not applied by this runtime. */
-export const RESIDUAL_MAP_NOT_APPLIED =
-  'this file also holds a residual map, which this runtime does not apply yet: the colours are ' +
-  "the model's alone (gamut-onnx for Python applies it)";
 
 /** The photo's own colour space (§2, bytes 13 and 23), named as gamut_onnx.blob names them. */
 export const PRIMARIES_CODES = {

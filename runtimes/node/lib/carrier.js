@@ -40,6 +40,7 @@ const READERS = {
  * @property {Uint8Array} rgb H*W*3 decoded 8-bit sRGB, row-major, interleaved
  * @property {Uint8Array|null} alpha H*W straight alpha, or null
  * @property {Uint8Array|null} blob the raw weight blob, or null when the file has none
+ * @property {Uint8Array|null} residualMap the optional residual map's payload (§9; PNG, JPEG)
  * @property {string[]} notes soft problems with the metadata, for the warnings (a TIFF blob tag
  *   another program rewrote)
  * @property {Uint8Array[]} digestParts the bytes the pixel digest hashes, in order (§4.2)
@@ -100,6 +101,7 @@ export async function readCarrier(bytes, { maxPixels = DEFAULT_MAX_PIXELS, check
     alpha,
     blob,
     notes: head.notes,
+    residualMap: head.residualMap ?? null,
     digestParts: head.digestParts ?? [rgb],
     legacyDigestParts: head.legacyDigestParts ?? [rgb],
   };

@@ -6,11 +6,11 @@
 
 import decodeJpegImage, { init as initJpegImage } from '@jsquash/jpeg/decode.js';
 
-import { GamutError, RESIDUAL_MAP_NOT_APPLIED } from './blob.js';
+import { GamutError } from './blob.js';
 import { ranges } from './limits.js';
 
 const JPEG_BLOB_ID = 'GAMUT-ONNX\0';
-const JPEG_MAP_ID = 'GAMUT-RESMAP\0'; // the optional residual map (§9): noted, not applied
+const JPEG_MAP_ID = 'GAMUT-RESMAP\0'; // the optional residual map (§9)
 const ICC_ID = 'ICC_PROFILE\0';
 
 const SOS = 0xda;
@@ -130,11 +130,12 @@ export function probeJpeg(bytes) {
   if (width === 0 || height === 0) {
     throw new GamutError(`JPEG frame header says ${width}x${height} pixels`);
   }
-  const chunks = { [JPEG_BLOB_ID]: [], [ICC_ID]: [] };
+  const chunks = { [JPEG_BLOB_ID]: [], [ICC_ID]: [], [JPEG_MAP_ID]: [] };
   for (const s of segments) {
-    const id = { 0xe9: JPEG_BLOB_ID, 0xe2: ICC_ID }[s.marker];
+    const ids = { 0xe9: [JPEG_BLOB_ID, JPEG_MAP_ID], 0xe2: [ICC_ID] }[s.marker] ?? [];
     const p = s.payload;
-    if (!id || String.fromCharCode(...p.subarray(0, id.length)) !== id) continue;
+    const id = ids.find((candidate) => hasId(p, candidate));
+    if (!id) continue;
     if (p.length < id.length + 2) {
       throw new GamutError(`JPEG segment ${id.slice(0, -1)} is too short`);
     }
@@ -161,9 +162,8 @@ export function probeJpeg(bytes) {
     channels: 3,
     bytes,
     blob: joinChunks(chunks[JPEG_BLOB_ID], 'blob (APP9 GAMUT-ONNX)'),
-    notes: segments.some((s) => s.marker === 0xe9 && hasId(s.payload, JPEG_MAP_ID))
-      ? [RESIDUAL_MAP_NOT_APPLIED]
-      : [],
+    notes: [],
+    residualMap: joinChunks(chunks[JPEG_MAP_ID], 'residual map (APP9 GAMUT-RESMAP)'),
     digestParts: digest(DECODE_AFFECTING_APPS),
     legacyDigestParts: digest([]),
   };

@@ -4,7 +4,7 @@
 // exactly the size the header implies (Adler-32 checked) and inflates no ancillary chunk but
 // the first iCCP, bounded to 4 MiB (the reference reader refuses the same files).
 
-import { GamutError, MAX_ICC_BYTES, RESIDUAL_MAP_NOT_APPLIED } from './blob.js';
+import { GamutError, MAX_ICC_BYTES } from './blob.js';
 import { crc32 } from './crc32.js';
 import { inflateBounded } from './inflate.js';
 import { checkPixels, MAX_METADATA_BYTES, repr } from './limits.js';
@@ -32,7 +32,7 @@ export async function probePng(bytes, maxPixels) {
   const iccp = [];
   let header = null;
   let metadata = 0;
-  let maps = 0;
+  const maps = [];
   let pos = 8;
   for (;;) {
     if (pos + 12 > bytes.length) throw new GamutError('PNG is truncated (no IEND chunk)');
@@ -69,7 +69,7 @@ export async function probePng(bytes, maxPixels) {
       }
       if (type === 'gmLP') blobs.push(data);
       if (type === 'iCCP') iccp.push(data);
-      if (type === 'gmRM') maps += 1;
+      if (type === 'gmRM') maps.push(data);
     }
     pos = end;
   }
@@ -78,8 +78,11 @@ export async function probePng(bytes, maxPixels) {
   }
   if (!idat.length) throw new GamutError('PNG has no image data (no IDAT chunk)');
   if (iccp.length) await checkIccp(iccp[0]);
-  const notes = maps ? [RESIDUAL_MAP_NOT_APPLIED] : [];
-  return { ...header, blob: blobs.length ? blobs[0].slice() : null, idat, notes };
+  if (maps.length > 1) {
+    throw new GamutError(`PNG holds ${maps.length} gmRM chunks; a carrier has at most one`);
+  }
+  const residualMap = maps.length ? maps[0].slice() : null;
+  return { ...header, blob: blobs.length ? blobs[0].slice() : null, idat, notes: [], residualMap };
 }
 
 /** Only 8-bit RGB/RGBA PNGs are sRGB carriers; say what to do with the others. */

@@ -5,6 +5,7 @@ import { boundaryEdges, GamutError, readBlob } from './blob.js';
 import { readCarrier } from './carrier.js';
 import { clippedProPhoto, TO_PROPHOTO } from './colour.js';
 import { contextGrids, emptyGrids, graphW1 } from './context.js';
+import { applyMap, MAP_IGNORED, openMap } from './residualmap.js';
 
 export const DEFAULT_TILE = 512; // as the reference runtime; results do not depend on it (§5)
 export const NO_MODEL =
@@ -94,11 +95,20 @@ export async function restoreWith(
   const opened = await openCarrier(bytes, sha256, inflate, { maxPixels, fitted: true });
   const { carrier, blob, digestOk, warnings } = opened;
   const { width, height, rgb } = carrier;
+  let map = null;
+  if (carrier.residualMap) {
+    const found = blob
+      ? await openMap(carrier.residualMap, width, height, carrier.blob, sha256)
+      : { map: null, warning: `${MAP_IGNORED}: the file has no model for it to correct` };
+    if (found.warning) warnings.push(found.warning);
+    map = found.map;
+  }
   if (strict && warnings.length) throw new GamutError(warnings[0]);
   const data = blob
     ? await runGraph(ort, session, rgb, width, height, blob, tile)
     : clippedProPhoto(rgb);
-  const out = { width, height, data, warnings, blob, carrier, digestOk };
+  if (map) applyMap(data, rgb, blob, map);
+  const out = { width, height, data, warnings, blob, carrier, digestOk, residualMap: !!map };
   if (carrier.alpha) out.alpha = carrier.alpha;
   return out;
 }

@@ -236,14 +236,18 @@ test('PNG: the vectors restore through restore() as before', async () => {
   assert.deepEqual([result.width, result.height, result.warnings], [48, 32, []]);
 });
 
-test('PNG: a residual map (gmRM, §9) is noted as not applied, never an error', async () => {
+test('PNG: the residual map (gmRM, §9) is read as it is; a second one is refused', async () => {
   const raw = Buffer.alloc(4 * (1 + 4 * 3)); // 4x4 RGB, filter 0, black
   const make = (...extra) =>
     png(ihdr(4, 4), ...extra, chunk('IDAT', deflateSync(raw)), chunk('IEND'));
   const plain = await readCarrier(make());
-  assert.deepEqual(plain.notes, []);
-  const mapped = await readCarrier(make(chunk('gmRM', Buffer.from('GMRM....'))));
-  assert.equal(mapped.notes.length, 1);
-  assert.match(mapped.notes[0], /residual map, which this runtime does not apply/);
+  assert.equal(plain.residualMap, null);
+  const payload = Buffer.from('GMRM and the rest');
+  const mapped = await readCarrier(make(chunk('gmRM', payload)));
+  assert.deepEqual(Buffer.from(mapped.residualMap), payload);
   assert.deepEqual(mapped.rgb, plain.rgb);
+  await assert.rejects(
+    readCarrier(make(chunk('gmRM', payload), chunk('gmRM', payload))),
+    /PNG holds 2 gmRM chunks; a carrier has at most one/,
+  );
 });
