@@ -132,7 +132,7 @@ def test_encoder_keeps_a_map_that_pays_and_decode_delivers_its_score(italy, suff
     assert psnr(restored.prophoto, truth, out_of_gamut_mask(truth)) == pytest.approx(
         report["psnr_og"], abs=1e-6
     )
-    bare = strip_map(data)  # what gamut-onnx 0.x and the JS runtimes deliver
+    bare = strip_map(data)  # what gamut-onnx 0.x delivers
     without = decode(decode_carrier(bare, carrier.name), provider="cpu")
     assert not without.residual_map
     assert psnr(without.prophoto, truth) == pytest.approx(chosen["psnr_without"], abs=1e-6)

@@ -87,7 +87,7 @@ def encode(
             "--residual-map/--no-residual-map",
             help="Also store what the MLP leaves wrong as a small AVIF where it pays (PNG/JPEG "
             "carriers; at most 48 KB or 1 % of the file; recipe's if unset: on but for plain "
-            "and paper). gamut-onnx 0.x and the Node and browser runtimes restore without it.",
+            "and paper). gamut-onnx 0.x restores without it.",
         ),
     ] = None,
     device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
