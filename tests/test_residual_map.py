@@ -91,6 +91,8 @@ def test_largest_within_the_budget():
     m, quality = rm.largest_within(error, gate, b"b", codes, budget)
     assert len(rm.pack_map(m)) <= budget
     assert all(size > budget for q, size in sizes.items() if q > quality)
+    above = rm.pack_map(rm.code_map(error, gate, quality + 1, b"b", codes))
+    assert len(above) > budget  # the levels between the coarse steps are searched too
     assert rm.largest_within(error, gate, b"b", codes, min(sizes.values()) - 1) is None
     assert rm.map_budget(10_000_000) == rm.MAX_EXTRA_BYTES and rm.map_budget(300_000) == 3000
 

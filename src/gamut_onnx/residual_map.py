@@ -232,19 +232,27 @@ def largest_within(
     budget: int,
     power: float = WEIGHT_POWER,
 ) -> tuple[ResidualMap, int] | None:
-    """(map, quality) at the highest quality whose packed bytes fit `budget` (bisection over
-    QUALITIES, sizes growing with quality: at most 5 encodes), or None when even the lowest
-    does not fit. `error`: as for code_map."""
+    """(map, quality) at the highest AVIF quality whose packed bytes fit `budget`, or None
+    when even the lowest does not. Sizes grow with quality: a bisection over QUALITIES (steps
+    of 5), then over the four levels above the one found (at most 5 + 2 encodes of one set of
+    samples). `error`: as for code_map."""
     samples, scale = coded_samples(error, gate, codes, power)
-    low, high, best = 0, len(QUALITIES) - 1, None
-    while low <= high:
-        mid = (low + high) // 2
-        avif = avif_of(samples, QUALITIES[mid])
-        if _HEADER.size + len(avif) <= budget:
-            best, low = (avif, QUALITIES[mid]), mid + 1
-        else:
-            high = mid - 1
+    best = None
+
+    def fits(levels: list[int]) -> None:
+        nonlocal best
+        low, high = 0, len(levels) - 1
+        while low <= high:
+            mid = (low + high) // 2
+            avif = avif_of(samples, levels[mid])
+            if _HEADER.size + len(avif) <= budget:
+                best, low = (avif, levels[mid]), mid + 1
+            else:
+                high = mid - 1
+
+    fits(list(QUALITIES))
     if best is None:
         return None
+    fits(list(range(best[1] + 1, min(best[1] + 5, 101))))
     h, w = gate.shape
     return ResidualMap(h, w, scale, power, blob_digest(blob), best[0]), best[1]
