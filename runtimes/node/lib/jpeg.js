@@ -72,7 +72,8 @@ function jpegEnd(bytes, pos) {
 
 /** Whether an APPn payload starts with the identifier `id`. */
 function hasId(payload, id) {
-  return payload.length >= id.length && String.fromCharCode(...payload.subarray(0, id.length)) === id;
+  const head = payload.subarray(0, id.length);
+  return payload.length >= id.length && String.fromCharCode(...head) === id;
 }
 
 /** Reassemble APPn chunks by sequence number; refuse gaps, duplicates and mixed counts. */

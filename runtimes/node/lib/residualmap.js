@@ -68,7 +68,8 @@ function* boxes(bytes, start, end) {
     if (size < head || pos + size > end) {
       throw new GamutError('residual map AVIF is damaged (a box runs past its parent)');
     }
-    yield { type: String.fromCharCode(...bytes.subarray(pos + 4, pos + 8)), start: pos + head, end: pos + size };
+    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
+    yield { type, start: pos + head, end: pos + size };
     pos += size;
   }
 }
@@ -153,7 +154,8 @@ export function applyMap(data, rgb, blob, map) {
     const step = (power === 0 ? 1 : (y + WEIGHT_OFFSET) ** power) * (scale / 127.5);
     const e = [0, 1, 2].map((c) => f32((samples[i + c] - 128) * step));
     for (let k = 0; k < 3; k++) {
-      const fix = f32(f32(f32(e[0] * M[3 * k]) + f32(e[1] * M[3 * k + 1])) + f32(e[2] * M[3 * k + 2]));
+      const sum = f32(f32(e[0] * M[3 * k]) + f32(e[1] * M[3 * k + 1]));
+      const fix = f32(sum + f32(e[2] * M[3 * k + 2]));
       data[i + k] = Math.min(Math.max(f32(data[i + k] + fix), 0), 1);
     }
   }
