@@ -1,4 +1,4 @@
-"""The residual map (residual_map.py, blob-format.md section 8): its bytes, its budget, the
+"""The residual map (residual_map.py, blob-format.md section 9): its bytes, its budget, the
 encoder's choice, the decoder's use of it, and what a damaged or foreign map does."""
 
 from __future__ import annotations
@@ -215,16 +215,32 @@ def test_which_recipes_add_a_map():
     assert {name for name, c in PRESETS.items() if c.residual_map} == {"fast", "default", "best"}
 
 
-def test_without_imagecodecs_decode_says_so_and_restores_without(italy):
+def test_decode_only_installs_apply_maps_through_pillow(italy):
+    """Pillow's libavif decodes the map when imagecodecs is not installed (the decode-only
+    `[cpu]` install); with neither, the decode says what to install and restores without."""
     folder, out = italy
     carrier, _ = out["png"]
     result = check_ok(
-        run_cli("decode", carrier, "-o", folder / "plain.tif", "--json", block=("imagecodecs",))
+        run_cli("decode", carrier, "-o", folder / "p.tif", "--json", block=("imagecodecs",))
     )
     report = json.loads(result.stdout)
-    assert report["restored"] and not report["residual_map"]
-    assert "residual map ignored" in report["warnings"][0]
-    assert "pip install 'gamut-onnx[codecs]'" in report["warnings"][0]
+    assert report["restored"] and report["residual_map"] and not report["warnings"]
+
+
+def test_without_an_avif_decoder_the_map_is_ignored_with_a_warning(italy, monkeypatch):
+    import sys
+
+    from gamut_onnx.codec import decode
+
+    monkeypatch.setattr(rm, "_pillow_avif", lambda: False)
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)
+    data = italy[1]["png"][0].read_bytes()
+    result = decode(decode_carrier(data), provider="cpu")
+    assert not result.residual_map
+    assert result.warnings == [
+        "residual map ignored: residual maps need a Pillow with AVIF support or imagecodecs: "
+        "pip install 'gamut-onnx[codecs]'"
+    ]
 
 
 def test_flipped_bytes_in_a_map_never_escape_as_anything_but_one_line(italy):

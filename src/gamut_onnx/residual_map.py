@@ -104,15 +104,39 @@ def map_codecs():
         import imagecodecs
     except ImportError:
         raise GamutError(
-            "residual maps need imagecodecs: pip install 'gamut-onnx[codecs]'"
+            "residual maps need a Pillow with AVIF support or imagecodecs: "
+            "pip install 'gamut-onnx[codecs]'"
         ) from None
     return imagecodecs
 
 
+def _pillow_avif():
+    """Pillow's own libavif (in its recent wheels; 13.0 here): a decode-only install applies
+    maps without imagecodecs. False where this Pillow has no AVIF."""
+    from PIL import features
+
+    return features.check("avif")
+
+
+def _decode_avif(data: bytes) -> np.ndarray:
+    if _pillow_avif():
+        import io
+
+        from PIL import Image
+
+        Image.MAX_IMAGE_PIXELS = None  # the size was checked from the header (check_map)
+        with Image.open(io.BytesIO(data), formats=["AVIF"]) as image:
+            return np.asarray(image.convert("RGB"))
+    return map_codecs().avif_decode(data, numthreads=2)
+
+
 def map_samples(m: ResidualMap) -> np.ndarray:
-    """The decoded HxWx3 uint8 samples (call check_map first: sizes come from the header)."""
+    """The decoded HxWx3 uint8 samples (call check_map first: sizes come from the header).
+    Pillow's libavif and imagecodecs' give the same samples (bit-exact AV1, identity matrix)."""
     try:
-        samples = map_codecs().avif_decode(m.avif, numthreads=2)
+        samples = _decode_avif(m.avif)
+    except GamutError:
+        raise
     except Exception as exc:  # noqa: BLE001 (codec errors have no common base)
         detail = library_detail(exc, 160)
         raise GamutError(f"residual map's AVIF cannot be decoded ({detail})") from None
