@@ -126,7 +126,9 @@ def _decode_avif(data: bytes) -> np.ndarray:
 
         Image.MAX_IMAGE_PIXELS = None  # the size was checked from the header (check_map)
         with Image.open(io.BytesIO(data), formats=["AVIF"]) as image:
-            return np.asarray(image.convert("RGB"))
+            if image.mode != "RGB":  # a map is RGB; anything else is converted, not trusted
+                image = image.convert("RGB")
+            return np.asarray(image)
     return map_codecs().avif_decode(data, numthreads=2)
 
 
