@@ -157,7 +157,12 @@ def pixel_weights(codes: np.ndarray, power: float) -> np.ndarray:
 
 
 def correct(
-    band: np.ndarray, samples: np.ndarray, gate: np.ndarray, m, codes, transform: int
+    band: np.ndarray,
+    samples: np.ndarray,
+    gate: np.ndarray,
+    m: ResidualMap,
+    codes: np.ndarray,
+    transform: int,
 ) -> None:
     """Add the map `m`'s correction (ProPhoto) where `gate` to a restored band whose carrier
     pixels are `codes`, then clip to [0, 1] (blob-format.md section 9). `transform`: the
@@ -179,9 +184,8 @@ def gate_of(srgb8: np.ndarray, blob: Blob) -> np.ndarray:
 class DecodedMap:
     """A checked map with its samples decoded (HxWx3 uint8), ready to apply band by band."""
 
+    map: ResidualMap
     samples: np.ndarray
-    scale: float
-    weight_power: float
 
 
 def decoded_map(data: bytes, height: int, width: int, blob: bytes) -> DecodedMap:
@@ -189,7 +193,7 @@ def decoded_map(data: bytes, height: int, width: int, blob: bytes) -> DecodedMap
     cannot be used is known (and reported) before any output is written."""
     m = unpack_map(data)
     check_map(m, height, width, blob)
-    return DecodedMap(map_samples(m), m.scale, m.weight_power)
+    return DecodedMap(m, map_samples(m))
 
 
 def corrected_bands(
@@ -199,7 +203,7 @@ def corrected_bands(
     for top, band in bands:
         rows = slice(top, top + band.shape[0])
         gate = gate_of(srgb8[rows], blob)
-        correct(band, m.samples[rows], gate, m, srgb8[rows], blob.carrier_transform)
+        correct(band, m.samples[rows], gate, m.map, srgb8[rows], blob.carrier_transform)
         yield top, band
 
 

@@ -73,16 +73,18 @@ export async function probePng(bytes, maxPixels) {
     }
     pos = end;
   }
-  if (blobs.length > 1) {
-    throw new GamutError(`PNG holds ${blobs.length} gmLP chunks; a carrier has at most one`);
-  }
+  const blob = onlyChunk(blobs, 'gmLP');
   if (!idat.length) throw new GamutError('PNG has no image data (no IDAT chunk)');
   if (iccp.length) await checkIccp(iccp[0]);
-  if (maps.length > 1) {
-    throw new GamutError(`PNG holds ${maps.length} gmRM chunks; a carrier has at most one`);
+  return { ...header, blob, idat, notes: [], residualMap: onlyChunk(maps, 'gmRM') };
+}
+
+/** A copy of the one chunk of a kind a carrier holds at most one of (gmLP, gmRM), or null. */
+function onlyChunk(found, type) {
+  if (found.length > 1) {
+    throw new GamutError(`PNG holds ${found.length} ${type} chunks; a carrier has at most one`);
   }
-  const residualMap = maps.length ? maps[0].slice() : null;
-  return { ...header, blob: blobs.length ? blobs[0].slice() : null, idat, notes: [], residualMap };
+  return found.length ? found[0].slice() : null;
 }
 
 /** Only 8-bit RGB/RGBA PNGs are sRGB carriers; say what to do with the others. */

@@ -176,23 +176,24 @@ def _probe_png(data: bytes) -> CarrierHeader:
     header = png.read_ihdr(data)
     _check_png_kind(header)
     chunks = png.ancillary_chunks(data)
-    blobs = chunks.get(PNG_BLOB_CHUNK, [])
-    if len(blobs) > 1:
-        raise GamutError(f"PNG holds {len(blobs)} gmLP chunks; a carrier has at most one")
-    blob = blobs[0] if blobs else None
-    maps = chunks.get(PNG_MAP_CHUNK, [])
-    if len(maps) > 1:
-        raise GamutError(f"PNG holds {len(maps)} gmRM chunks; a carrier has at most one")
+    blob, residual_map = _only_chunk(chunks, PNG_BLOB_CHUNK), _only_chunk(chunks, PNG_MAP_CHUNK)
     icc = png.iccp_profile(chunks)
-    return CarrierHeader(
-        "png", header.width, header.height, blob, icc, (), maps[0] if maps else None
-    )
+    return CarrierHeader("png", header.width, header.height, blob, icc, (), residual_map)
+
+
+def _only_chunk(chunks: dict[bytes, list[bytes]], kind: bytes) -> bytes | None:
+    """The payload of a chunk a carrier holds at most one of (gmLP, gmRM), or None."""
+    found = chunks.get(kind, [])
+    if len(found) > 1:
+        count = f"{len(found)} {kind.decode()} chunks"
+        raise GamutError(f"PNG holds {count}; a carrier has at most one")
+    return found[0] if found else None
 
 
 def _probe_jpeg(data: bytes) -> CarrierHeader:
     width, height = jpeg.frame_size(data)
-    icc, blob = jpeg.jpeg_metadata(data)
-    return CarrierHeader("jpeg", width, height, blob, icc, (), jpeg.jpeg_residual_map(data))
+    icc, blob, residual_map = jpeg.jpeg_metadata(data)
+    return CarrierHeader("jpeg", width, height, blob, icc, (), residual_map)
 
 
 def _probe_tiff(data: bytes) -> CarrierHeader:

@@ -265,17 +265,13 @@ def _reassemble(chunks: list[tuple[int, int, bytes]], what: str) -> bytes | None
     return b"".join(chunk for _, _, chunk in sorted(chunks))
 
 
-def jpeg_metadata(data: bytes) -> tuple[bytes | None, bytes | None]:
-    """(ICC profile, blob) reassembled from their APP2 / APP9 chunks, no pixels decoded."""
+def jpeg_metadata(data: bytes) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """(ICC profile, blob, residual map) reassembled from their APP2 / APP9 chunks in one walk
+    of the segments, no pixels decoded."""
     found = _payload_chunks(data)
     icc = _reassemble(found[ICC_ID], "ICC profile (APP2)")
     blob = _reassemble(found[BLOB_ID], "blob (APP9 GAMUT-ONNX)")
-    return icc, blob
-
-
-def jpeg_residual_map(data: bytes) -> bytes | None:
-    """The residual map reassembled from its APP9 GAMUT-RESMAP chunks, if the file has one."""
-    return _reassemble(_payload_chunks(data)[MAP_ID], "residual map (APP9 GAMUT-RESMAP)")
+    return icc, blob, _reassemble(found[MAP_ID], "residual map (APP9 GAMUT-RESMAP)")
 
 
 def _payload_chunks(data: bytes) -> dict[bytes, list[tuple[int, int, bytes]]]:
@@ -293,5 +289,5 @@ def _payload_chunks(data: bytes) -> dict[bytes, list[tuple[int, int, bytes]]]:
 
 def read_jpeg(data: bytes) -> JpegParts:
     """Pixels, ICC profile, blob and scan digest of a JPEG carrier (or a plain JPEG)."""
-    icc, blob = jpeg_metadata(data)
+    icc, blob, _ = jpeg_metadata(data)
     return JpegParts(decode_jpeg(data), icc, blob, scan_digest(data), scan_digest(data, 1))
