@@ -28,10 +28,10 @@ import numpy as np
 from gamut_onnx.colour import out_of_gamut_mask, srgb8_to_prophoto
 from gamut_onnx.container import png
 from gamut_onnx.container.carrier import read_carrier
+from gamut_onnx.evaluate.harness import linear_in
 from gamut_onnx.metrics import psnr
 from gamut_onnx.paths import find_photos
 from gamut_onnx.read import read_prophoto
-from gamut_onnx.write.encoding import linear_in
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-c", "from gamut_onnx.cli import main; main()"]

@@ -72,3 +72,31 @@ def test_encoder_output_has_not_drifted(tmp_path):
         a, b = np.frombuffer(fresh.blob, np.uint8), np.frombuffer(kept.blob, np.uint8)
         assert len(a) == len(b), name
         np.testing.assert_array_equal(a[STABLE_HEADER], b[STABLE_HEADER], err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in ENTRIES.items() if e["expect"] != "error"))
+def test_intermediate_tensors_are_what_the_python_runtime_computes(name):
+    """The step-by-step tensors a new host checks itself against (blob-format.md 6.4)."""
+    from gamut_onnx.colour.spaces import named_space
+    from gamut_onnx.runtime import RestoreSession
+    from gamut_onnx.runtime.decode import checked
+    from gamut_onnx.runtime.output import OutputEncoder, output_space
+
+    entry = ENTRIES[name]
+    carrier = read_carrier(VECTORS / entry["file"])
+    blob, residual_map, _ = checked(carrier, strict=False)
+    context = blob is not None and blob.context
+    assert ("grids" in entry) == context
+    if context:
+        grids = RestoreSession("cpu").grids(carrier.srgb8).feeds()
+        for key, file in entry["grids"].items():
+            np.testing.assert_array_equal(grids[key], np.load(VECTORS / file))
+    assert ("map_samples" in entry) == (residual_map is not None)
+    if residual_map is not None:
+        np.testing.assert_array_equal(residual_map.samples, np.load(VECTORS / entry["map_samples"]))
+        assert entry["map_params"] == list(residual_map.params)
+    restored = decode(carrier, provider="cpu").prophoto
+    for space, file in entry["codes16"].items():
+        codes = OutputEncoder().run(restored, output_space(named_space(space)), 16)
+        expected = np.load(VECTORS / file).astype(np.int32)
+        assert np.abs(codes - expected).max() <= entry["codes_max_error"], space

@@ -1,4 +1,5 @@
-"""Carrier context (input layout 2): exact grids, the graph's bilinear inputs, blobs and fits."""
+"""Carrier context (input layout 2): the grid graph's exact block means, the restore graph's
+bilinear inputs against the fit's twin, blobs and fits."""
 
 import math
 import zlib
@@ -9,15 +10,14 @@ from conftest import fp32_blob, trained_like_model
 
 from gamut_onnx.blob import Blob, pack_blob, unpack_blob, weight_shapes
 from gamut_onnx.colour import SRGB8_TO_LINEAR
-from gamut_onnx.context import (
-    CONTEXT_INPUTS,
-    LEVELS,
-    context_grids,
-    context_inputs,
-    empty_grids,
-)
+from gamut_onnx.context import CONTEXT_INPUTS, LEVELS, context_inputs
 from gamut_onnx.errors import GamutError
 from gamut_onnx.runtime import RestoreSession
+
+
+def context_grids(srgb8: np.ndarray):
+    return RestoreSession("cpu").grids(srgb8)
+
 
 torch = pytest.importorskip("torch")
 
@@ -30,19 +30,31 @@ def clipped_carrier(h: int, w: int, seed: int = 0) -> np.ndarray:
     return image
 
 
-def test_grids_are_exact_block_means_with_partial_edge_cells():
-    image = clipped_carrier(300, 530)  # partial cells at every level, two 256-row bands
+@pytest.mark.parametrize("size", [(300, 530), (1, 1), (5, 3), (256, 257)])
+def test_grids_are_exact_block_means_with_partial_edge_cells(size):
+    h, w = size  # partial cells at every level; (300, 530): two 256-row bands of the graph
+    image = clipped_carrier(h, w)
     grids = context_grids(image)
-    for (block, rows, cols, first), size in zip(grids.layout, LEVELS, strict=True):
-        assert block == size and (rows, cols) == (-(-300 // size), -(-530 // size))
-        for i, j in [(0, 0), (rows - 1, cols - 1), (rows // 2, cols - 1), (rows - 1, 0)]:
-            cell = image[i * size : (i + 1) * size, j * size : (j + 1) * size].reshape(-1, 3)
+    for grid, block in zip(grids.levels, LEVELS, strict=True):
+        rows, cols = -(-h // block), -(-w // block)
+        assert grid.shape == (rows, cols, 4) and grid.dtype == np.float32
+        for i, j in {(0, 0), (rows - 1, cols - 1), (rows // 2, cols - 1), (rows - 1, 0)}:
+            cell = image[i * block : (i + 1) * block, j * block : (j + 1) * block]
+            cell = cell.reshape(-1, 3)
             linear = SRGB8_TO_LINEAR[cell].astype(np.float64)
             means = [math.fsum(linear[:, c]) / len(cell) for c in range(3)]
             share = ((cell.min(1) == 0) | (cell.max(1) == 255)).mean()
             expected = np.array([*means, share], np.float32)
-            np.testing.assert_array_equal(grids.values[first + i * cols + j], expected)
-    assert grids.values.shape == (grids.layout[-1, 3] + grids.layout[-1, 1:3].prod(), 4)
+            np.testing.assert_array_equal(grid[i, j], expected)
+
+
+def test_grids_ignore_alpha_and_any_band_split():
+    image = clipped_carrier(600, 70, seed=7)
+    rgba = np.dstack([image, np.full(image.shape[:2], 9, np.uint8)])
+    whole = context_grids(image)
+    for got in (context_grids(rgba), RestoreSession("cpu", threads=1).grids(image)):
+        for a, b in zip(got.levels, whole.levels, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_context_inputs_interpolate_and_clamp():
@@ -50,7 +62,7 @@ def test_context_inputs_interpolate_and_clamp():
     image[:, 4:] = 255  # left cells black, right cells white at the 4-pixel level
     grids = context_grids(image)
     codes = image[0, [0, 3, 4, 7]]
-    values = context_inputs(grids, np.array([0, 0, 0, 0]), np.array([0, 3, 4, 7]), codes)
+    values = context_inputs(grids.levels, np.zeros(4), np.array([0, 3, 4, 7]), codes)
     finest = values[:, :4]
     # centres of the two cells are columns 1.5 and 5.5: clamped outside, linear between; the
     # colour is relative to the pixel's own (black 0, white 1), the share relative to 0.5
@@ -74,7 +86,7 @@ def torch_context_restore(model, srgb8, octaves=12) -> np.ndarray:
     h, w = srgb8.shape[:2]
     inputs, clipped = mlp_inputs(srgb8)
     rows, cols = np.divmod(np.arange(h * w), w)
-    extra = context_inputs(context_grids(srgb8), rows, cols, srgb8.reshape(-1, 3))
+    extra = context_inputs(context_grids(srgb8).levels, rows, cols, srgb8.reshape(-1, 3))
     x = torch.from_numpy(np.concatenate([inputs.reshape(-1, 5), extra], 1))
     with torch.no_grad():
         residual = model(encode_features(x, torch.from_numpy(frequency_bands(octaves))))
@@ -122,18 +134,17 @@ def test_baked_context_model_matches_the_session():
     import onnxruntime as ort
 
     from gamut_onnx.exporters.graph import bake_restore_graph
+    from gamut_onnx.runtime.feeds import UNUSED_SAMPLES
 
     srgb8 = clipped_carrier(40, 70, seed=5)
     blob = context_blob(context_model(), srgb8, gated=True)
-    with pytest.raises(ValueError, match="grids"):
-        bake_restore_graph(blob)
-    model = bake_restore_graph(blob, context_grids(srgb8)).SerializeToString()
+    session = RestoreSession("cpu")
+    feeds = {
+        **session.feeds(srgb8, blob),
+        "origin": np.zeros(2, np.int64),
+        "map_samples": UNUSED_SAMPLES,
+    }
+    model = bake_restore_graph(feeds, 40, 70).SerializeToString()
     baked = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
     out, _ = baked.run(None, {"srgb8": srgb8})
-    np.testing.assert_allclose(out, RestoreSession("cpu").restore(srgb8, blob), atol=1e-6)
-
-
-def test_empty_grids_feed_a_layout_1_blob():
-    grids = empty_grids()
-    assert grids.values.shape == (len(LEVELS), 4) and not grids.values.any()
-    assert grids.layout[:, :3].tolist() == [[1, 1, 1]] * len(LEVELS)
+    np.testing.assert_allclose(out, session.restore(srgb8, blob), atol=1e-6)

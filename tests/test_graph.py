@@ -1,4 +1,5 @@
-"""The fixed ONNX graph: shipped copy, standard ops, and parity with the torch model."""
+"""The fixed ONNX graphs: shipped copies, standard ops, and the restore graph's parity with the
+torch model."""
 
 import dataclasses
 
@@ -10,27 +11,50 @@ from conftest import fp32_blob, trained_like_model
 from gamut_onnx.blob import Blob, pixel_digest, unpack_blob, weight_shapes
 from gamut_onnx.colour import boundary_mask, srgb8_to_prophoto
 from gamut_onnx.errors import GamutError
-from gamut_onnx.exporters.graph import OPSET, restore_graph_bytes
+from gamut_onnx.exporters.builder import OPSET
+from gamut_onnx.exporters.graph import shipped_graphs
 from gamut_onnx.features import mlp_inputs
-from gamut_onnx.runtime import GRAPH_PATH, RestoreSession
+from gamut_onnx.runtime import GRAPH_PATH, GRAPHS, RestoreSession
+from gamut_onnx.runtime.feeds import image_feeds
 from gamut_onnx.sample import synthetic_scene
 
 torch = pytest.importorskip("torch")
 
 
-def test_shipped_graph_equals_a_fresh_build():
-    assert GRAPH_PATH.read_bytes() == restore_graph_bytes(), (
-        "src/gamut_onnx/runtime/restore.onnx is stale: run `python -m gamut_onnx.exporters.graph`"
-    )
+def test_shipped_graphs_equal_a_fresh_build():
+    fresh = shipped_graphs()
+    assert sorted(fresh) == sorted(p.name for p in GRAPHS.values())
+    for path in GRAPHS.values():
+        assert path.read_bytes() == fresh[path.name], (
+            f"{path} is stale: run `python -m gamut_onnx.exporters.graph`"
+        )
 
 
-def test_graph_uses_standard_ops_at_opset_17():
-    model = onnx.load(GRAPH_PATH)
+def _all_nodes(graph):
+    for node in graph.node:
+        yield node
+        for attribute in node.attribute:
+            if attribute.g is not None:
+                yield from _all_nodes(attribute.g)
+
+
+@pytest.mark.parametrize("name", ["restore", "grids", "output"])
+def test_graphs_use_standard_ops_at_opset_17(name):
+    model = onnx.load(GRAPHS[name])
     onnx.checker.check_model(model, full_check=True)
     assert [(o.domain, o.version) for o in model.opset_import] == [("", OPSET)]
     assert OPSET >= 17
-    assert all(node.domain in ("", "ai.onnx") for node in model.graph.node)
-    assert [i.name for i in model.graph.input][:4] == ["srgb8", "origin", "image_size", "edges"]
+    assert all(node.domain in ("", "ai.onnx") for node in _all_nodes(model.graph))
+
+
+def test_restore_graph_interface():
+    model = onnx.load(GRAPH_PATH)
+    assert [i.name for i in model.graph.input] == [
+        "srgb8", "origin", "image_size", "edges", "carrier_transform",
+        "w1", "b1", "w2", "b2", "w3", "b3",
+        "grid4", "grid16", "grid64", "grid256", "map_samples", "map_params",
+    ]  # fmt: skip
+    assert [o.name for o in model.graph.output] == ["prophoto", "residual_sum"]
 
 
 def random_carrier(h=150, w=200, seed=3):
@@ -127,11 +151,17 @@ def test_baked_model_matches_the_fixed_graph():
     import onnxruntime as ort
 
     from gamut_onnx.exporters.graph import bake_restore_graph
+    from gamut_onnx.runtime.feeds import UNUSED_SAMPLES
 
     srgb8 = random_carrier(40, 60)
     blob = fp32_blob(trained_like_model(), srgb8, gated=True)
+    feeds = {
+        **image_feeds(blob, 40, 60),
+        "origin": np.zeros(2, np.int64),
+        "map_samples": UNUSED_SAMPLES,
+    }
     baked = ort.InferenceSession(
-        bake_restore_graph(blob).SerializeToString(), providers=["CPUExecutionProvider"]
+        bake_restore_graph(feeds, 40, 60).SerializeToString(), providers=["CPUExecutionProvider"]
     )
     assert [i.name for i in baked.get_inputs()] == ["srgb8"]
     out, residual_sum = baked.run(None, {"srgb8": srgb8})
@@ -143,8 +173,6 @@ def test_non_finite_output_is_refused_on_every_path():
     """Blob packing bounds the weights; a Blob built in memory is not checked, so an infinite
     weight reaches the graph, whose one-float check stops the output on each path."""
     ort = pytest.importorskip("onnxruntime")
-    from gamut_onnx.runtime.session import _weight_feeds
-
     srgb8 = random_carrier(40, 60)
     blob = fp32_blob(trained_like_model(), srgb8, gated=True)
     blob.weights[5] = np.full(3, np.inf, np.float32)
@@ -152,7 +180,7 @@ def test_non_finite_output_is_refused_on_every_path():
     with pytest.raises(GamutError, match="non-finite"):
         session.restore(srgb8, blob)
     with pytest.raises(GamutError, match="non-finite"):
-        list(session.row_bands(srgb8, _weight_feeds(blob, 40, 60)))
+        list(session.row_bands(srgb8, image_feeds(blob, 40, 60)))
     with pytest.raises(GamutError, match="non-finite"):
         session.restore_on_device(ort.OrtValue.ortvalue_from_numpy(srgb8), blob)
 
@@ -188,9 +216,7 @@ def test_row_bands_through_io_binding_equal_the_tiled_restore():
     session = RestoreSession("cpu", tile=40)  # 40 * 40 // 130 = 12 rows a band
     expected = session.restore(srgb8, blob)
     out = np.full(srgb8.shape, np.nan, np.float32)
-    from gamut_onnx.runtime.session import _weight_feeds
-
-    tops = [top for top, rows in session.row_bands(srgb8, _weight_feeds(blob, 97, 130), out)]
+    tops = [top for top, rows in session.row_bands(srgb8, image_feeds(blob, 97, 130), out)]
     assert tops == list(range(0, 97, 12))
     np.testing.assert_array_equal(out, expected)
 
@@ -238,3 +264,11 @@ def test_random_weights_blob_shapes_are_what_the_graph_expects():
     # Zero weights restore the expansion itself: white through the protocol's back matrix.
     np.testing.assert_array_equal(out, srgb8_to_prophoto(white))
     np.testing.assert_allclose(out, 1.0, atol=1e-4)
+
+
+def test_no_blob_restores_the_reference_expansion():
+    """A carrier without a model goes through the same graph with no pixel selected."""
+    srgb8 = random_carrier(33, 45)
+    for tile in (16, 256):
+        out = RestoreSession("cpu", tile=tile).restore(srgb8, None)
+        np.testing.assert_array_equal(out, srgb8_to_prophoto(srgb8))

@@ -1,5 +1,6 @@
-"""The residual map (residual_map.py, blob-format.md section 9): its bytes, its budget, the
-encoder's choice, the decoder's use of it, and what a damaged or foreign map does."""
+"""The residual map (container/ and exporters/residual_map.py, the restore graph's map branch,
+blob-format.md section 9): its bytes, its budget, the encoder's choice, the decoder's use of
+it, and what a damaged or foreign map does."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import numpy as np
 import pytest
 from conftest import check_ok, run_cli
 
-from gamut_onnx import residual_map as rm
 from gamut_onnx.container import jpeg, png
+from gamut_onnx.container import residual_map as fmt
 from gamut_onnx.container.carrier import PNG_MAP_CHUNK, decode_carrier
 from gamut_onnx.errors import GamutError
+from gamut_onnx.exporters import residual_map as rm
 
 pytest.importorskip("imagecodecs")
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
@@ -34,8 +36,8 @@ def noisy_error(h=48, w=64, seed=0):
 def test_pack_unpack_and_header_checks():
     error, gate, codes = noisy_error()
     m = rm.code_map(error, gate, 50, b"blob", codes)
-    assert rm.unpack_map(rm.pack_map(m)) == m
-    rm.check_map(m, 48, 64, b"blob")
+    assert fmt.unpack_map(rm.pack_map(m)) == m
+    fmt.check_map(m, 48, 64, b"blob")
     packed = rm.pack_map(m)
     for bad, message in [
         (packed[:10], "too short"),
@@ -44,17 +46,17 @@ def test_pack_unpack_and_header_checks():
         (rm.pack_map(dataclasses.replace(m, weight_power=2.0)), "power 2.0"),
     ]:
         with pytest.raises(GamutError, match=message):
-            rm.unpack_map(bad)
+            fmt.unpack_map(bad)
     with pytest.raises(GamutError, match="64x48, the image 64x40"):
-        rm.check_map(m, 40, 64, b"blob")
+        fmt.check_map(m, 40, 64, b"blob")
     with pytest.raises(GamutError, match="another model"):
-        rm.check_map(m, 48, 64, b"other blob")
+        fmt.check_map(m, 48, 64, b"other blob")
     with pytest.raises(GamutError, match="does not hold an AVIF"):
-        rm.check_map(dataclasses.replace(m, avif=b"\x00" * 40), 48, 64, b"blob")
+        fmt.check_map(dataclasses.replace(m, avif=b"\x00" * 40), 48, 64, b"blob")
     error65, gate65, codes65 = noisy_error(48, 65)
     other = rm.code_map(error65, gate65, 50, b"blob", codes65)  # its AVIF says 65 wide
     with pytest.raises(GamutError, match="not av01 64x48"):
-        rm.check_map(dataclasses.replace(other, width=64), 48, 64, b"blob")
+        fmt.check_map(dataclasses.replace(other, width=64), 48, 64, b"blob")
 
 
 @pytest.mark.parametrize("power", [0.0, 0.5])
@@ -164,7 +166,7 @@ def test_damaged_or_foreign_maps_warn_and_restore_without(italy):
     packed = decode_carrier(data).residual_map
     plain = decode(decode_carrier(strip_map(data)), provider="cpu").prophoto
     truncated = packed[: len(packed) // 2]
-    foreign = rm.pack_map(dataclasses.replace(rm.unpack_map(packed), blob_digest=b"\x00" * 8))
+    foreign = rm.pack_map(dataclasses.replace(fmt.unpack_map(packed), blob_digest=b"\x00" * 8))
     for bad, message in [(truncated, "cannot be decoded|AVIF"), (foreign, "another model")]:
         damaged = replace_map_chunks(data, [bad])
         result = decode(decode_carrier(damaged), provider="cpu")
@@ -232,7 +234,7 @@ def test_without_an_avif_decoder_the_map_is_ignored_with_a_warning(italy, monkey
 
     from gamut_onnx.codec import decode
 
-    monkeypatch.setattr(rm, "_pillow_avif", lambda: False)
+    monkeypatch.setattr(fmt, "_pillow_avif", lambda: False)
     monkeypatch.setitem(sys.modules, "imagecodecs", None)
     data = italy[1]["png"][0].read_bytes()
     result = decode(decode_carrier(data), provider="cpu")
@@ -262,3 +264,29 @@ def test_flipped_bytes_in_a_map_never_escape_as_anything_but_one_line(italy):
         assert np.isfinite(result.prophoto).all() and result.prophoto.min() >= 0
         outcomes.add(result.residual_map)
     assert outcomes == {True, False}  # some flips land in coded data, some break the header
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_the_encoders_estimate_equals_the_restore_graphs_map(gated):
+    """The encoder scores a map with numpy at the gated pixels (exporters/residual_map.py's
+    `correct`); the restore graph applies it to the real restore: equal within 1e-6."""
+    from conftest import fp32_blob, trained_like_model
+
+    from gamut_onnx.colour import prophoto_to_srgb8
+    from gamut_onnx.container.residual_map import MapSamples
+    from gamut_onnx.runtime import RestoreSession
+    from gamut_onnx.sample import synthetic_scene
+
+    srgb8 = prophoto_to_srgb8(synthetic_scene(90, 70, 3))
+    blob = fp32_blob(trained_like_model(), srgb8, gated=gated)
+    session = RestoreSession("cpu", tile=32)
+    plain = session.restore(srgb8, blob)
+    gate = rm.gate_of(srgb8, blob)
+    error = np.random.default_rng(2).normal(0, 0.01, (int(gate.sum()), 3)).astype(np.float32)
+    m = rm.code_map(error, gate, 80, b"blob", srgb8, 0.5)
+    samples = fmt.map_samples(m)
+    expected = plain.copy()
+    rm.correct(expected, samples, gate, m, srgb8, blob.carrier_transform)
+    got = session.restore(srgb8, blob, residual_map=MapSamples(m, samples))
+    assert np.abs(got - expected).max() < 1e-6
+    assert np.abs(got - plain).max() > 1e-3  # the map did something

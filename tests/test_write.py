@@ -181,7 +181,7 @@ def test_png_writer_streams_bands_that_libpng_reads(tmp_path):
 
 
 def test_bands_are_produced_ahead_in_order_and_errors_reach_the_writer():
-    from gamut_onnx.decoding import ahead
+    from gamut_onnx.runtime.decode import ahead
 
     assert list(ahead(iter(range(50)))) == list(range(50))
 
@@ -197,17 +197,3 @@ def test_bands_are_produced_ahead_in_order_and_errors_reach_the_writer():
     stream = ahead(iter(range(10**6)))  # a writer that stops early does not hang the producer
     assert next(stream) == 0
     stream.close()
-
-
-@pytest.mark.parametrize("name", sorted(NAMED_SPACES))
-def test_fused_codes_equal_quantised_encoding(name):
-    """to_codes (curve and rounding fused, in chunks) is quantise(from_prophoto(...)) exactly."""
-    from gamut_onnx.write.encoding import from_prophoto, quantise, to_codes
-
-    rng = np.random.default_rng(3)
-    values = rng.random((300, 257, 3), dtype=np.float32) ** 3
-    prophoto = values * np.float32(1.2) - np.float32(0.05)  # a little outside [0, 1] too
-    space = NAMED_SPACES[name]
-    for bits in (10, 12, 16):
-        expected = quantise(from_prophoto(prophoto, space), bits)
-        assert np.array_equal(to_codes(prophoto, space, bits), expected), (name, bits)

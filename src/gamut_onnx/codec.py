@@ -1,7 +1,7 @@
 """Encode and decode: the symmetric API behind the CLI.
 
 encode: linear ProPhoto -> 8-bit sRGB carrier pixels + weight blob (needs torch, for the fit)
-decode: carrier pixels + blob -> linear ProPhoto (onnxruntime only; gamut_onnx/decoding.py)
+decode: carrier pixels + blob -> linear ProPhoto (onnxruntime only; gamut_onnx/runtime/decode.py)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from gamut_onnx.blob import pixel_digest, unpack_blob
-from gamut_onnx.colour import boundary_mask
+from gamut_onnx.colour import boundary_mask, srgb8_to_prophoto
 from gamut_onnx.colour.protocol import reduce_to_srgb8
 from gamut_onnx.container.carrier import CARRIER_FORMATS, start_carrier
 from gamut_onnx.errors import GamutError
@@ -110,6 +110,16 @@ def gated_error(
 ) -> np.ndarray:
     """`squared_error` of the gated restore: the MLP's at boundary pixels, clipping's elsewhere."""
     return np.where(boundary_mask(seen, margin), mlp_error, clip_error)
+
+
+EXPANSION_ROWS = 512
+
+
+def expanded_bands(srgb8: np.ndarray):
+    """(first row, rows) of the reference expansion without a model, band by band (the
+    encoder's baseline: numpy's twin of the restore graph with no pixel selected)."""
+    for top in range(0, srgb8.shape[0], EXPANSION_ROWS):
+        yield top, srgb8_to_prophoto(srgb8[top : top + EXPANSION_ROWS])
 
 
 def banded_squared_error(bands, prophoto: np.ndarray) -> np.ndarray:
@@ -225,7 +235,6 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
     """Score the fitted model through the real graph, keep the best mode (or none) and write
     the carrier: the second half of `encode`. `result` is a FitResult, or None (no fit);
     `grids` the context grids of `prep.seen` if the caller computed them."""
-    from gamut_onnx.decoding import expanded_bands
     from gamut_onnx.exporters.weights import blob_from_model
     from gamut_onnx.runtime import RestoreSession
 
@@ -295,7 +304,7 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
     )
     if not prep.config.residual_map:
         return encoded
-    from gamut_onnx.residual_encoding import with_residual_map
+    from gamut_onnx.exporters.residual_map import with_residual_map
 
     return with_residual_map(prep, encoded, provider, restored=kept, pixel_error=error)
 
@@ -330,8 +339,8 @@ def encode(
     plain and paper) the carrier also gets what the MLP leaves wrong as a small AVIF beside
     the blob where it pays (PNG and JPEG carriers; residual_map.py).
     """
-    from gamut_onnx.context import context_grids
     from gamut_onnx.fit import fit
+    from gamut_onnx.runtime import RestoreSession
 
     prep = prepare(
         prophoto,
@@ -347,7 +356,7 @@ def encode(
     result, grids = None, None
     if prep.needs_fit:
         if prep.config.context and prep.fit_pixels is prep.seen:  # one grid computation
-            grids = context_grids(prep.seen)
+            grids = RestoreSession(provider).grids(prep.seen)
         result = fit(
             prep.fit_pixels,
             prep.prophoto,
@@ -361,7 +370,7 @@ def encode(
     return finish(prep, result, provider=provider, fallback=fallback, grids=grids)
 
 
-# decode lives in its own module (no torch there); re-exported so the API reads symmetrically.
-from gamut_onnx.decoding import DecodeResult, decode, read_blob  # noqa: E402
+# decode lives in the runtime (no torch there); re-exported so the API reads symmetrically.
+from gamut_onnx.runtime.decode import DecodeResult, decode, read_blob  # noqa: E402
 
 __all__ = ["DecodeResult", "EncodeResult", "decode", "encode", "read_blob"]

@@ -73,9 +73,9 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
     """The first half of `encode_file`: checks, reading, the reduction (no torch needed)."""
     from gamut_onnx.codec import prepare
     from gamut_onnx.container.carrier import carrier_format_for
+    from gamut_onnx.exporters.residual_map import check_map_carrier
     from gamut_onnx.fit import preset
     from gamut_onnx.read import read_prophoto
-    from gamut_onnx.residual_encoding import check_map_carrier
 
     start = time.perf_counter()
     source, output = Path(source), Path(output)
@@ -154,8 +154,9 @@ def decode_file(
 ) -> dict:
     """Read a carrier, restore, write the image; the report `decode --json` prints."""
     from gamut_onnx.container.carrier import read_carrier
-    from gamut_onnx.decoding import check_blob, decode_to_file
+    from gamut_onnx.runtime.decode import check_blob
     from gamut_onnx.write import output_format
+    from gamut_onnx.write.decoded import decode_to_file
 
     start = time.perf_counter()
     carrier, output = Path(carrier), Path(output)

@@ -3,9 +3,11 @@
     python tests/conformance/generate.py
 
 Writes small carriers made by the real encoder from generated scenes, the restored linear
-ProPhoto each must decode to (float32 .npy, from the Python runtime), negative vectors, and
-manifest.json. Regenerate only with an intentional format change (and bump the format version
-when the change is not backward compatible); tests/test_conformance.py fails on drift.
+ProPhoto each must decode to (float32 .npy, from the Python runtime), the graphs' intermediate
+tensors (grids, map samples, output codes), negative vectors, and manifest.json.
+`--intermediates` adds the intermediate tensors to the vectors as they are. Regenerate only
+with an intentional format change (and bump the format version when the change is not backward
+compatible); tests/test_conformance.py fails on drift.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -24,9 +27,10 @@ from gamut_onnx.colour.cms import IccProfile
 from gamut_onnx.colour.icc import SRGB_TRC, build_matrix_trc_icc, cat02_to_pcs
 from gamut_onnx.colour.spaces import PRIMARIES, ColourSpace
 from gamut_onnx.container import jpeg, png
-from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, PNG_MAP_CHUNK, decode_carrier
+from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, PNG_MAP_CHUNK, decode_carrier, read_carrier
+from gamut_onnx.container.residual_map import pack_map, unpack_map
+from gamut_onnx.exporters.residual_map import code_map, gate_of
 from gamut_onnx.fit import FitConfig
-from gamut_onnx.residual_map import code_map, gate_of, pack_map, unpack_map
 from gamut_onnx.sample import synthetic_scene
 
 HERE = Path(__file__).resolve().parent
@@ -255,12 +259,62 @@ def generate(folder: Path) -> list[dict]:
             manifest.append(_restore_entry(folder, name, file, data, "warning", fragment))
         else:
             manifest.append({"name": name, "file": file, "expect": outcome, "message": fragment})
+    add_intermediates(folder, manifest)
     (folder / "manifest.json").write_text(
         json.dumps({"format_version": FORMAT_VERSION, "vectors": manifest}, indent=2) + "\n"
     )
     return manifest
 
 
+# Output spaces whose 16-bit codes (the output graph's `codes`) every vector records.
+CODE_SPACES = ("prophoto", "display-p3")
+
+
+def add_intermediates(folder: Path, manifest: list[dict]) -> None:
+    """For a new host to check itself step by step: per restored vector, the grid graph's
+    grids (context blobs), the residual map's decoded samples and parameters (map vectors),
+    and the output graph's 16-bit codes in CODE_SPACES (blob-format.md, "Embedding restore")."""
+    from gamut_onnx.colour.spaces import named_space
+    from gamut_onnx.runtime import RestoreSession
+    from gamut_onnx.runtime.decode import checked
+    from gamut_onnx.runtime.output import OutputEncoder, output_space
+
+    session = RestoreSession("cpu")
+    for entry in manifest:
+        if entry["expect"] == "error":
+            continue
+        name = entry["name"]
+        carrier = read_carrier(folder / entry["file"])
+        blob, residual_map, _ = checked(carrier, strict=False)
+        if blob is not None and blob.context:
+            entry["grids"] = {}
+            for key, grid in session.grids(carrier.srgb8).feeds().items():
+                np.save(folder / f"{name}.{key}.npy", grid)
+                entry["grids"][key] = f"{name}.{key}.npy"
+        if residual_map is not None:
+            np.save(folder / f"{name}.map_samples.npy", residual_map.samples)
+            entry["map_samples"] = f"{name}.map_samples.npy"
+            entry["map_params"] = [float(v) for v in residual_map.params]
+        restored = np.load(folder / entry["output"])
+        entry["codes16"] = {}
+        for space in CODE_SPACES:
+            codes = OutputEncoder().run(restored, output_space(named_space(space)), 16)
+            np.save(folder / f"{name}.{space}.npy", codes)
+            entry["codes16"][space] = f"{name}.{space}.npy"
+        entry["codes_max_error"] = 1
+
+
+def update_intermediates(folder: Path) -> None:
+    """Add the intermediate tensors to the vectors as they are, without re-encoding them."""
+    data = json.loads((folder / "manifest.json").read_text())
+    add_intermediates(folder, data["vectors"])
+    (folder / "manifest.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
 if __name__ == "__main__":
-    entries = generate(HERE / "vectors")
-    print(f"wrote {len(entries)} vectors to {HERE / 'vectors'}")
+    if sys.argv[1:] == ["--intermediates"]:
+        update_intermediates(HERE / "vectors")
+        print(f"added intermediate tensors to {HERE / 'vectors'}")
+    else:
+        entries = generate(HERE / "vectors")
+        print(f"wrote {len(entries)} vectors to {HERE / 'vectors'}")

@@ -24,7 +24,7 @@ import json, resource, sys, time
 limit = int(sys.argv[2])
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from gamut_onnx.container.carrier import decode_carrier
-from gamut_onnx.decoding import decode
+from gamut_onnx.runtime.decode import decode
 from gamut_onnx.errors import GamutError
 import onnxruntime  # noqa: F401  (imported before the clock starts, as in a long-lived process)
 data = open(sys.argv[1], "rb").read()

@@ -1,6 +1,6 @@
 """The fuzz oracle: what every input must do, checked in-process on one case.
 
-For every input, `decode_carrier(data, "fuzz")` then `decoding.decode(carrier, provider="cpu")`
+For every input, `decode_carrier(data, "fuzz")` then `runtime.decode.decode(carrier, "cpu")`
 either succeed with a finite float32 HxWx3 image in [0, 1] of the carrier's size (and of the
 size its header declares), or fail with a GamutError whose message is one line. The same holds
 for `gamut-onnx inspect` (its command function, called in-process) and for `decode_to_file`
@@ -133,8 +133,9 @@ def check_case(
     """Apply the oracle to one input; a dict with outcome ok / refused / finding."""
     from gamut_onnx.cli.decode import inspect as cli_inspect
     from gamut_onnx.container.carrier import decode_carrier
-    from gamut_onnx.decoding import decode, decode_to_file
     from gamut_onnx.errors import GamutError
+    from gamut_onnx.runtime.decode import decode
+    from gamut_onnx.write.decoded import decode_to_file
 
     found: list[tuple[str, str]] = []
     status, message = "ok", ""

@@ -7,6 +7,7 @@ import zlib
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 
 from gamut_onnx.cli.batch import (
@@ -129,7 +130,7 @@ def inspect(
     """
     from gamut_onnx.blob import unpack_blob
     from gamut_onnx.container.carrier import read_carrier
-    from gamut_onnx.decoding import carrier_digest
+    from gamut_onnx.runtime.decode import carrier_digest
 
     found = read_carrier(carrier)
     h, w = found.srgb8.shape[:2]
@@ -172,36 +173,53 @@ def inspect(
 
 @app.command("export-onnx")
 def export_onnx(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the .onnx.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Where to write the .onnx (a folder: all three).")
+    ],
+    graph: Annotated[
+        str, typer.Option(help="Which shipped graph: restore, grids or output.")
+    ] = "restore",
     bake: Annotated[Path | None, typer.Option(help="Carrier whose weights to bake in.")] = None,
 ) -> None:
-    """Write the fixed restore graph, or a standalone model with one image's weights baked in.
+    """Write the shipped graphs (restore, grids, output), or a standalone restore model with one
+    image's weights, grids and residual map baked in.
 
-    Examples: gamut-onnx export-onnx -o restore.onnx;
+    Examples: gamut-onnx export-onnx -o graphs/; gamut-onnx export-onnx -o restore.onnx;
     gamut-onnx export-onnx --bake photo.png -o photo.onnx
     """
     from gamut_onnx.files import write_atomic
-    from gamut_onnx.runtime import GRAPH_PATH
+    from gamut_onnx.runtime import GRAPHS
 
+    if bake is None and output.is_dir():
+        for path in GRAPHS.values():
+            write_atomic(output / path.name, path.read_bytes())
+        typer.echo(f"{output}: {', '.join(p.name for p in GRAPHS.values())}")
+        return
     check_output(output, *([bake] if bake else []))
     if bake is None:
-        write_atomic(output, GRAPH_PATH.read_bytes())
-        typer.echo(f"{output}: fixed restore graph ({output.stat().st_size} bytes)")
+        if graph not in GRAPHS:
+            raise GamutError(f"unknown graph {graph!r} (choose {', '.join(GRAPHS)})")
+        write_atomic(output, GRAPHS[graph].read_bytes())
+        typer.echo(f"{output}: the {graph} graph ({output.stat().st_size} bytes)")
         return
-    from gamut_onnx.codec import read_blob
-    from gamut_onnx.container.carrier import read_carrier
-
     if importlib.util.find_spec("onnx") is None:
         raise GamutError("--bake needs the onnx package: pip install 'gamut-onnx[export]'")
-    from gamut_onnx.context import context_grids
+    from gamut_onnx.container.carrier import read_carrier
     from gamut_onnx.exporters.graph import bake_restore_graph
+    from gamut_onnx.runtime.decode import checked
+    from gamut_onnx.runtime.feeds import UNUSED_SAMPLES
+    from gamut_onnx.runtime.session import RestoreSession
 
     carrier = read_carrier(bake)
-    blob, warnings = read_blob(carrier)
+    blob, residual_map, warnings = checked(carrier, strict=False)
     if blob is None:
         raise GamutError(f"{bake} carries no gamut-onnx model to bake")
     for message in warnings:
         warn(message)
-    grids = context_grids(carrier.srgb8) if blob.context else None  # baked in with the weights
-    write_atomic(output, bake_restore_graph(blob, grids).SerializeToString())
-    typer.echo(f"{output}: standalone model for {blob.image_width}x{blob.image_height} pixels")
+    params = residual_map.params if residual_map else None
+    feeds = RestoreSession("cpu").feeds(carrier.srgb8, blob, map_params=params)
+    feeds["origin"] = np.zeros(2, np.int64)
+    feeds["map_samples"] = residual_map.samples if residual_map else UNUSED_SAMPLES
+    h, w = carrier.srgb8.shape[:2]
+    write_atomic(output, bake_restore_graph(feeds, h, w).SerializeToString())
+    typer.echo(f"{output}: standalone model for {w}x{h} pixels")

@@ -162,23 +162,6 @@ def nearest_named_space(profile: IccProfile):
     return None
 
 
-@cache
-def prophoto_to_linear_matrix(profile: IccProfile) -> np.ndarray | None:
-    """Linear ProPhoto -> the profile's linear RGB (before its tone curves), for a matrix/TRC
-    profile (from its colorants, read by LittleCMS); None for a LUT-based one."""
-    from PIL import ImageCms
-
-    from gamut_onnx.colour.protocol import PROPHOTO_XYZ_D50
-
-    info = ImageCms.ImageCmsProfile(io.BytesIO(profile.data)).profile
-    if not info.is_matrix_shaper:
-        return None
-    colorants = np.array(
-        [info.red_colorant[0], info.green_colorant[0], info.blue_colorant[0]]
-    ).T  # columns: the XYZ (D50) of R, G and B
-    return np.linalg.inv(colorants) @ PROPHOTO_XYZ_D50
-
-
 def prophoto_to_icc(prophoto: np.ndarray, profile: IccProfile) -> np.ndarray:
     """Linear ProPhoto float32 HxWx3 -> encoded values in `profile`, float32 (unclipped)."""
     return _in_bands(np.asarray(prophoto, np.float32), _prophoto_linear_icc(), profile.data)

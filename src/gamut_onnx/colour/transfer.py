@@ -7,8 +7,6 @@ and brighter light is clipped by the caller (docs/design.md, "HDR sources").
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 
 REFERENCE_WHITE_NITS = 203.0  # ITU-R BT.2408: HDR reference (diffuse) white
@@ -108,16 +106,26 @@ def hlg_decode(v: np.ndarray) -> np.ndarray:
     return display / REFERENCE_WHITE_NITS
 
 
-def hlg_encode(x: np.ndarray) -> np.ndarray:
-    """Inverse of `hlg_decode` (inverse OOTF, then the HLG OETF)."""
-    display = np.maximum(np.asarray(x, dtype=np.float64), 0.0) * REFERENCE_WHITE_NITS
-    display = np.minimum(display / HLG_PEAK_NITS, 1.0)
-    gamma = _hlg_system_gamma()
-    luma_d = np.maximum(display @ _BT2020_LUMA, 1e-12)[..., None]
-    scene = display * np.power(luma_d, (1.0 - gamma) / gamma)
-    scene = np.clip(scene, 0.0, 1.0)
+def hlg_oetf(scene: np.ndarray) -> np.ndarray:
+    """The BT.2100 HLG OETF: scene light in [0, 1] -> signal."""
+    scene = np.clip(np.asarray(scene, dtype=np.float64), 0.0, 1.0)
     safe = np.maximum(12.0 * scene - _HLG_B, 1e-12)
     return np.where(scene <= 1.0 / 12.0, np.sqrt(3.0 * scene), _HLG_A * np.log(safe) + _HLG_C)
+
+
+def hlg_inverse_ootf() -> tuple[float, float, np.ndarray]:
+    """(scale, exponent, luma weights) of `hlg_encode`'s inverse OOTF: with d = scale x
+    (x = 1 at reference white), scene = d * (d . weights)^exponent."""
+    gamma = _hlg_system_gamma()
+    return REFERENCE_WHITE_NITS / HLG_PEAK_NITS, (1.0 - gamma) / gamma, _BT2020_LUMA
+
+
+def hlg_encode(x: np.ndarray) -> np.ndarray:
+    """Inverse of `hlg_decode` (inverse OOTF, then the HLG OETF)."""
+    scale, exponent, weights = hlg_inverse_ootf()
+    display = np.minimum(np.maximum(np.asarray(x, dtype=np.float64), 0.0) * scale, 1.0)
+    luma_d = np.maximum(display @ weights, 1e-12)[..., None]
+    return hlg_oetf(display * np.power(luma_d, exponent))
 
 
 def linear(v: np.ndarray) -> np.ndarray:
@@ -135,51 +143,3 @@ TRANSFERS = {
     "hlg": (hlg_decode, hlg_encode, 18, False),
 }
 HDR_TRANSFERS = ("pq", "hlg")
-
-# Output encoding of whole photos: a float64 power per sample is most of a 12 MP decode, so the
-# curves with a linear toe (finite slope everywhere: sRGB, BT.709, ROMM, whose kink at 1/512 is a
-# segment boundary) are read from a 65,536-segment table instead. Interpolation error < 1e-7,
-# under 1/100 of a 16-bit code; the other curves (pure powers, PQ, HLG) use their formula.
-TABLE_SEGMENTS = 1 << 16
-TABLED = ("srgb", "bt709", "romm")
-
-
-@cache
-def _encode_table(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per segment, the curve at its start and its slope in segment units (float32)."""
-    values = TRANSFERS[name][1](np.arange(TABLE_SEGMENTS + 1) / TABLE_SEGMENTS)
-    return values[:-1].astype(np.float32), np.diff(values).astype(np.float32)
-
-
-def encode_fast(name: str, x: np.ndarray) -> np.ndarray:
-    """Linear light -> encoded value in [0, 1] as float32 (clipped), through `name`'s curve."""
-    if name not in TABLED:
-        return np.asarray(TRANSFERS[name][1](np.clip(x, 0.0, 1.0)), np.float32)
-    start, slope = _encode_table(name)
-    t = np.clip(np.asarray(x, np.float32), 0.0, 1.0) * np.float32(TABLE_SEGMENTS)
-    segment = np.minimum(t.astype(np.int32), TABLE_SEGMENTS - 1)
-    t -= segment
-    t *= slope[segment]
-    t += start[segment]
-    return t
-
-
-ENCODE_CHUNK = 1 << 16  # samples per pass of encode_codes: its temporaries stay in cache
-
-
-def encode_codes(name: str, x: np.ndarray, bits: int) -> np.ndarray:
-    """Linear light -> `bits`-bit code values (uint16), rounded to nearest: exactly
-    rint(clip(encode_fast(name, x)) * (2^bits - 1)), in cache-sized chunks (2x faster at 12 MP)."""
-    top = np.float32((1 << bits) - 1)
-    x = np.asarray(x, np.float32)
-    if name not in TABLED:
-        return np.rint(np.clip(encode_fast(name, x), 0.0, 1.0) * top).astype(np.uint16)
-    flat = x.reshape(-1)
-    out = np.empty(flat.shape, np.uint16)
-    for first in range(0, flat.size, ENCODE_CHUNK):
-        t = encode_fast(name, flat[first : first + ENCODE_CHUNK])  # a fresh float32 chunk
-        np.clip(t, 0.0, 1.0, out=t)
-        t *= top
-        np.rint(t, out=t)
-        out[first : first + ENCODE_CHUNK] = t
-    return out.reshape(x.shape)

@@ -84,11 +84,21 @@ def find_images(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+def linear_in(prophoto: np.ndarray, space) -> np.ndarray:
+    """Linear ProPhoto -> linear light in `space`'s primaries, clipped, with the output graph's
+    matrix (runtime/output.py); a LUT-based ICC profile has no linear space (GamutError)."""
+    from gamut_onnx.colour.cms import IccProfile
+    from gamut_onnx.runtime.output import icc_output, named_output
+
+    found = icc_output(space) if isinstance(space, IccProfile) else named_output(space, True)
+    if found is None:
+        raise GamutError("a LUT-based ICC profile has no linear space of its own")
+    return np.clip(np.asarray(prophoto, np.float32) @ found.matrix.T, 0.0, 1.0)
+
+
 def source_psnrs(restored: np.ndarray, truth: np.ndarray, og: np.ndarray, space) -> dict:
     """PSNR (whole, OG) in the photo's own linear space, both images clipped to it as a
     restored file in that space is; NaN for a LUT-based ICC profile (no linear space)."""
-    from gamut_onnx.write.encoding import linear_in
-
     try:
         restored_src, truth_src = linear_in(restored, space), linear_in(truth, space)
     except GamutError:

@@ -31,3 +31,22 @@ class GraphBuilder:
     def item(self, vector: str, i: int) -> str:
         """Element i of a 1-D int64 tensor, as a scalar."""
         return self.op("Gather", vector, self.const(i, np.int64), axis=0)
+
+
+OPSET = 17
+
+
+def finished_model(
+    g: GraphBuilder, name: str, inputs: list, outputs: list, doc: str
+) -> onnx.ModelProto:
+    """A checked opset-17 model of the builder's nodes (IR 8: onnxruntime >= 1.10 reads it)."""
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.initializers)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="gamut-onnx",
+        doc_string=doc,
+    )
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gamut_onnx.colour import boundary_mask
-from gamut_onnx.context import ContextGrids, context_grids, context_inputs
+from gamut_onnx.context import context_inputs
 from gamut_onnx.errors import GamutError
 from gamut_onnx.features import frequency_bands, mlp_inputs_at
 from gamut_onnx.fit.adam import Adam
@@ -149,16 +149,21 @@ def pool_arrays(
     truth: np.ndarray,
     index: np.ndarray,
     context: bool = False,
-    grids: ContextGrids | None = None,
+    grids=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(MLP inputs [n, 5] or with `context` [n, 21], residual targets [n, 3]) of the pixels at
     `index`, float32: all a fit needs of a photo (8 or 25 MB at the default's 262,144 samples;
-    no torch). `grids`: the carrier's context grids when the caller has them already."""
+    no torch). `grids`: the carrier's context grids (runtime.feeds.Grids, from the grid graph)
+    when the caller has them already."""
     inputs, clipped = mlp_inputs_at(srgb8, index)
     if context:
         rows, cols = np.divmod(np.asarray(index, np.int64), srgb8.shape[1])
         codes = srgb8.reshape(-1, srgb8.shape[-1])[index]
-        extra = context_inputs(grids or context_grids(srgb8), rows, cols, codes)
+        if grids is None:
+            from gamut_onnx.runtime import RestoreSession
+
+            grids = RestoreSession("cpu").grids(srgb8)
+        extra = context_inputs(grids.levels, rows, cols, codes)
         inputs = np.concatenate([inputs, extra], 1)
     residual = np.asarray(truth, np.float32).reshape(-1, 3)[index] - clipped
     return inputs, np.ascontiguousarray(residual)
@@ -181,7 +186,7 @@ def encode_pool(
     octaves: int,
     device,
     context: bool = False,
-    grids: ContextGrids | None = None,
+    grids=None,
 ):
     """(features, residual targets) of the pixels at `index`, as torch tensors on `device`."""
     return featurise(*pool_arrays(srgb8, truth, index, context, grids), octaves, device)
@@ -196,7 +201,7 @@ def fit(
     boundary_margin: int = 0,
     device: str = "auto",
     progress: Callable[[int, float], None] | None = None,
-    grids: ContextGrids | None = None,
+    grids=None,
 ) -> FitResult:
     """Fit the MLP so that clipped(srgb8) + MLP(inputs) ~= truth on the training pixels.
 

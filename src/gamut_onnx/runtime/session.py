@@ -1,8 +1,8 @@
-"""Restore on onnxruntime: one cached session over the fixed graph serves every image.
+"""Restore on onnxruntime: cached sessions over the shipped graphs serve every image.
 
 No torch here. Images are processed in fixed-size tiles so memory stays bounded whatever the
 image size. On the CPU, tiles run in parallel, one single-threaded onnxruntime run per core:
-several of the graph's heaviest ops (Sin, the table Gathers) gain little from onnxruntime's
+several of the graph's heaviest ops (Sin, the table lookups) gain little from onnxruntime's
 intra-op threads: on a 12 MP photo with 2 cores this was 0.50 s against 0.69 s.
 
 On CUDA a run is launch-bound, so bands of whole rows (up to `tile` x `tile` pixels) run one at
@@ -16,14 +16,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from gamut_onnx.blob import Blob, boundary_edges, check_image_size
-from gamut_onnx.colour.protocol import expansion_matrix
-from gamut_onnx.context import CONTEXT_INPUTS, ContextGrids, context_grids, empty_grids
+from gamut_onnx.blob import Blob, check_image_size
+from gamut_onnx.context import LEVELS
 from gamut_onnx.cores import cpu_threads
 from gamut_onnx.errors import GamutError
 from gamut_onnx.runtime.backend import (
@@ -31,33 +29,14 @@ from gamut_onnx.runtime.backend import (
     cuda_missing_reason,
     import_onnxruntime,
     installed_builds,
-    preload_cuda_libraries,
 )
+from gamut_onnx.runtime.feeds import UNUSED_SAMPLES, Grids, image_feeds
+from gamut_onnx.runtime.graphs import GRAPH_PATH, GRIDS_PATH, PROVIDERS, session
 
-GRAPH_PATH = Path(__file__).with_name("restore.onnx")
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 DEFAULT_TILE = 256  # CPU tiles: 512 x 512 doubled peak memory (onnxruntime arena) for no speed
 CUDA_TILE = 4096  # a 4096 x 4096 band: a 12 MP photo in one run
-CUDA_OPTIONS = {"use_tf32": "0"}  # float32 MatMuls in float32, as on every other provider
+GRID_ROWS = LEVELS[-1]  # the grid graph takes bands of whole 256-row cells
 OUTPUTS = ["prophoto", "residual_sum"]
-
-
-@cache
-def _session(provider: str, threads: int, graph: Path = GRAPH_PATH):
-    ort = import_onnxruntime()
-    if provider == "cuda":
-        preload_cuda_libraries(ort)
-    options = ort.SessionOptions()
-    options.log_severity_level = 4
-    options.intra_op_num_threads = threads
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    names = [PROVIDERS["cpu"]]
-    if provider == "cuda":
-        names = [(PROVIDERS["cuda"], CUDA_OPTIONS), PROVIDERS["cpu"]]
-    try:
-        return ort.InferenceSession(str(graph), sess_options=options, providers=names)
-    except Exception as exc:  # onnxruntime raises its own unrelated types
-        raise GamutError(f"cannot start onnxruntime with {provider}: {exc}") from exc
 
 
 def cuda_usable() -> bool:
@@ -68,7 +47,7 @@ def cuda_usable() -> bool:
     if PROVIDERS["cuda"] not in import_onnxruntime().get_available_providers():
         return False
     try:
-        return PROVIDERS["cuda"] in _session("cuda", cpu_threads()).get_providers()
+        return PROVIDERS["cuda"] in session(GRAPH_PATH, "cuda", cpu_threads()).get_providers()
     except GamutError:
         return False
 
@@ -85,7 +64,7 @@ def resolve_provider(provider: str = "auto") -> str:
 
 
 class RestoreSession:
-    """Runs the fixed restore graph for any blob.
+    """Runs the shipped graphs for any carrier.
 
     >>> session = RestoreSession()                 # CUDA when usable, else CPU
     >>> prophoto = session.restore(srgb8, blob)    # float32 HxWx3 linear ProPhoto
@@ -105,13 +84,49 @@ class RestoreSession:
         threads = threads or cpu_threads()
         # CPU: `threads` tiles at a time, each on a single-threaded run; CUDA: one at a time.
         self.workers = threads if self.provider == "cpu" else 1
+        run_threads = 1 if self.provider == "cpu" else threads
         # `graph`: the shipped graph unless a benchmark compares another version of it.
-        self._session = _session(
-            self.provider, 1 if self.provider == "cpu" else threads, Path(graph)
-        )
+        self._session = session(Path(graph), self.provider, run_threads)
+        self._grids = session(GRIDS_PATH, self.provider, run_threads)
 
-    def restore(self, srgb8: np.ndarray, blob: Blob, out: np.ndarray | None = None) -> np.ndarray:
-        """8-bit sRGB carrier pixels (HxWx3) + blob -> linear ProPhoto float32 HxWx3.
+    def grids(self, srgb8: np.ndarray) -> Grids:
+        """The carrier's context grids from the grid graph, 256-row bands in parallel."""
+        h = srgb8.shape[0]
+
+        def band(top: int) -> list[np.ndarray]:
+            rows = np.ascontiguousarray(srgb8[top : top + GRID_ROWS, :, :3], dtype=np.uint8)
+            return self._grids.run(None, {"srgb8": rows})
+
+        with ThreadPoolExecutor(self.workers) as pool:
+            parts = list(pool.map(band, range(0, h, GRID_ROWS)))
+        return Grids(tuple(np.concatenate([p[k] for p in parts]) for k in range(len(LEVELS))))
+
+    def feeds(
+        self,
+        srgb8: np.ndarray,
+        blob: Blob | None,
+        grids: Grids | None = None,
+        map_params: tuple[float, float] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """The per-image inputs; a context blob's grids are computed here unless given."""
+        h, w = srgb8.shape[:2]
+        if blob is not None:
+            check_image_size(blob, h, w)
+            if blob.context and grids is None:
+                grids = self.grids(srgb8)
+        if blob is None or not blob.context:
+            grids = None
+        return image_feeds(blob, h, w, grids, map_params)
+
+    def restore(
+        self,
+        srgb8: np.ndarray,
+        blob: Blob | None,
+        out: np.ndarray | None = None,
+        residual_map=None,
+    ) -> np.ndarray:
+        """8-bit sRGB carrier pixels (HxWx3) + blob -> linear ProPhoto float32 HxWx3. `blob`
+        None: the plain expansion; `residual_map`: a checked container.residual_map.MapSamples.
 
         `out`: an HxWx3 float32 C-contiguous array to fill; reusing one across images of a size
         saves the page faults of a fresh one (150 MB at 12 MP, most of a CUDA restore's time).
@@ -121,7 +136,7 @@ class RestoreSession:
             out = np.empty((h, w, 3), np.float32)
         elif out.shape != (h, w, 3) or out.dtype != np.float32 or not out.flags.c_contiguous:
             raise GamutError(f"out must be a C-contiguous float32 array of shape {(h, w, 3)}")
-        for top, rows in self.bands(srgb8, blob, out):
+        for top, rows in self.bands(srgb8, blob, out, residual_map=residual_map):
             if rows.base is not out:
                 out[top : top + rows.shape[0]] = rows
         return out
@@ -129,20 +144,22 @@ class RestoreSession:
     def bands(
         self,
         srgb8: np.ndarray,
-        blob: Blob,
+        blob: Blob | None,
         out: np.ndarray | None = None,
-        grids: ContextGrids | None = None,
+        grids: Grids | None = None,
+        residual_map=None,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """(first row, restored rows) for one band of rows at a time: a writer can stream the
         result, so memory stays one band deep whatever the image size. With `out` (HxWx3
         float32) the bands are views of it, written in place. `grids`: the carrier's context
         grids, when the caller has them already."""
-        h, w = srgb8.shape[:2]
-        check_image_size(blob, h, w)
-        feeds = _weight_feeds(blob, h, w, srgb8, grids)
+        params = None if residual_map is None else residual_map.params
+        samples = None if residual_map is None else residual_map.samples
+        feeds = self.feeds(srgb8, blob, grids, params)
         if self.provider == "cuda":
-            yield from self.row_bands(srgb8, feeds, out)
+            yield from self.row_bands(srgb8, feeds, out, samples)
             return
+        h, w = srgb8.shape[:2]
         t = self.tile
         with ThreadPoolExecutor(self.workers) as pool:
             for top in range(0, h, t):
@@ -154,6 +171,7 @@ class RestoreSession:
                         **feeds,
                         "srgb8": np.ascontiguousarray(band[:, left : left + t]),
                         "origin": np.array([top, left], np.int64),
+                        "map_samples": _tile(samples, top, left, t, t),
                     }
                     rows[:, left : left + t], check = self._session.run(OUTPUTS, tile_feeds)
                     _check(check)
@@ -162,7 +180,11 @@ class RestoreSession:
                 yield top, rows
 
     def row_bands(
-        self, srgb8: np.ndarray, feeds: dict, out: np.ndarray | None = None
+        self,
+        srgb8: np.ndarray,
+        feeds: dict,
+        out: np.ndarray | None = None,
+        samples: np.ndarray | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """Bands of whole rows, one run each, through IO binding: pixels in from host memory,
         the result copied from the device straight into the output rows (no second copy).
@@ -177,6 +199,7 @@ class RestoreSession:
             rows = _band_buffer(out, top, band.shape[0], w)
             binding.bind_cpu_input("srgb8", band)
             binding.bind_cpu_input("origin", np.array([top, 0], np.int64))
+            binding.bind_cpu_input("map_samples", _tile(samples, top, 0, step, w))
             binding.bind_output("prophoto", "cpu", 0, np.float32, rows.shape, rows.ctypes.data)
             binding.bind_output("residual_sum", "cpu")
             self._session.run_with_iobinding(binding)
@@ -190,11 +213,12 @@ class RestoreSession:
         blob's grids are computed from a host copy of the pixels)."""
         h, w = srgb8.shape()[:2]
         check_image_size(blob, h, w)
+        grids = self.grids(srgb8.numpy()) if blob.context else None
         binding = self._session.io_binding()
-        host = srgb8.numpy() if blob.context else None
-        for name, value in _weight_feeds(blob, h, w, host).items():
+        for name, value in image_feeds(blob, h, w, grids).items():
             binding.bind_cpu_input(name, value)
         binding.bind_cpu_input("origin", np.zeros(2, np.int64))
+        binding.bind_cpu_input("map_samples", UNUSED_SAMPLES)
         binding.bind_ortvalue_input("srgb8", srgb8)
         binding.bind_output("prophoto", srgb8.device_name().lower(), 0)
         binding.bind_output("residual_sum", "cpu")
@@ -204,40 +228,11 @@ class RestoreSession:
         return restored
 
 
-def graph_w1(blob: Blob) -> np.ndarray:
-    """The graph's w1: the blob's, with zero context rows for a layout-1 blob (one graph runs
-    both layouts; zero rows add exact zeros, so layout-1 results keep their bits)."""
-    w1 = np.asarray(blob.weights[0], np.float32)
-    if blob.context:
-        return np.ascontiguousarray(w1)
-    return np.concatenate([w1, np.zeros((CONTEXT_INPUTS, w1.shape[1]), np.float32)])
-
-
-def _weight_feeds(
-    blob: Blob,
-    h: int,
-    w: int,
-    srgb8: np.ndarray | None = None,
-    grids: ContextGrids | None = None,
-) -> dict[str, np.ndarray]:
-    """The graph inputs that stay the same for every tile of one image (a context blob's
-    grids come from the whole carrier, `srgb8`, unless given)."""
-    if not blob.context:
-        grids = empty_grids()
-    elif grids is None:
-        grids = context_grids(srgb8)
-    weights = [graph_w1(blob), *blob.weights[1:]]
-    return {
-        "image_size": np.array([h, w], np.int64),
-        "edges": boundary_edges(blob),
-        "to_prophoto": expansion_matrix(blob.carrier_transform),
-        "context": grids.values,
-        "context_layout": grids.layout,
-        **{
-            name: np.ascontiguousarray(v, np.float32)
-            for name, v in zip(("w1", "b1", "w2", "b2", "w3", "b3"), weights, strict=True)
-        },
-    }
+def _tile(samples: np.ndarray | None, top: int, left: int, rows: int, cols: int) -> np.ndarray:
+    """The residual map's samples under a tile (the graph reads them at the tile's pixels)."""
+    if samples is None:
+        return UNUSED_SAMPLES
+    return np.ascontiguousarray(samples[top : top + rows, left : left + cols])
 
 
 def _band_buffer(out: np.ndarray | None, top: int, rows: int, w: int) -> np.ndarray:

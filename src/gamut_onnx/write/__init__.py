@@ -8,7 +8,7 @@ the image size); AVIF and JPEG XL encoders take whole images.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +18,11 @@ from gamut_onnx.colour.icc import profile_for
 from gamut_onnx.colour.spaces import ColourSpace, space_name
 from gamut_onnx.errors import GamutError
 from gamut_onnx.files import open_atomic
-from gamut_onnx.write.encoding import DEPTHS, alpha_to, linear_in, to_codes
+from gamut_onnx.write.encoding import Band, encoded_bands
 
 FORMATS = {".tif": "tiff", ".tiff": "tiff", ".png": "png", ".avif": "avif", ".jxl": "jxl"}
 DEFAULT_DEPTH = {"tiff": "16", "png": "16", "avif": "10", "jxl": "16"}
 ALLOWED_DEPTHS = {"tiff": ("16", "float"), "png": ("16",), "avif": ("10", "12"), "jxl": ("16",)}
-Band = tuple[np.ndarray, np.ndarray | None]  # linear ProPhoto rows, 8-bit alpha rows or None
 
 
 def output_format(path: str | os.PathLike) -> str:
@@ -70,22 +69,6 @@ def resolve_depth(fmt: str, depth: str | None, space: ColourSpace | IccProfile) 
     return depth
 
 
-def _encoded_bands(bands: Iterable[Band], space, depth: str) -> Iterator[np.ndarray]:
-    """uint16 (or float32) RGB(A) rows in the output space."""
-    for prophoto, alpha in bands:
-        if not np.isfinite(prophoto).all():
-            raise GamutError("restored image contains NaN or infinite values")
-        if depth == "float":
-            out = linear_in(prophoto, space)
-            if alpha is not None:
-                out = np.dstack([out, alpha.astype(np.float32) / 255.0])
-            yield out.astype(np.float32)
-            continue
-        bits = int(depth)
-        out = to_codes(prophoto, space, bits)
-        yield out if alpha is None else np.dstack([out, alpha_to(alpha, bits)])
-
-
 def _tags(space, depth: str) -> tuple[bytes | None, tuple | None]:
     """(ICC profile, cICP codes) that describe the output."""
     if isinstance(space, IccProfile):
@@ -111,11 +94,9 @@ def write_restored(
         from gamut_onnx.write.jxl import jxl_space
 
         space = jxl_space(space)
-    if depth not in DEPTHS:
-        raise GamutError(f"unknown depth {depth!r}")
     icc, cicp = _tags(space, depth)
     channels = 4 if has_alpha else 3
-    encoded = _encoded_bands(bands, space, depth)
+    encoded = encoded_bands(bands, space, depth)
     with open_atomic(path) as out:
         if fmt == "png":
             from gamut_onnx.write.png16 import png16_stream
@@ -144,6 +125,8 @@ def write_restored_image(
     depth: str | None = None,
 ) -> None:
     """`write_restored` for a whole image in memory (the Python API's DecodeResult)."""
+    if not np.isfinite(prophoto).all():
+        raise GamutError("restored image contains NaN or infinite values")
     h, w = prophoto.shape[:2]
     write_restored(path, [(prophoto, alpha)], w, h, alpha is not None, space, depth)
 

@@ -1,13 +1,12 @@
-"""Decode: carrier pixels + blob -> linear ProPhoto, and on into the photo's own colour space.
+"""Decode: a carrier's checks (blob, pixel digest, residual map) and its restore to linear
+ProPhoto, band by band, on the shipped graphs.
 
 onnxruntime only (no torch). `decode` returns the whole image for the Python API;
-`decode_to_file` streams row bands from the restore into the output writer, so a command-line
-decode holds the carrier and one band, whatever the image size (docs/design.md).
+write/decoded.py streams the same bands into an output file.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,12 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gamut_onnx.blob import Blob, check_image_size, unpack_blob
-from gamut_onnx.colour import srgb8_to_prophoto
 from gamut_onnx.colour.cms import IccProfile, read_icc
 from gamut_onnx.colour.spaces import ColourSpace, named_space
 from gamut_onnx.container.carrier import Carrier, CarrierHeader
+from gamut_onnx.container.residual_map import MapSamples, decoded_map
 from gamut_onnx.errors import GamutError
-from gamut_onnx.residual_map import DecodedMap, corrected_bands, decoded_map
+from gamut_onnx.runtime.session import RestoreSession
 
 NO_MODEL = "no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"
 EDITED = "pixels changed after encoding (edited?): restore quality is not guaranteed"
@@ -29,7 +28,6 @@ WEAK_JPEG_DIGEST = (
     "(they alter the decoded colours): re-encode to get the full check"
 )
 MAP_IGNORED = "residual map ignored"
-BAND_ROWS = 512
 
 
 @dataclass
@@ -84,7 +82,7 @@ def output_space(name: str, blob: Blob | None) -> ColourSpace | IccProfile:
     return source_space(blob) if name == "source" else named_space(name)
 
 
-def read_map(carrier: Carrier, blob: Blob | None) -> tuple[DecodedMap | None, list[str]]:
+def read_map(carrier: Carrier, blob: Blob | None) -> tuple[MapSamples | None, list[str]]:
     """The carrier's residual map, checked against its pixels and blob. The map only refines
     the MLP's restore, so a map that cannot be used is a warning and the restore goes on
     without it (an error under --strict)."""
@@ -99,7 +97,8 @@ def read_map(carrier: Carrier, blob: Blob | None) -> tuple[DecodedMap | None, li
         return None, [f"{MAP_IGNORED}: {exc}"]
 
 
-def _checked(carrier: Carrier, strict: bool) -> tuple[Blob | None, DecodedMap | None, list]:
+def checked(carrier: Carrier, strict: bool) -> tuple[Blob | None, MapSamples | None, list]:
+    """Blob, residual map and warnings of a carrier; --strict turns a warning into an error."""
     from gamut_onnx.runtime.backend import conflict_message, installed_builds
 
     blob, warnings = read_blob(carrier)
@@ -152,100 +151,20 @@ def ahead(items: Iterator, depth: int = 1) -> Iterator:
         stop.set()
 
 
-def expanded_bands(srgb8: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-    """(first row, rows) of the reference expansion without a model, band by band."""
-    for top in range(0, srgb8.shape[0], BAND_ROWS):
-        yield top, srgb8_to_prophoto(srgb8[top : top + BAND_ROWS])
-
-
-def _bands(
-    carrier: Carrier, blob: Blob | None, residual_map: DecodedMap | None, session
-) -> Iterator[tuple[int, np.ndarray]]:
-    if session is None:  # no model: the reference expansion
-        yield from expanded_bands(carrier.srgb8)
-    elif residual_map is None:
-        yield from session.bands(carrier.srgb8, blob)
-    else:
-        bands = session.bands(carrier.srgb8, blob)
-        yield from corrected_bands(bands, carrier.srgb8, blob, residual_map)
-
-
-def _session(blob: Blob | None, provider: str, tile: int | None):
-    from gamut_onnx.runtime import RestoreSession
-
-    return None if blob is None else RestoreSession(provider, tile=tile or 0)
-
-
 def decode(
     carrier: Carrier, *, provider: str = "auto", strict: bool = False, tile: int | None = None
 ) -> DecodeResult:
     """Restore linear ProPhoto from a carrier; strict turns warnings into errors."""
     start = time.perf_counter()
-    blob, residual_map, warnings = _checked(carrier, strict)
-    session = _session(blob, provider, tile)
-    h, w = carrier.srgb8.shape[:2]
-    prophoto = np.empty((h, w, 3), np.float32)
-    for top, rows in _bands(carrier, blob, residual_map, session):
-        prophoto[top : top + rows.shape[0]] = rows
+    blob, residual_map, warnings = checked(carrier, strict)
+    session = RestoreSession(provider, tile=tile or 0)
     return DecodeResult(
-        prophoto=prophoto,
+        prophoto=session.restore(carrier.srgb8, blob, residual_map=residual_map),
         alpha=carrier.alpha,
         restored=blob is not None,
         warnings=warnings,
-        provider=session.provider if session else "none",
+        provider=session.provider,
         decode_s=time.perf_counter() - start,
         space=source_space(blob),
-        residual_map=residual_map is not None,
-    )
-
-
-@dataclass
-class DecodeReport:
-    """What `decode_to_file` did, for the CLI's line and --json."""
-
-    restored: bool
-    warnings: list[str]
-    provider: str
-    decode_s: float
-    space: str  # the output's colour space, as --space names it (or "icc")
-    depth: str
-    residual_map: bool = False
-
-
-def decode_to_file(
-    carrier: Carrier,
-    output: str | os.PathLike,
-    *,
-    space: str = "source",
-    depth: str | None = None,
-    provider: str = "auto",
-    strict: bool = False,
-    tile: int | None = None,
-) -> DecodeReport:
-    """Restore and write `output` (format from its suffix) in `space`, streaming row bands."""
-    from gamut_onnx.colour.spaces import space_name
-    from gamut_onnx.write import coded_space, output_format, resolve_depth, write_restored
-
-    start = time.perf_counter()
-    fmt = output_format(output)
-    blob, residual_map, warnings = _checked(carrier, strict)
-    target = coded_space(fmt, output_space(space, blob))
-    depth = resolve_depth(fmt, depth, target)
-    session = _session(blob, provider, tile)
-    alpha = carrier.alpha
-
-    def bands():
-        for top, rows in ahead(_bands(carrier, blob, residual_map, session)):
-            yield rows, None if alpha is None else alpha[top : top + rows.shape[0]]
-
-    h, w = carrier.srgb8.shape[:2]
-    write_restored(output, bands(), w, h, alpha is not None, target, depth)
-    return DecodeReport(
-        restored=blob is not None,
-        warnings=warnings,
-        provider=session.provider if session else "none",
-        decode_s=time.perf_counter() - start,
-        space="icc" if isinstance(target, IccProfile) else space_name(target),
-        depth=depth,
         residual_map=residual_map is not None,
     )

@@ -1,4 +1,6 @@
-"""Residual map: what the MLP leaves wrong, coded as a small AVIF image beside the blob.
+"""Residual map: what the MLP leaves wrong, coded as a small AVIF image beside the blob. This
+module is its format: the payload's header and checks, and the AVIF's samples; the restore
+graph applies them (exporters/map_graph.py) and exporters/residual_map.py writes maps.
 
 On the most saturated photos the error left after the MLP is per-pixel detail (texture in a
 clipped channel) that no function of the carrier and no smooth field predicts: the exact error
@@ -19,27 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from gamut_onnx.blob import Blob
-from gamut_onnx.colour import SRGB8_TO_LINEAR, boundary_mask
-from gamut_onnx.colour.protocol import PROPHOTO_TO_SRGB, apply_matrix, expansion_matrix
 from gamut_onnx.errors import GamutError, library_detail
 
 MAGIC = b"GMRM"
 VERSION = 1
 # magic, version, flags, reserved, height, width, scale, weight power, blob digest
 _HEADER = struct.Struct("<4sBBHIIff8s")
-MAX_EXTRA_BYTES = 48_000  # a map: min(48 KB, 1 % of the carrier file), beside the blob
-MIN_MAP_BYTES = 1_000  # below this a map is all container overhead
-QUALITIES = tuple(range(5, 100, 5))  # AVIF quality levels the encoder searches
-ENCODER_SPEED = 8  # libavif: 0.4 s for a 12 MP map on 2 cores, 1.2 s at speed 6
-WEIGHT_POWER = 0.5  # the encoder's: coding noise shaped like CIEDE2000's sensitivity (design.md)
-WEIGHT_OFFSET = 0.01  # g = (Y + 0.01) ** power: bounded at black
-LUMINANCE = np.array([0.2126, 0.7152, 0.0722])  # Y of linear sRGB (IEC 61966-2-1)
+HEADER_BYTES = _HEADER.size
 
 
 @dataclass(frozen=True)
@@ -147,141 +139,22 @@ def map_samples(m: ResidualMap) -> np.ndarray:
     return samples
 
 
-def pixel_weights(codes: np.ndarray, power: float) -> np.ndarray:
-    """(Y + 0.01) ** power per pixel (float64), Y the linear luminance of its carrier codes:
-    errors are coded relative to it, so coding noise shrinks where the eye sees more of it."""
-    if power == 0:
-        return np.ones(codes.shape[:-1])
-    luminance = SRGB8_TO_LINEAR[codes[..., :3]].astype(np.float64) @ LUMINANCE
-    return (luminance + WEIGHT_OFFSET) ** power
-
-
-def correct(
-    band: np.ndarray,
-    samples: np.ndarray,
-    gate: np.ndarray,
-    m: ResidualMap,
-    codes: np.ndarray,
-    transform: int,
-) -> None:
-    """Add the map `m`'s correction (ProPhoto) where `gate` to a restored band whose carrier
-    pixels are `codes`, then clip to [0, 1] (blob-format.md section 9). `transform`: the
-    blob's carrier transform, whose matrix the restore used."""
-    step = pixel_weights(codes[gate], m.weight_power) * (m.scale / 127.5)
-    coded = ((samples[gate] - 128.0) * step[:, None]).astype(np.float32)
-    fixed = band[gate] + coded @ expansion_matrix(transform).T
-    band[gate] = np.clip(fixed, np.float32(0), np.float32(1))
-
-
-def gate_of(srgb8: np.ndarray, blob: Blob) -> np.ndarray:
-    """Where the blob's MLP runs, hence where the map applies."""
-    if not blob.gated:
-        return np.ones(srgb8.shape[:2], bool)
-    return boundary_mask(srgb8[..., :3], blob.boundary_margin)
-
-
 @dataclass(frozen=True)
-class DecodedMap:
-    """A checked map with its samples decoded (HxWx3 uint8), ready to apply band by band."""
+class MapSamples:
+    """A checked map with its samples decoded, as the restore graph takes them."""
 
     map: ResidualMap
-    samples: np.ndarray
+    samples: np.ndarray  # HxWx3 uint8
+
+    @property
+    def params(self) -> tuple[float, float]:
+        """The graph's `map_params`: (scale, weight power)."""
+        return (self.map.scale, self.map.weight_power)
 
 
-def decoded_map(data: bytes, height: int, width: int, blob: bytes) -> DecodedMap:
+def decoded_map(data: bytes, height: int, width: int, blob: bytes) -> MapSamples:
     """Parse, check and decode a carrier's map before the restore starts, so that a map which
     cannot be used is known (and reported) before any output is written."""
     m = unpack_map(data)
     check_map(m, height, width, blob)
-    return DecodedMap(m, map_samples(m))
-
-
-def corrected_bands(
-    bands: Iterator[tuple[int, np.ndarray]], srgb8: np.ndarray, blob: Blob, m: DecodedMap
-) -> Iterator[tuple[int, np.ndarray]]:
-    """Restored row bands with the map applied."""
-    for top, band in bands:
-        rows = slice(top, top + band.shape[0])
-        gate = gate_of(srgb8[rows], blob)
-        correct(band, m.samples[rows], gate, m.map, srgb8[rows], blob.carrier_transform)
-        yield top, band
-
-
-def coded_samples(
-    error: np.ndarray, gate: np.ndarray, codes: np.ndarray, power: float
-) -> tuple[np.ndarray, float]:
-    """The map's HxWx3 8-bit samples (128 outside the gate) and its scale, for the ProPhoto
-    errors (truth - restore) `error` [n, 3] of the gated pixels in row-major order."""
-    srgb = apply_matrix(error, PROPHOTO_TO_SRGB) / pixel_weights(codes[gate], power)[:, None]
-    scale = float(np.float32(np.percentile(np.abs(srgb), 99.9))) if srgb.size else 0.0
-    scale = min(max(scale, 1e-6), 1.0)
-    samples = np.full((*gate.shape, 3), 128, np.uint8)
-    samples[gate] = np.clip(np.rint(srgb * (127.5 / scale) + 128), 0, 255)
-    return samples, scale
-
-
-def avif_of(samples: np.ndarray, quality: int) -> bytes:
-    """8-bit 4:4:4 AVIF with the identity matrix: the decoded planes are the samples."""
-    codecs = map_codecs()
-    return codecs.avif_encode(
-        samples,
-        level=quality,
-        speed=ENCODER_SPEED,
-        pixelformat=codecs.AVIF.PIXEL_FORMAT.YUV444,
-        matrix=codecs.AVIF.MATRIX_COEFFICIENTS.IDENTITY,
-        numthreads=2,
-    )
-
-
-def code_map(
-    error: np.ndarray,
-    gate: np.ndarray,
-    quality: int,
-    blob: bytes,
-    codes: np.ndarray,
-    power: float = WEIGHT_POWER,
-) -> ResidualMap:
-    """The map of the gated errors `error` [n, 3] over the carrier `codes`, at `quality`."""
-    samples, scale = coded_samples(error, gate, codes, power)
-    h, w = gate.shape
-    return ResidualMap(h, w, scale, power, blob_digest(blob), avif_of(samples, quality))
-
-
-def map_budget(file_bytes: int) -> int:
-    """Bytes a map may take: min(48 KB, 1 % of the carrier file without it), on top of the
-    blob (issue 14's "more model bytes on photos that gain from them")."""
-    return min(MAX_EXTRA_BYTES, file_bytes // 100)
-
-
-def largest_within(
-    error: np.ndarray,
-    gate: np.ndarray,
-    blob: bytes,
-    codes: np.ndarray,
-    budget: int,
-    power: float = WEIGHT_POWER,
-) -> tuple[ResidualMap, int] | None:
-    """(map, quality) at the highest AVIF quality whose packed bytes fit `budget`, or None
-    when even the lowest does not. Sizes grow with quality: a bisection over QUALITIES (steps
-    of 5), then over the four levels above the one found (at most 5 + 2 encodes of one set of
-    samples). `error`: as for code_map."""
-    samples, scale = coded_samples(error, gate, codes, power)
-    best = None
-
-    def fits(levels: list[int]) -> None:
-        nonlocal best
-        low, high = 0, len(levels) - 1
-        while low <= high:
-            mid = (low + high) // 2
-            avif = avif_of(samples, levels[mid])
-            if _HEADER.size + len(avif) <= budget:
-                best, low = (avif, levels[mid]), mid + 1
-            else:
-                high = mid - 1
-
-    fits(list(QUALITIES))
-    if best is None:
-        return None
-    fits(list(range(best[1] + 1, min(best[1] + 5, 101))))
-    h, w = gate.shape
-    return ResidualMap(h, w, scale, power, blob_digest(blob), best[0]), best[1]
+    return MapSamples(m, map_samples(m))

@@ -1,0 +1,108 @@
+"""The residual map's correction in the fixed graph (docs/blob-format.md section 9), inside an
+`If` so that a carrier without a map pays nothing: `map_params` = (scale, weight power), and
+a scale of 0 means "no map" (the samples are then not read).
+
+At the selected pixels, with Y the carrier pixel's linear luminance, in binary64 as the spec
+writes it: g = (Y + 0.01)^p, e = fl((s - 128) * (g * scale / 127.5)), then in binary32
+out = clip(out + M e, 0, 1) with M the blob's carrier-transform matrix. M e is written out as
+products and two additions (never a MatMul, which CUDA may run in TF32).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto, helper
+
+from gamut_onnx.colour import SRGB8_TO_LINEAR
+from gamut_onnx.exporters.builder import GraphBuilder
+
+I64 = np.int64
+F64 = np.float64
+LUMINANCE = (0.2126, 0.7152, 0.0722)  # Y of linear sRGB (IEC 61966-2-1)
+WEIGHT_OFFSET = 0.01
+
+
+def _columns(g: GraphBuilder, values: str) -> list[str]:
+    """[K, 3] -> three [K] columns."""
+    return [
+        g.op(
+            "Squeeze",
+            g.op("Slice", values, g.const([c], I64), g.const([c + 1], I64), g.const([1], I64)),
+            g.const([1], I64),
+        )
+        for c in range(3)
+    ]
+
+
+def _correction(g: GraphBuilder, index: str, codes: str, matrix: str) -> str:
+    """[K, 3] float32 M e for the selected pixels at `index` with carrier codes [K, 3]; `matrix`
+    the carrier transform's [3, 3]."""
+    samples = g.op("Gather", g.op("Reshape", "map_samples", g.const([-1, 3], I64)), index, axis=0)
+    linear = g.op(
+        "Reshape",
+        g.op(
+            "GatherElements",
+            g.const(SRGB8_TO_LINEAR, F64),
+            g.op("Reshape", g.op("Cast", codes, to=TensorProto.INT32), g.const([-1], I64)),
+            axis=0,
+        ),
+        g.const([-1, 3], I64),
+    )  # [K, 3] LIN[code] in binary64 (exact)
+    red, green, blue = _columns(g, linear)
+    luminance = g.op(
+        "Add",
+        g.op(
+            "Add",
+            g.op("Mul", red, g.const(LUMINANCE[0], F64)),
+            g.op("Mul", green, g.const(LUMINANCE[1], F64)),
+        ),
+        g.op("Mul", blue, g.const(LUMINANCE[2], F64)),
+    )  # [K]
+    params = g.op("Cast", "map_params", to=TensorProto.DOUBLE)
+    scale = g.op("Slice", params, g.const([0], I64), g.const([1], I64))
+    power = g.op("Slice", params, g.const([1], I64), g.const([2], I64))
+    weight = g.op("Pow", g.op("Add", luminance, g.const(WEIGHT_OFFSET, F64)), power)  # [K]
+    step = g.op("Mul", weight, g.op("Div", scale, g.const(127.5, F64)))
+    centred = g.op("Sub", g.op("Cast", samples, to=TensorProto.DOUBLE), g.const([[128.0]], F64))
+    error = g.op(
+        "Cast",
+        g.op("Mul", centred, g.op("Unsqueeze", step, g.const([1], I64))),
+        to=TensorProto.FLOAT,
+    )  # [K, 3]: e, rounded once to binary32
+    terms = g.op("Mul", g.op("Unsqueeze", error, g.const([1], I64)), matrix)  # [K, 3, 3]
+    first, second, third = (
+        g.op(
+            "Squeeze",
+            g.op("Slice", terms, g.const([c], I64), g.const([c + 1], I64), g.const([2], I64)),
+            g.const([2], I64),
+        )
+        for c in range(3)
+    )  # [K, 3] each: e_c M[i][c] for output channel i
+    return g.op("Add", g.op("Add", first, second), third)
+
+
+def with_map(g: GraphBuilder, restored: str, index: str, codes: str, matrix: str) -> str:
+    """`restored` [K, 3] with the residual map's correction added and clipped to [0, 1], or
+    unchanged when `map_params`' scale is 0."""
+    sub = GraphBuilder(prefix="map_")
+    corrected = sub.op(
+        "Clip",
+        sub.op("Add", restored, _correction(sub, index, codes, matrix)),
+        sub.const(0.0),
+        sub.const(1.0),
+    )
+    f32 = TensorProto.FLOAT
+    then_branch = helper.make_graph(
+        sub.nodes,
+        "with_map",
+        [],
+        [helper.make_tensor_value_info(corrected, f32, None)],
+        sub.initializers,
+    )
+    plain = helper.make_node("Identity", [restored], ["without_map_out"])
+    else_branch = helper.make_graph(
+        [plain], "without_map", [], [helper.make_tensor_value_info("without_map_out", f32, None)]
+    )
+    scale = g.op("Slice", "map_params", g.const([0], I64), g.const([1], I64))
+    present = g.op("Greater", scale, g.const([0.0]))
+    return g.op("If", present, then_branch=then_branch, else_branch=else_branch)

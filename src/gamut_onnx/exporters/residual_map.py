@@ -1,0 +1,225 @@
+"""The encoder's residual map (recipes with `residual_map`): after the fit and its scoring, code
+what the restore still gets wrong as an AVIF within the byte budget, score the result, and keep
+the map only if it improves the whole image. The format is container/residual_map.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from gamut_onnx.blob import Blob, unpack_blob
+from gamut_onnx.colour import SRGB8_TO_LINEAR, boundary_mask
+from gamut_onnx.colour.protocol import PROPHOTO_TO_SRGB, apply_matrix, expansion_matrix
+from gamut_onnx.container.residual_map import (
+    HEADER_BYTES,
+    ResidualMap,
+    blob_digest,
+    map_codecs,
+    map_samples,
+    pack_map,
+)
+from gamut_onnx.errors import GamutError
+from gamut_onnx.metrics import psnr_of_error, squared_error
+
+MAX_EXTRA_BYTES = 48_000  # a map: min(48 KB, 1 % of the carrier file), beside the blob
+MIN_MAP_BYTES = 1_000  # below this a map is all container overhead
+QUALITIES = tuple(range(5, 100, 5))  # AVIF quality levels the encoder searches
+ENCODER_SPEED = 8  # libavif: 0.4 s for a 12 MP map on 2 cores, 1.2 s at speed 6
+WEIGHT_POWER = 0.5  # the encoder's: coding noise shaped like CIEDE2000's sensitivity (design.md)
+WEIGHT_OFFSET = 0.01  # g = (Y + 0.01) ** power: bounded at black
+LUMINANCE = np.array([0.2126, 0.7152, 0.0722])  # Y of linear sRGB (IEC 61966-2-1)
+
+
+def pixel_weights(codes: np.ndarray, power: float) -> np.ndarray:
+    """(Y + 0.01) ** power per pixel (float64), Y the linear luminance of its carrier codes:
+    errors are coded relative to it, so coding noise shrinks where the eye sees more of it."""
+    if power == 0:
+        return np.ones(codes.shape[:-1])
+    luminance = SRGB8_TO_LINEAR[codes[..., :3]].astype(np.float64) @ LUMINANCE
+    return (luminance + WEIGHT_OFFSET) ** power
+
+
+def correct(
+    band: np.ndarray,
+    samples: np.ndarray,
+    gate: np.ndarray,
+    m: ResidualMap,
+    codes: np.ndarray,
+    transform: int,
+) -> None:
+    """Add the map `m`'s correction (ProPhoto) where `gate` to a restored band whose carrier
+    pixels are `codes`, then clip to [0, 1] (blob-format.md section 9). `transform`: the
+    blob's carrier transform, whose matrix the restore used. The encoder's estimate of what
+    the restore graph does (exporters/map_graph.py; equal within 1e-6, tests/test_residual_map.py)
+    at the gated pixels alone, cheaper than a second restore of the whole image."""
+    step = pixel_weights(codes[gate], m.weight_power) * (m.scale / 127.5)
+    coded = ((samples[gate] - 128.0) * step[:, None]).astype(np.float32)
+    fixed = band[gate] + coded @ expansion_matrix(transform).T
+    band[gate] = np.clip(fixed, np.float32(0), np.float32(1))
+
+
+def gate_of(srgb8: np.ndarray, blob: Blob) -> np.ndarray:
+    """Where the blob's MLP runs, hence where the map applies."""
+    if not blob.gated:
+        return np.ones(srgb8.shape[:2], bool)
+    return boundary_mask(srgb8[..., :3], blob.boundary_margin)
+
+
+def coded_samples(
+    error: np.ndarray, gate: np.ndarray, codes: np.ndarray, power: float
+) -> tuple[np.ndarray, float]:
+    """The map's HxWx3 8-bit samples (128 outside the gate) and its scale, for the ProPhoto
+    errors (truth - restore) `error` [n, 3] of the gated pixels in row-major order."""
+    srgb = apply_matrix(error, PROPHOTO_TO_SRGB) / pixel_weights(codes[gate], power)[:, None]
+    scale = float(np.float32(np.percentile(np.abs(srgb), 99.9))) if srgb.size else 0.0
+    scale = min(max(scale, 1e-6), 1.0)
+    samples = np.full((*gate.shape, 3), 128, np.uint8)
+    samples[gate] = np.clip(np.rint(srgb * (127.5 / scale) + 128), 0, 255)
+    return samples, scale
+
+
+def avif_of(samples: np.ndarray, quality: int) -> bytes:
+    """8-bit 4:4:4 AVIF with the identity matrix: the decoded planes are the samples."""
+    codecs = map_codecs()
+    return codecs.avif_encode(
+        samples,
+        level=quality,
+        speed=ENCODER_SPEED,
+        pixelformat=codecs.AVIF.PIXEL_FORMAT.YUV444,
+        matrix=codecs.AVIF.MATRIX_COEFFICIENTS.IDENTITY,
+        numthreads=2,
+    )
+
+
+def code_map(
+    error: np.ndarray,
+    gate: np.ndarray,
+    quality: int,
+    blob: bytes,
+    codes: np.ndarray,
+    power: float = WEIGHT_POWER,
+) -> ResidualMap:
+    """The map of the gated errors `error` [n, 3] over the carrier `codes`, at `quality`."""
+    samples, scale = coded_samples(error, gate, codes, power)
+    h, w = gate.shape
+    return ResidualMap(h, w, scale, power, blob_digest(blob), avif_of(samples, quality))
+
+
+def map_budget(file_bytes: int) -> int:
+    """Bytes a map may take: min(48 KB, 1 % of the carrier file without it), on top of the
+    blob (issue 14's "more model bytes on photos that gain from them")."""
+    return min(MAX_EXTRA_BYTES, file_bytes // 100)
+
+
+def largest_within(
+    error: np.ndarray,
+    gate: np.ndarray,
+    blob: bytes,
+    codes: np.ndarray,
+    budget: int,
+    power: float = WEIGHT_POWER,
+) -> tuple[ResidualMap, int] | None:
+    """(map, quality) at the highest AVIF quality whose packed bytes fit `budget`, or None
+    when even the lowest does not. Sizes grow with quality: a bisection over QUALITIES (steps
+    of 5), then over the four levels above the one found (at most 5 + 2 encodes of one set of
+    samples). `error`: as for code_map."""
+    samples, scale = coded_samples(error, gate, codes, power)
+    best = None
+
+    def fits(levels: list[int]) -> None:
+        nonlocal best
+        low, high = 0, len(levels) - 1
+        while low <= high:
+            mid = (low + high) // 2
+            avif = avif_of(samples, levels[mid])
+            if HEADER_BYTES + len(avif) <= budget:
+                best, low = (avif, levels[mid]), mid + 1
+            else:
+                high = mid - 1
+
+    fits(list(QUALITIES))
+    if best is None:
+        return None
+    fits(list(range(best[1] + 1, min(best[1] + 5, 101))))
+    h, w = gate.shape
+    return ResidualMap(h, w, scale, power, blob_digest(blob), best[0]), best[1]
+
+
+MAP_CARRIERS = ("png", "jpeg")
+
+
+def check_map_carrier(carrier: str) -> None:
+    """For an explicit --residual-map: say before any work that this carrier cannot hold one."""
+    if carrier not in MAP_CARRIERS:
+        raise GamutError(f"a residual map needs a PNG or JPEG carrier, not {carrier.upper()}")
+
+
+def with_residual_map(prep, result, provider: str = "auto", restored=None, pixel_error=None):
+    """`result` (codec.EncodeResult) with a residual map in its carrier when one fits the
+    budget and improves the whole-image PSNR; `residual_map` in the report says what and why.
+
+    `restored` (HxWx3 float32, changed here) and `pixel_error` (HxW squared error) are the
+    restore of `result.blob` and its error when the caller has them (the encoder's scoring
+    restore): a 12 MP restore costs more than a second."""
+    from gamut_onnx.runtime import RestoreSession
+
+    if result.model == "none" or prep.carrier not in MAP_CARRIERS:
+        why = "no model" if result.model == "none" else f"{prep.carrier.upper()} carrier"
+        return dataclasses.replace(result, residual_map={"chosen": False, "why": why})
+    budget = map_budget(result.file_bytes)
+    report = {"chosen": False, "budget": budget}
+    if budget < MIN_MAP_BYTES:
+        report["why"] = f"budget under {MIN_MAP_BYTES} bytes"
+        return dataclasses.replace(result, residual_map=report)
+    blob = unpack_blob(result.blob)
+    if restored is None:
+        restored = RestoreSession(provider).restore(prep.seen, blob)
+    if pixel_error is None:
+        pixel_error = squared_error(restored, prep.prophoto)
+    gate = gate_of(prep.seen, blob)
+    truth = prep.prophoto[gate]
+    error = truth - restored[gate]
+    # Weighted coding spends more bytes on dark pixels; where even its lowest quality does not
+    # fit, the unweighted map may (one dev photo of 31).
+    for power in (WEIGHT_POWER, 0.0):
+        found = largest_within(error, gate, result.blob, prep.seen, budget, power)
+        if found is not None:
+            break
+    if found is None:
+        report["why"] = "lowest quality does not fit the budget"
+        return dataclasses.replace(result, residual_map=report)
+    residual_map, quality = found
+    samples = map_samples(residual_map)
+    correct(restored, samples, gate, residual_map, prep.seen, blob.carrier_transform)
+    diff = restored[gate] - truth  # float32 differences, as metrics.squared_error takes them
+    pixel_error[gate] = np.einsum("ij,ij->i", diff, diff)
+    scores = {"psnr": psnr_of_error(pixel_error), "psnr_og": psnr_of_error(pixel_error, prep.og)}
+    packed = pack_map(residual_map)
+    report.update(
+        bytes=len(packed),
+        quality=quality,
+        weight_power=residual_map.weight_power,
+        psnr_without=result.psnr,
+        **scores,
+    )
+    if scores["psnr"] <= result.psnr:
+        report["why"] = "does not improve the whole image"
+        return dataclasses.replace(result, residual_map=report)
+    report.update(chosen=True, psnr_og_without=result.psnr_og)
+    if prep.bare_jpeg is not None:
+        from gamut_onnx.colour.icc import SRGB_ICC
+        from gamut_onnx.container import jpeg
+
+        data = jpeg.add_segments(prep.bare_jpeg, SRGB_ICC, result.blob, packed)
+    else:
+        data = prep.carrier_with(result.blob, packed)
+    return dataclasses.replace(
+        result,
+        data=data,
+        file_bytes=len(data),
+        encode_s=time.perf_counter() - prep.start,
+        residual_map=report,
+        **scores,
+    )
