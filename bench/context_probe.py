@@ -30,17 +30,18 @@ from gamut_onnx.colour import (
     out_of_gamut_mask,
     prophoto_to_srgb8,
 )
-from gamut_onnx.context import CONTEXT_INPUTS, context_grids, context_inputs
+from gamut_onnx.context import CONTEXT_INPUTS, context_inputs
 from gamut_onnx.fit import encode_pool, load_init, preset, training_pixels
 from gamut_onnx.fit.race import pool_loss
 from gamut_onnx.fit.train import Training
 from gamut_onnx.read import read_prophoto
+from gamut_onnx.runtime import RestoreSession
 
 
 def context_columns(srgb8: np.ndarray, index: np.ndarray, variant: str) -> torch.Tensor:
     rows, cols = np.divmod(index, srgb8.shape[1])
     codes = srgb8.reshape(-1, 3)[index]
-    values = context_inputs(context_grids(srgb8), rows, cols, codes)
+    values = context_inputs(RestoreSession("cpu").grids(srgb8).levels, rows, cols, codes)
     if variant == "absolute":  # undo the reference: 2 v - 1 for every field
         from gamut_onnx.colour import SRGB8_TO_LINEAR
 

@@ -11,7 +11,6 @@ reported as skipped with the reason. `--device cpu` runs the same code on the CP
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
 import statistics
@@ -163,70 +162,64 @@ def bench_batched(photos, device: str, sizes: list[int]) -> dict:
 
 
 @section("restore")
-def bench_restore(photos, device: str, repeats: int, old_graph: Path | None) -> dict:
-    """12 MP restore on onnxruntime: host uint8 -> host float32, device-resident (IO binding),
-    the CPU provider for reference, and CPU/CUDA parity in every mode (old graph too)."""
-    import onnxruntime as ort
-
-    from gamut_onnx.blob import unpack_blob
-    from gamut_onnx.codec import finish
-    from gamut_onnx.fit import fit
+def bench_restore(carriers: list[Path], device: str, repeats: int) -> dict:
+    """12 MP restores of real carriers (context blobs, residual maps) on onnxruntime: CUDA
+    against the CPU provider in every graph (grids, restore with its map, output codes), and
+    the restore's time host uint8 -> host float32 (fresh, reused and pinned output arrays) and
+    device-resident (IO binding)."""
     from gamut_onnx.runtime import RestoreSession
 
-    name, prep = photos[0]
-    fitted = fit(prep.fit_pixels, prep.prophoto, prep.og, prep.config, device="cpu")
-    result = finish(prep, fitted, provider="cpu")
-    srgb8, blob = result.srgb8, unpack_blob(result.blob)
     provider = "cuda" if device == "cuda" else "cpu"
-    gpu = RestoreSession(provider)
-    cpu = RestoreSession("cpu")
-    gpu.restore(srgb8, blob)
-    out = {"photo": name, "pixels": int(srgb8.shape[0] * srgb8.shape[1]), "gated": blob.gated}
-    out["host_to_host_s"] = round(median_time(lambda: gpu.restore(srgb8, blob), repeats), 4)
-    reused = np.empty(srgb8.shape, np.float32)  # what an app restoring many photos would keep
-    gpu.restore(srgb8, blob, out=reused)
-    out["host_to_host_reused_out_s"] = round(
-        median_time(lambda: gpu.restore(srgb8, blob, out=reused), repeats), 4
-    )
-    value = ort.OrtValue.ortvalue_from_numpy(srgb8, "cuda" if provider == "cuda" else "cpu", 0)
-    gpu.restore_on_device(value, blob)
-    out["device_resident_s"] = round(
+    gpu, cpu = RestoreSession(provider), RestoreSession("cpu")
+    rows = {}
+    for path in carriers:
+        rows[path.name] = restore_row(path, gpu, cpu, repeats)
+        print(path.name, rows[path.name], flush=True)
+    return rows
+
+
+def restore_row(path: Path, gpu, cpu, repeats: int) -> dict:
+    import onnxruntime as ort
+
+    from gamut_onnx.colour.spaces import named_space
+    from gamut_onnx.container.carrier import read_carrier
+    from gamut_onnx.runtime.decode import checked
+    from gamut_onnx.runtime.output import OutputEncoder, output_space
+    from gamut_onnx.runtime.pinned import is_pinned, pinned_empty
+
+    carrier = read_carrier(path)
+    srgb8 = carrier.srgb8
+    blob, residual_map, _ = checked(carrier, strict=False)
+    row = {"pixels": int(srgb8.shape[0] * srgb8.shape[1]), "context": blob.context,
+           "residual_map": residual_map is not None}  # fmt: skip
+    if blob.context:
+        grids = zip(gpu.grids(srgb8).levels, cpu.grids(srgb8).levels, strict=True)
+        row["grids_max_abs_diff"] = max(float(np.abs(a - b).max()) for a, b in grids)
+    want = cpu.restore(srgb8, blob, residual_map=residual_map)
+    got = gpu.restore(srgb8, blob, residual_map=residual_map)
+    row["restore_max_abs_diff"] = float(np.abs(got - want).max())
+    space = output_space(named_space("display-p3"))
+    codes = [OutputEncoder(p).run(want, space, 16) for p in (gpu.provider, "cpu")]
+    row["output_codes_max_diff"] = int(np.abs(codes[0].astype(int) - codes[1]).max())
+
+    def restore(out=None):
+        return gpu.restore(srgb8, blob, out=out, residual_map=residual_map)
+
+    row["host_to_host_s"] = round(median_time(restore, repeats), 4)
+    for label, out in (("reused", np.empty(srgb8.shape, np.float32)),
+                       ("pinned", pinned_empty(srgb8.shape, np.float32))):  # fmt: skip
+        restore(out)
+        row[f"host_to_host_{label}_out_s"] = round(
+            median_time(lambda o=out: restore(o), repeats), 4
+        )
+        row[f"{label}_is_pinned"] = is_pinned(out)
+    value = ort.OrtValue.ortvalue_from_numpy(srgb8, gpu.provider, 0)
+    gpu.restore_on_device(value, blob)  # the model without its map: pixels stay on the GPU
+    row["device_resident_s"] = round(
         median_time(lambda: gpu.restore_on_device(value, blob), repeats), 4
     )
-    out["cpu_provider_s"] = round(median_time(lambda: cpu.restore(srgb8, blob), 3), 4)
-    reference = cpu.restore(srgb8, blob)
-    modes = {
-        "gated": dataclasses.replace(blob, gated=True),
-        "ungated": dataclasses.replace(blob, gated=False),
-    }
-    parity = {}
-    for mode, b in modes.items():
-        want = cpu.restore(srgb8, b)
-        parity[mode] = float(np.abs(gpu.restore(srgb8, b) - want).max())
-    parity["as_encoded"] = float(np.abs(gpu.restore(srgb8, blob) - reference).max())
-    if old_graph is not None and provider == "cuda":  # a graph from before TF32 was ruled out
-        parity.update(_old_graph_parity(old_graph, srgb8, modes))
-    out["max_abs_diff_cuda_vs_cpu"] = parity
-    return out
-
-
-def _old_graph_parity(old_graph: Path, srgb8, modes: dict) -> dict:
-    """CPU/CUDA differences of an older graph (prophoto output only), TF32 on and off."""
-    from gamut_onnx.runtime import session as sessions
-
-    parity = {}
-    for tf32 in ("1", "0"):
-        sessions.CUDA_OPTIONS["use_tf32"] = tf32
-        sessions._session.cache_clear()
-        for mode, b in modes.items():
-            feeds = {**sessions._weight_feeds(b, *srgb8.shape[:2]), "srgb8": srgb8,
-                     "origin": np.zeros(2, np.int64)}  # fmt: skip
-            runs = [sessions._session(p, 1, old_graph).run(["prophoto"], feeds)[0]
-                    for p in ("cuda", "cpu")]  # fmt: skip
-            parity[f"old_graph_{mode}_tf32={tf32}"] = float(np.abs(runs[0] - runs[1]).max())
-    sessions.CUDA_OPTIONS["use_tf32"] = "0"
-    sessions._session.cache_clear()
-    return parity
+    row["cpu_provider_s"] = round(median_time(lambda: cpu.restore(srgb8, blob), 2), 4)
+    return row
 
 
 @section("batch_encode")
@@ -276,14 +269,14 @@ def bench_batch_encode(paths: list[Path], copies: int, fit_batch: int, jobs: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
-    parser.add_argument("--photos", nargs="+", type=Path, required=True)
+    parser.add_argument("--photos", nargs="*", type=Path, default=[])
     parser.add_argument("--out", type=Path, default=Path("gpu.json"))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch-sizes", default="1,16,64,256")
     parser.add_argument("--copies", type=int, default=8, help="copies of each photo to encode")
     parser.add_argument("--fit-batch", type=int, default=16)
     parser.add_argument("--jobs", type=int, default=16)
-    parser.add_argument("--old-graph", type=Path, help="an older restore.onnx for parity")
+    parser.add_argument("--carriers", nargs="*", type=Path, default=[], help="for restore")
     parser.add_argument("--only", default="fit,batched_fit,restore,batch_encode")
     args = parser.parse_args()
     only = args.only.split(",")
@@ -295,7 +288,7 @@ def main() -> None:
     if "batched_fit" in only:
         bench_batched(photos, args.device, [int(b) for b in args.batch_sizes.split(",")])
     if "restore" in only:
-        bench_restore(photos, args.device, args.repeats, args.old_graph)
+        bench_restore(args.carriers, args.device, args.repeats)
     if "batch_encode" in only:
         bench_batch_encode(args.photos, args.copies, args.fit_batch, args.jobs, args.device)
     args.out.write_text(json.dumps(RESULTS, indent=2))

@@ -11,7 +11,7 @@ OG pixels in brackets where a method changes pixels (`--powers 0,0.25,0.5` compa
   pixels. No stored field coarser than about 2 s pixels (a residual grid, a feature grid, any
   spline) can beat this, whatever its bytes: the bound on spatial levers beside the MLP;
 - `p=P`: the default plus its remaining error as the shipped residual map (an AVIF of the error,
-  gamut_onnx/residual_map.py) with weight power P, at the highest quality in steps of 5 within
+  exporters/residual_map.py) with weight power P, at the highest quality in steps of 5 within
   the bytes issue 14 allows (min(48 KB, 1 % of the carrier file), beside the blob; the encoder
   also tries the levels in between), and the bytes the map needs to reach soft-clip's OG PSNR
   (`-` where quality 95 does not).
@@ -28,12 +28,12 @@ import numpy as np
 import torch
 from common import machine
 
-from gamut_onnx import residual_map
 from gamut_onnx.blob import unpack_blob
 from gamut_onnx.codec import encode
 from gamut_onnx.colour import boundary_mask, out_of_gamut_mask
 from gamut_onnx.colour.protocol import CURRENT_TRANSFORM
 from gamut_onnx.evaluate import softclip
+from gamut_onnx.exporters import residual_map
 from gamut_onnx.fit import preset
 from gamut_onnx.metrics import delta_e_2000, prophoto_to_lab, psnr
 from gamut_onnx.read import read_prophoto

@@ -37,7 +37,7 @@ def test_grids_are_exact_block_means_with_partial_edge_cells(size):
     grids = context_grids(image)
     for grid, block in zip(grids.levels, LEVELS, strict=True):
         rows, cols = -(-h // block), -(-w // block)
-        assert grid.shape == (rows, cols, 4) and grid.dtype == np.float32
+        assert grid.shape == (4, rows, cols) and grid.dtype == np.float32
         for i, j in {(0, 0), (rows - 1, cols - 1), (rows // 2, cols - 1), (rows - 1, 0)}:
             cell = image[i * block : (i + 1) * block, j * block : (j + 1) * block]
             cell = cell.reshape(-1, 3)
@@ -45,7 +45,7 @@ def test_grids_are_exact_block_means_with_partial_edge_cells(size):
             means = [math.fsum(linear[:, c]) / len(cell) for c in range(3)]
             share = ((cell.min(1) == 0) | (cell.max(1) == 255)).mean()
             expected = np.array([*means, share], np.float32)
-            np.testing.assert_array_equal(grid[i, j], expected)
+            np.testing.assert_array_equal(grid[:, i, j], expected)
 
 
 def test_grids_ignore_alpha_and_any_band_split():

@@ -272,3 +272,29 @@ def test_no_blob_restores_the_reference_expansion():
     for tile in (16, 256):
         out = RestoreSession("cpu", tile=tile).restore(srgb8, None)
         np.testing.assert_array_equal(out, srgb8_to_prophoto(srgb8))
+
+
+def test_pinned_arrays_fall_back_to_ordinary_ones_without_cuda():
+    from gamut_onnx.runtime.pinned import _cudart, is_pinned, pinned_empty
+
+    array = pinned_empty((5, 7, 3), np.float32)
+    assert array.shape == (5, 7, 3) and array.dtype == np.float32 and array.flags.c_contiguous
+    array[:] = 1.0  # writable
+    assert is_pinned(array) == (_cudart() is not None)
+
+
+@pytest.mark.gpu
+def test_cuda_restores_context_blobs_and_maps_like_the_cpu():
+    from gamut_onnx.container.carrier import read_carrier
+    from gamut_onnx.runtime import cuda_usable
+    from gamut_onnx.runtime.decode import checked
+
+    if not cuda_usable():
+        pytest.skip("onnxruntime CUDA provider not usable here")
+    vectors = GRAPH_PATH.parents[3] / "tests" / "conformance" / "vectors"
+    carrier = read_carrier(vectors / "png_residual_map.png")  # a context blob with a map
+    blob, residual_map, _ = checked(carrier, strict=False)
+    assert blob.context and residual_map is not None
+    cpu = RestoreSession("cpu").restore(carrier.srgb8, blob, residual_map=residual_map)
+    cuda = RestoreSession("cuda").restore(carrier.srgb8, blob, residual_map=residual_map)
+    assert np.abs(cpu - cuda).max() < 1e-4

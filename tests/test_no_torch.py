@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -99,3 +100,45 @@ def test_encode_without_torch_says_to_install_the_fit_extra(work, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert "gamut-onnx[fit]" in lines[0] and "Traceback" not in result.stderr
     assert list(out.iterdir()) == []
+
+
+VECTORS = Path(__file__).resolve().parent / "conformance" / "vectors"
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_decode_only_restores_an_icc_photo_into_its_own_profile(tmp_path, suffix):
+    """Without torch and imagecodecs (the `[cpu]` install) a carrier whose photo was described
+    by an ICC profile decodes into that profile, tagged with it, within 1e-4 in linear light of
+    the linear float restore (both read back here through LittleCMS)."""
+    from gamut_onnx.blob import unpack_blob
+    from gamut_onnx.colour.cms import IccProfile
+    from gamut_onnx.container import png
+    from gamut_onnx.container.carrier import read_carrier
+    from gamut_onnx.evaluate.harness import linear_in
+    from gamut_onnx.read import read_prophoto
+
+    vector = VECTORS / "png_source_icc.png"
+    profile = IccProfile(unpack_blob(read_carrier(vector).blob).source_icc, "source")
+    out, linear = tmp_path / f"restored{suffix}", tmp_path / "linear.tif"
+    check_ok(run_cli("decode", vector, "-o", out, block=("torch", "imagecodecs")))
+    args = ("--space", "prophoto-linear", "--depth", "float")
+    check_ok(run_cli("decode", vector, "-o", linear, *args))
+    if suffix == ".png":
+        assert png.iccp_profile(png.ancillary_chunks(out.read_bytes())) == profile.data
+    else:
+        assert tifffile.TiffFile(out).pages[0].tags[34675].value == profile.data
+    back = linear_in(read_prophoto(out).prophoto, profile)
+    exact = linear_in(read_prophoto(linear).prophoto, profile)
+    assert np.abs(back - exact).max() < 1e-4
+
+
+@pytest.mark.parametrize("suffix", [".avif", ".jxl"])
+def test_decode_only_names_the_codec_extra_for_avif_and_jpeg_xl(tmp_path, suffix):
+    out = tmp_path / f"restored{suffix}"
+    args = ("--space", "display-p3")
+    result = run_cli(
+        "decode", VECTORS / "png_gated_fp16.png", "-o", out, *args, block=("torch", "imagecodecs")
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and "gamut-onnx[" in lines[0], result.stderr
+    assert not out.exists()

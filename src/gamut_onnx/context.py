@@ -35,19 +35,20 @@ def _axis(position: np.ndarray, block: int, cells: int) -> tuple[np.ndarray, ...
 
 
 def _level(grid: np.ndarray, block: int, rows, cols, reference) -> np.ndarray:
-    """The four inputs of one level, [N, 4]: the bilinear value as a weighted sum over the four
-    corner cells (00, 01, 10, 11), relative to `reference`, times 2."""
+    """The four inputs of one level, [N, 4]: the bilinear value at the pixel centres from the
+    planar grid [4, gh, gw], as ((q00 w00 + q01 w01) + q10 w10) + q11 w11 over the four corner
+    cells in float32 (the graph's order), relative to `reference`, times 2."""
     f32 = np.float32
-    gh, gw = grid.shape[:2]
+    gh, gw = grid.shape[1:]
     y0, y1, t = _axis(rows, block, gh)
     x0, x1, u = _axis(cols, block, gw)
     not_t, not_u = f32(1.0) - t, f32(1.0) - u
-    weights = np.stack([not_t * not_u, not_t * u, t * not_u, t * u], axis=1)
-    top, bottom = y0 * gw, y1 * gw
-    corners = np.stack([top + x0, top + x1, bottom + x0, bottom + x1], axis=1)
-    value = (grid.reshape(-1, VALUES_PER_CELL)[corners] * weights[:, :, None]).sum(
-        axis=1, dtype=f32
-    )
+    cells = grid.reshape(VALUES_PER_CELL, -1)
+    value = None
+    for y, x, weight in ((y0, x0, not_t * not_u), (y0, x1, not_t * u), (y1, x0, t * not_u),
+                         (y1, x1, t * u)):  # fmt: skip
+        term = cells[:, y * gw + x].T * weight[:, None]
+        value = term if value is None else value + term
     return (value - reference) * f32(2.0)
 
 

@@ -150,7 +150,7 @@ def nearest_named_space(profile: IccProfile):
 
     codes = np.linspace(0.0, 1.0, 9)
     probe = np.stack(np.meshgrid(codes, codes, codes), -1).reshape(1, -1, 3).astype(np.float32)
-    via_icc = _transform(probe, profile.data, _prophoto_linear_icc())[0]
+    via_icc = _probe_to_prophoto(probe, profile)
     grey = np.all(probe[0] == probe[0, :, :1], axis=1)  # the tone curve alone, tightly
     for space in NAMED_SPACES.values():
         if space.transfer in ("pq", "hlg"):
@@ -160,6 +160,20 @@ def nearest_named_space(profile: IccProfile):
         if error.max() < NEAREST_TOLERANCE and error[grey].max() < GREY_TOLERANCE:
             return space
     return None
+
+
+def _probe_to_prophoto(probe: np.ndarray, profile: IccProfile) -> np.ndarray:
+    """[1, n, 3] encoded values in `profile` -> [n, 3] linear ProPhoto: from the colorants and
+    tone curves of a matrix/TRC profile (no LittleCMS needed, so decode-only installs can name
+    the space), else through LittleCMS."""
+    from gamut_onnx.colour.matrix_trc import read_matrix_trc
+
+    found = read_matrix_trc(profile.data)
+    if found is None:
+        return _transform(probe, profile.data, _prophoto_linear_icc())[0]
+    prophoto = read_matrix_trc(_prophoto_linear_icc()).colorants
+    linear = np.stack([found.curves[c](probe[0, :, c]) for c in range(3)], axis=1)
+    return linear @ (np.linalg.inv(prophoto) @ found.colorants).T
 
 
 def prophoto_to_icc(prophoto: np.ndarray, profile: IccProfile) -> np.ndarray:

@@ -31,7 +31,7 @@ ICC_ID = b"ICC_PROFILE\x00"
 # the secondary image), APP11 JPEG XT / JUMBF (C2PA, JPEG 360), APP13 Photoshop IRB/IPTC,
 # APP14 Adobe. APP9 has no widely deployed user we know of, and the identifier disambiguates.
 BLOB_ID = b"GAMUT-ONNX\x00"
-MAP_ID = b"GAMUT-RESMAP\x00"  # the optional residual map (gamut_onnx/residual_map.py), APP9 too
+MAP_ID = b"GAMUT-RESMAP\x00"  # the optional residual map (container/residual_map.py), APP9 too
 _MAX_LENGTH = 0xFFFF  # the length field counts itself: 2 + identifier + seq + count + chunk
 
 

@@ -209,7 +209,7 @@ def check_image_data(data: bytes, header: PngHeader, channels: int) -> None:
         )
 
 
-def _pixels_of(image) -> np.ndarray:
+def pixels_of(image) -> np.ndarray:
     """The decoded image as HxWxC uint8, copied band by band: np.asarray() would first make a
     bytes copy of the whole image beside Pillow's own (4 bytes a pixel), 700 MB at 100 MP."""
     image.load()
@@ -240,7 +240,7 @@ def decode_png(
         check_image_data(critical, header, channels)
     Image.MAX_IMAGE_PIXELS = None  # sizes are checked from the header first (limits.py)
     with Image.open(io.BytesIO(critical), formats=["PNG"]) as image:
-        pixels = _pixels_of(image)
+        pixels = pixels_of(image)
     if header is not None and channels is not None:
         if pixels.size != header.height * header.width * channels:
             raise GamutError(f"PNG decodes to {pixels.shape}, not what its header says")

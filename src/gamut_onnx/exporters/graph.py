@@ -53,49 +53,57 @@ def _coordinate(g: GraphBuilder, size: str, offset: str, local: str) -> str:
     return g.op("Sub", g.op("Mul", index, scale), g.const(1.0))
 
 
-def _exact_colour(g: GraphBuilder, codes: str, matrix: str) -> str:
-    """[N, 3] int32 codes and the carrier transform's [3, 3] `matrix` -> unclipped linear
-    ProPhoto, bit-identical to colour.srgb8_to_prophoto.
+def _exact_colour(g: GraphBuilder, planes: str, matrix: str) -> str:
+    """[3, N] int32 code planes and the carrier transform's [3, 3] `matrix` -> unclipped linear
+    ProPhoto planes [3, N], bit-identical to colour.srgb8_to_prophoto.
 
     That function computes fl(fl(t_R + t_G) + t_B) per output channel i, with the products
     t_c = fl(m[i][c] * LIN[v_c]) depending only on (channel, code value). So the graph builds
-    the 3 x 256 product rows from the matrix (one float32 Mul each, as
-    numpy does), the 65,536 sums fl(t_R + t_G) once per run, and does two lookups and one
-    addition per pixel: exact, and cheaper than a matrix product. The lookups are
-    GatherElements, a typed loop that onnxruntime runs several times faster than Gather's
-    copy per row."""
-    columns = g.op("Transpose", matrix, perm=[1, 0])  # row c: (m[0][c], m[1][c], m[2][c])
-    lin = g.const(SRGB8_TO_LINEAR.reshape(256, 1))
+    the 3 x 256 products from the matrix (one float32 Mul each, as numpy does), the 65,536 sums
+    fl(t_R + t_G) once per run, and does two lookups and one addition per pixel: exact, and
+    cheaper than a matrix product. Tables and lookups are planar ([3, ...]): onnxruntime
+    broadcasts over a long last axis fast and over an axis of 3 a row at a time, and
+    GatherElements is a typed loop, several times faster than Gather's copy per row."""
+    lin = g.const(SRGB8_TO_LINEAR.reshape(1, 256))
     products = [
-        g.op("Mul", lin, g.op("Gather", columns, g.const([c], I64), axis=0)) for c in range(3)
-    ]  # [256, 3] each: row v holds (m[0][c], m[1][c], m[2][c]) * LIN[v] as float32 products
+        g.op(
+            "Mul",
+            g.op("Slice", matrix, g.const([c], I64), g.const([c + 1], I64), g.const([1], I64)),
+            lin,
+        )
+        for c in range(3)
+    ]  # [3, 256] each: row i holds m[i][c] * LIN[v] as float32 products
     red_green = g.op(
         "Reshape",
         g.op(
             "Add",
-            g.op("Unsqueeze", products[0], g.const([1], I64)),
-            g.op("Unsqueeze", products[1], g.const([0], I64)),
+            g.op("Unsqueeze", products[0], g.const([2], I64)),
+            g.op("Unsqueeze", products[1], g.const([1], I64)),
         ),
-        g.const([-1, 3], I64),
-    )  # row 256 * R + G
-    # [N, 1] operands get [1, 1] constants: onnxruntime broadcasts a scalar over a trailing
-    # axis of 1 about a hundred times slower.
+        g.const([3, -1], I64),
+    )  # [3, 65536]: column 256 R + G
     red, green, blue = (
-        g.op("Slice", codes, g.const([c], I64), g.const([c + 1], I64), g.const([1], I64))
+        g.op("Slice", planes, g.const([c], I64), g.const([c + 1], I64), g.const([0], I64))
         for c in range(3)
+    )  # [1, N]
+    pair = g.op("Add", g.op("Mul", red, g.const(256, np.int32)), green)
+    three = g.op(
+        "Concat",
+        g.const([3], I64),
+        g.op("Slice", g.op("Shape", red), g.const([1], I64), g.const([2], I64)),
+        axis=0,
     )
-    pair = g.op("Add", g.op("Mul", red, g.const([[256]], np.int32)), green)
-    three = g.const([1, 3], I64)
-    return g.op(
+    colour = g.op(
         "Add",
-        g.op("GatherElements", red_green, g.op("Expand", pair, three), axis=0),
-        g.op("GatherElements", products[2], g.op("Expand", blue, three), axis=0),
+        g.op("GatherElements", red_green, g.op("Expand", pair, three), axis=1),
+        g.op("GatherElements", products[2], g.op("Expand", blue, three), axis=1),
     )
+    return colour
 
 
 def _first_layer(g: GraphBuilder, v: str, w1_octaves: str) -> str:
-    """The first layer's pre-activation from the octave encoding of `v` [K, 5], without
-    building the features.
+    """The first layer's pre-activation [K, D] from the octave encoding of the inputs `v`
+    [5, K], without building the features.
 
     Only Sin is evaluated: cos(a_k) = 1 - 2 sin^2(a_k / 2), and a_k / 2 is exactly the angle
     one octave down, so one Sin over octaves -1..L-1 gives both. w1 is rearranged instead: sin
@@ -110,16 +118,18 @@ def _first_layer(g: GraphBuilder, v: str, w1_octaves: str) -> str:
         g.const(1.0),
     )  # -1, 0, ..., L-1
     freq = g.op("Mul", g.const(np.float32(np.pi)), g.op("Pow", g.const(2.0), k))
-    # a_jk = v_j * f_k for all j, k: one broadcast Mul, [K, 5, 1] x [L+1] -> [K, 5(L+1)]. An
+    # a_jk = v_j * f_k for all j, k: one broadcast Mul, [5, 1, K] x [L+1, 1] -> [5, L+1, K]. An
     # elementwise product is exact on every provider; a MatMul is not (CUDA may run float32
     # MatMuls in TF32, a 10-bit mantissa: at the top octave that moves an angle by ~0.2 rad).
     width = g.op(
         "Mul", g.op("Unsqueeze", levels, g.const([0], I64)), g.const([INPUT_CHANNELS], I64)
     )
-    angles = g.op("Mul", g.op("Unsqueeze", v, g.const([2], I64)), freq)  # [K, 5, L+1]
-    sines = g.op(
-        "Sin", g.op("Reshape", angles, g.op("Concat", g.const([-1], I64), width, axis=0))
-    )  # [K, 5(L+1)], column j(L+1) + k+1
+    angles = g.op(
+        "Mul", g.op("Unsqueeze", v, g.const([1], I64)), g.op("Unsqueeze", freq, g.const([1], I64))
+    )
+    angles_flat = g.op(
+        "Reshape", angles, g.op("Concat", width, g.const([-1], I64), axis=0)
+    )  # [5(L+1), K], row j(L+1) + k+1
     w1_parts = g.op(
         "Reshape",
         w1_octaves,
@@ -138,9 +148,17 @@ def _first_layer(g: GraphBuilder, v: str, w1_octaves: str) -> str:
         "Reshape", g.op("Concat", g.op("Mul", w1_cos, g.const(-2.0)), zero_row, axis=1), rows
     )
     cos_sums = g.op("ReduceSum", w1_cos, g.const([0, 1], I64), keepdims=0)  # [D]
+    # Pixels as rows for Sin and the MatMuls, [K, 5(L+1)]: a pixel's result then does not
+    # depend on how many pixels share the tile (tests/test_graph.py: any tiling gives the same
+    # bits), which the planar form did not (one ulp at one pixel in 38,000).
+    sines = g.op("Sin", _transposed(g, angles_flat))
     sin_part = g.op("MatMul", sines, w_sin)
     cos_part = g.op("MatMul", g.op("Mul", sines, sines), w_cos)
     return g.op("Add", g.op("Add", sin_part, cos_part), g.op("Add", cos_sums, "b1"))
+
+
+def _transposed(g: GraphBuilder, matrix: str) -> str:
+    return g.op("Transpose", matrix, perm=[1, 0])
 
 
 def _w1_split(g: GraphBuilder) -> tuple[str, str, str]:
@@ -169,11 +187,13 @@ def build_restore_graph() -> onnx.ModelProto:
     """
     g = GraphBuilder()
     flat_srgb8 = g.op("Reshape", "srgb8", g.const([-1, 3], I64))  # [N, 3]
-    codes = g.op("Cast", flat_srgb8, to=TensorProto.INT32)
+    planes = g.op("Transpose", g.op("Cast", flat_srgb8, to=TensorProto.INT32), perm=[1, 0])
 
-    # Colour of every pixel: clipped linear ProPhoto, exactly the MLP's colour input.
+    # Colour of every pixel: clipped linear ProPhoto, exactly the MLP's colour input. Pixels
+    # are columns ([3, N], [5, K]) outside the MatMuls: onnxruntime broadcasts fastest along a
+    # long last axis.
     matrix = g.op("Gather", g.const(expansion_matrices()), "carrier_transform", axis=0)
-    base = g.op("Clip", _exact_colour(g, codes, matrix), g.const(0.0), g.const(1.0))  # [N, 3]
+    base = g.op("Clip", _exact_colour(g, planes, matrix), g.const(0.0), g.const(1.0))  # [3, N]
 
     # Select the pixels the MLP runs on: boundary pixels when gated, else all of them.
     darkest = g.op(
@@ -196,28 +216,35 @@ def build_restore_graph() -> onnx.ModelProto:
     col = g.op("Sub", index, g.op("Mul", row, tile_w))
     x = _coordinate(g, g.item("image_size", 1), g.item("origin", 1), col)
     y = _coordinate(g, g.item("image_size", 0), g.item("origin", 0), row)
-    colour = g.op("Gather", base, index, axis=0)  # [K, 3]
+    columns = g.op(
+        "Expand",
+        g.op("Unsqueeze", index, g.const([0], I64)),
+        g.op("Concat", g.const([3], I64), g.op("Shape", index), axis=0),
+    )  # [3, K]: the selected columns, once per channel
+    colour = g.op("GatherElements", base, columns, axis=1)  # [3, K]
+    codes = g.op("GatherElements", planes, columns, axis=1)  # [3, K] int32
     v = g.op(
         "Concat",
-        g.op("Unsqueeze", x, g.const([1], I64)),
-        g.op("Unsqueeze", y, g.const([1], I64)),
+        g.op("Unsqueeze", x, g.const([0], I64)),
+        g.op("Unsqueeze", y, g.const([0], I64)),
         g.op("Sub", g.op("Mul", colour, g.const(2.0)), g.const(1.0)),
-        axis=1,
-    )  # [K, 5]
+        axis=0,
+    )  # [5, K]
     w1_octaves, w1_context, has_context = _w1_split(g)
     first = _first_layer(g, v, w1_octaves)
-    selected_codes = g.op("Gather", flat_srgb8, index, axis=0)  # [K, 3] uint8
-    first = with_context(g, first, row, col, selected_codes, w1_context, has_context)
+    first = with_context(g, first, row, col, codes, w1_context, has_context)
 
     # MLP: two ReLU layers and a linear residual head, added to the exact colour.
-    h1 = g.op("Relu", first)
+    h1 = g.op("Relu", first)  # [K, D]
     h2 = g.op("Relu", g.op("Add", g.op("MatMul", h1, "w2"), "b2"))
-    residual = g.op("Add", g.op("MatMul", h2, "w3"), "b3")
-    restored = g.op("Clip", g.op("Add", colour, residual), g.const(0.0), g.const(1.0))
+    residual = g.op("Add", g.op("MatMul", h2, "w3"), "b3")  # [K, 3]
+    restored = g.op(
+        "Clip", g.op("Add", colour, _transposed(g, residual)), g.const(0.0), g.const(1.0)
+    )  # [3, K]
     # The residual map's correction at the same pixels (blob-format.md section 9).
-    restored = with_map(g, restored, index, selected_codes, matrix)
+    restored = with_map(g, restored, columns, codes, matrix)
     index_2d = g.op("Unsqueeze", index, g.const([1], I64))
-    out_flat = g.op("ScatterND", base, index_2d, restored)
+    out_flat = g.op("ScatterND", _transposed(g, base), index_2d, _transposed(g, restored))  # [N, 3]
     g.nodes.append(helper.make_node("Reshape", [out_flat, shape], ["prophoto"]))
     # One float a run that is finite exactly when every restored value is: blobs are bounded,
     # so anything else is a bug or a device fault, and a runtime can refuse the output without
@@ -238,7 +265,7 @@ def build_restore_graph() -> onnx.ModelProto:
         helper.make_tensor_value_info("w3", f32, ["width", 3]),
         helper.make_tensor_value_info("b3", f32, [3]),
         *(
-            helper.make_tensor_value_info(name, f32, [f"rows{s}", f"cols{s}", 4])
+            helper.make_tensor_value_info(name, f32, [4, f"rows{s}", f"cols{s}"])
             for s, name in zip(LEVELS, GRID_INPUTS, strict=True)
         ),
         helper.make_tensor_value_info("map_samples", TensorProto.UINT8, ["mh", "mw", 3]),

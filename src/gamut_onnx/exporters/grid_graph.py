@@ -7,10 +7,11 @@ multiple of 2^-35 below 1, so every partial sum of up to 256 x 256 of them is ex
 the order, and every runtime gets the same bits. A fifth field of ones counts the pixels, so
 partial cells at the far edges need no size arithmetic: zero padding adds nothing to any field.
 
-Input  `srgb8` uint8 [h, w, 3 or 4]: a band of whole rows whose first row is a multiple of 256
-       (or the whole image); alpha, if present, is ignored.
-Output `grid4`, `grid16`, `grid64`, `grid256` float32 [ceil(h/S), ceil(w/S), 4]: that band's rows
-       of each grid; a host concatenates the bands' rows.
+Input  `srgb8` uint8 [h, w, 3 or 4]: a block of the carrier whose first row and column are
+       multiples of 256 (or the whole image); alpha, if present, is ignored.
+Output `grid4`, `grid16`, `grid64`, `grid256` float32 [4, ceil(h/S), ceil(w/S)]: that block's
+       cells of each grid, planar (the restore graph reads fields as rows); a host places the
+       blocks' cells side by side.
 """
 
 from __future__ import annotations
@@ -94,9 +95,10 @@ def build_grid_graph() -> onnx.ModelProto:
             g.op("Unsqueeze", _cell_counts(g, width, block), g.const([0], I64)),
         )  # [gh, gw]
         mean = g.op("Div", sums, g.op("Unsqueeze", counts, g.const([2], I64)))  # float64
-        g.nodes.append(helper.make_node("Cast", [mean], [name], to=TensorProto.FLOAT))
+        planar = g.op("Transpose", g.op("Cast", mean, to=TensorProto.FLOAT), perm=[2, 0, 1])
+        g.nodes.append(helper.make_node("Identity", [planar], [name]))
     outputs = [
-        helper.make_tensor_value_info(name, TensorProto.FLOAT, [f"rows{s}", f"cols{s}", 4])
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, [4, f"rows{s}", f"cols{s}"])
         for s, name in zip(LEVELS, GRID_OUTPUTS, strict=True)
     ]
     srgb8 = helper.make_tensor_value_info("srgb8", TensorProto.UINT8, ["h", "w", "c"])

@@ -22,33 +22,28 @@ LUMINANCE = (0.2126, 0.7152, 0.0722)  # Y of linear sRGB (IEC 61966-2-1)
 WEIGHT_OFFSET = 0.01
 
 
-def _columns(g: GraphBuilder, values: str) -> list[str]:
-    """[K, 3] -> three [K] columns."""
+def _rows(g: GraphBuilder, values: str) -> list[str]:
+    """[3, K] -> three [1, K] rows."""
     return [
-        g.op(
-            "Squeeze",
-            g.op("Slice", values, g.const([c], I64), g.const([c + 1], I64), g.const([1], I64)),
-            g.const([1], I64),
-        )
+        g.op("Slice", values, g.const([c], I64), g.const([c + 1], I64), g.const([0], I64))
         for c in range(3)
     ]
 
 
-def _correction(g: GraphBuilder, index: str, codes: str, matrix: str) -> str:
-    """[K, 3] float32 M e for the selected pixels at `index` with carrier codes [K, 3]; `matrix`
-    the carrier transform's [3, 3]."""
-    samples = g.op("Gather", g.op("Reshape", "map_samples", g.const([-1, 3], I64)), index, axis=0)
+def _correction(g: GraphBuilder, columns: str, codes: str, matrix: str) -> str:
+    """[3, K] float32 M e for the selected pixels: `columns` [3, K] their flat indices in the
+    tile (once per channel), `codes` [3, K] their carrier codes (int32), `matrix` the carrier
+    transform's [3, 3]."""
+    samples = g.op(
+        "GatherElements",
+        g.op("Transpose", g.op("Reshape", "map_samples", g.const([-1, 3], I64)), perm=[1, 0]),
+        columns,
+        axis=1,
+    )  # [3, K] uint8
     linear = g.op(
-        "Reshape",
-        g.op(
-            "GatherElements",
-            g.const(SRGB8_TO_LINEAR, F64),
-            g.op("Reshape", g.op("Cast", codes, to=TensorProto.INT32), g.const([-1], I64)),
-            axis=0,
-        ),
-        g.const([-1, 3], I64),
-    )  # [K, 3] LIN[code] in binary64 (exact)
-    red, green, blue = _columns(g, linear)
+        "GatherElements", g.const(np.tile(SRGB8_TO_LINEAR, (3, 1)), F64), codes, axis=1
+    )  # [3, K] LIN[code] in binary64 (exact)
+    red, green, blue = _rows(g, linear)
     luminance = g.op(
         "Add",
         g.op(
@@ -57,40 +52,30 @@ def _correction(g: GraphBuilder, index: str, codes: str, matrix: str) -> str:
             g.op("Mul", green, g.const(LUMINANCE[1], F64)),
         ),
         g.op("Mul", blue, g.const(LUMINANCE[2], F64)),
-    )  # [K]
+    )  # [1, K]
     params = g.op("Cast", "map_params", to=TensorProto.DOUBLE)
     scale = g.op("Slice", params, g.const([0], I64), g.const([1], I64))
     power = g.op("Slice", params, g.const([1], I64), g.const([2], I64))
-    weight = g.op("Pow", g.op("Add", luminance, g.const(WEIGHT_OFFSET, F64)), power)  # [K]
+    weight = g.op("Pow", g.op("Add", luminance, g.const(WEIGHT_OFFSET, F64)), power)  # [1, K]
     step = g.op("Mul", weight, g.op("Div", scale, g.const(127.5, F64)))
-    centred = g.op("Sub", g.op("Cast", samples, to=TensorProto.DOUBLE), g.const([[128.0]], F64))
-    error = g.op(
-        "Cast",
-        g.op("Mul", centred, g.op("Unsqueeze", step, g.const([1], I64))),
-        to=TensorProto.FLOAT,
-    )  # [K, 3]: e, rounded once to binary32
-    terms = g.op("Mul", g.op("Unsqueeze", error, g.const([1], I64)), matrix)  # [K, 3, 3]
+    centred = g.op("Sub", g.op("Cast", samples, to=TensorProto.DOUBLE), g.const(128.0, F64))
+    error = g.op("Cast", g.op("Mul", centred, step), to=TensorProto.FLOAT)  # [3, K]: e
     first, second, third = (
         g.op(
-            "Squeeze",
-            g.op("Slice", terms, g.const([c], I64), g.const([c + 1], I64), g.const([2], I64)),
-            g.const([2], I64),
+            "Mul",
+            e,
+            g.op("Slice", matrix, g.const([c], I64), g.const([c + 1], I64), g.const([1], I64)),
         )
-        for c in range(3)
-    )  # [K, 3] each: e_c M[i][c] for output channel i
+        for c, e in enumerate(_rows(g, error))
+    )  # [3, K] each: M[i][c] e_c for output channel i
     return g.op("Add", g.op("Add", first, second), third)
 
 
-def with_map(g: GraphBuilder, restored: str, index: str, codes: str, matrix: str) -> str:
-    """`restored` [K, 3] with the residual map's correction added and clipped to [0, 1], or
+def with_map(g: GraphBuilder, restored: str, columns: str, codes: str, matrix: str) -> str:
+    """`restored` [3, K] with the residual map's correction added and clipped to [0, 1], or
     unchanged when `map_params`' scale is 0."""
     sub = GraphBuilder(prefix="map_")
-    corrected = sub.op(
-        "Clip",
-        sub.op("Add", restored, _correction(sub, index, codes, matrix)),
-        sub.const(0.0),
-        sub.const(1.0),
-    )
+    corrected = corrected_by_map(sub, restored, columns, codes, matrix)
     f32 = TensorProto.FLOAT
     then_branch = helper.make_graph(
         sub.nodes,
@@ -106,3 +91,11 @@ def with_map(g: GraphBuilder, restored: str, index: str, codes: str, matrix: str
     scale = g.op("Slice", "map_params", g.const([0], I64), g.const([1], I64))
     present = g.op("Greater", scale, g.const([0.0]))
     return g.op("If", present, then_branch=then_branch, else_branch=else_branch)
+
+
+def corrected_by_map(
+    sub: GraphBuilder, restored: str, columns: str, codes: str, matrix: str
+) -> str:
+    """The then-branch of `with_map`: clip(restored + M e, 0, 1)."""
+    correction = _correction(sub, columns, codes, matrix)
+    return sub.op("Clip", sub.op("Add", restored, correction), sub.const(0.0), sub.const(1.0))

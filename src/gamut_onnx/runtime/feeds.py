@@ -21,7 +21,8 @@ PLAIN_TRANSFORM = 2  # a carrier without a model is expanded with the current tr
 
 @dataclass(frozen=True)
 class Grids:
-    """The carrier's context grids, [ceil(H/S), ceil(W/S), 4] float32 per block size S."""
+    """The carrier's context grids, [4, ceil(H/S), ceil(W/S)] float32 per block size S (planar:
+    mean linear R, G, B and the boundary share)."""
 
     levels: tuple[np.ndarray, ...]
 
@@ -31,7 +32,7 @@ class Grids:
 
 # A layout-1 blob's graph never reads the grids or an absent map's samples (`If` branches),
 # but every input must be fed.
-UNUSED_GRIDS = Grids(tuple(np.zeros((1, 1, 4), np.float32) for _ in LEVELS))
+UNUSED_GRIDS = Grids(tuple(np.zeros((4, 1, 1), np.float32) for _ in LEVELS))
 UNUSED_SAMPLES = np.full((1, 1, 3), 128, np.uint8)
 NO_MAP = np.zeros(2, np.float32)  # scale 0: no map
 

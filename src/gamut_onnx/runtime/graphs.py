@@ -33,6 +33,8 @@ def session(graph: Path, provider: str, threads: int):
     options = ort.SessionOptions()
     options.log_severity_level = 4
     options.intra_op_num_threads = threads
+    if provider == "cpu" and _shared_cpu_arena(ort):
+        options.add_session_config_entry("session.use_env_allocators", "1")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     names = [PROVIDERS["cpu"]]
     if provider == "cuda":
@@ -41,3 +43,19 @@ def session(graph: Path, provider: str, threads: int):
         return ort.InferenceSession(str(graph), sess_options=options, providers=names)
     except Exception as exc:  # onnxruntime raises its own unrelated types
         raise GamutError(f"cannot start onnxruntime with {provider}: {exc}") from exc
+
+
+@cache
+def _shared_cpu_arena(ort) -> bool:
+    """One CPU memory arena for every session of the process, growing by what is asked: the
+    grid, restore and output graphs run one after another, so sharing caps the memory onnxruntime
+    keeps at the largest of them instead of their sum (it keeps what an arena grew to)."""
+    try:
+        info = ort.OrtMemoryInfo(
+            "Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT
+        )
+        config = ort.OrtArenaCfg({"arena_extend_strategy": 1})  # kSameAsRequested
+        ort.create_and_register_allocator(info, config)
+    except Exception:  # noqa: BLE001 (an older onnxruntime: each session keeps its own arena)
+        return False
+    return True

@@ -23,7 +23,7 @@ from gamut_onnx.errors import GamutError
 from gamut_onnx.runtime.graphs import OUTPUT_PATH, session
 
 CURVE_SAMPLES = 4097  # points of the x^(1/4) grid: within one 16-bit code of every curve
-BAND_ROWS = 64  # rows per output-graph run: its temporaries stay in cache
+BAND_ROWS = 16  # rows per output-graph run: 64 K pixels at 4,000 wide, temporaries in cache
 NO_OOTF = np.array([1.0, 0.0, 0.0, 0.0, 0.0], np.float32)
 
 
@@ -98,7 +98,9 @@ class OutputEncoder:
     """Runs the output graph over row bands, on as many threads as the session has cores."""
 
     def __init__(self, provider: str = "cpu", threads: int = 0) -> None:
-        self.workers = threads or cpu_threads()
+        # CPU: bands on every core, each a single-threaded run; CUDA: one run for the image.
+        self.workers = (threads or cpu_threads()) if provider == "cpu" else 1
+        self.rows = BAND_ROWS if provider == "cpu" else 1 << 16
         self._session = session(OUTPUT_PATH, provider, 1)
 
     def run(self, prophoto: np.ndarray, space: OutputSpace, bits: int | None) -> np.ndarray:
@@ -109,9 +111,9 @@ class OutputEncoder:
         out = np.empty(prophoto.shape, np.float32 if bits is None else np.uint16)
 
         def band(top: int) -> None:
-            rows = np.ascontiguousarray(prophoto[top : top + BAND_ROWS], np.float32)
-            (out[top : top + BAND_ROWS],) = self._session.run([name], {**feeds, "prophoto": rows})
+            rows = np.ascontiguousarray(prophoto[top : top + self.rows], np.float32)
+            (out[top : top + self.rows],) = self._session.run([name], {**feeds, "prophoto": rows})
 
         with ThreadPoolExecutor(self.workers) as pool:
-            list(pool.map(band, range(0, prophoto.shape[0], BAND_ROWS)))
+            list(pool.map(band, range(0, prophoto.shape[0], self.rows)))
         return out
