@@ -6,7 +6,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-import { encodeRestoredTiff, GamutError, restore } from './index.js';
+import { GamutError, restoreTiff } from './index.js';
 
 const USAGE =
   'usage: gamut-onnx-restore IN.(png|tif|jpg) OUT.tif [--strict] [--max-pixels N]\n' +
@@ -38,12 +38,12 @@ async function main(argv) {
   } catch (err) {
     throw new GamutError(`cannot read ${input}: ${err.code ?? err.message}`);
   }
-  const restored = await restore(bytes, { strict, maxPixels });
+  const restored = await restoreTiff(bytes, { strict, maxPixels });
   for (const warning of restored.warnings) console.error(`warning: ${warning}`);
   // Temp file + rename: a failure never leaves a half-written OUT behind.
   const temp = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
   try {
-    writeFileSync(temp, encodeRestoredTiff(restored));
+    writeFileSync(temp, restored.tiff);
     renameSync(temp, output);
   } catch (err) {
     rmSync(temp, { force: true });

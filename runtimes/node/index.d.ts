@@ -16,14 +16,16 @@ export type SourceTransfer =
   | 'hlg';
 
 export interface Blob {
-  /** 2, or 1 for blobs written before 2026-11-27 (read as docs/blob-format.md §1.1) */
-  formatVersion: 1 | 2;
+  /** 3 (carrier context), 2, or 1 for blobs written before 2026-11-27 (§1.1) */
+  formatVersion: 1 | 2 | 3;
   weightDtype: 'float16' | 'float32';
   hiddenLayers: number;
   /** L: sin/cos octaves per input channel */
   octaves: number;
   /** D: hidden units */
   width: number;
+  /** input layout 2 (format 3): the MLP also sees the carrier's context grids (grids.onnx) */
+  context: boolean;
   /** MLP only at pixels with a channel <= m or >= 255 - m */
   gated: boolean;
   boundaryMargin: number;
@@ -90,14 +92,37 @@ export interface Restored {
   residualMap: boolean;
 }
 
+/** InferenceSession-like runners of the three graphs, as openSessions() returns them. */
+export interface Sessions {
+  restore: unknown;
+  grids: unknown;
+  output: unknown;
+  /** runs to keep in flight at once (2 per worker thread; 1 for your own InferenceSessions) */
+  parallel?: number;
+}
+
 export interface RestoreOptions {
-  /** restore.onnx to load; default: the repo's src/gamut_onnx/runtime/restore.onnx or the packed copy */
+  /** restore.onnx to load (as graphs.restore) */
   modelPath?: string;
-  /** tile edge in pixels (>= 16), default 512; results do not depend on it */
+  /**
+   * the graphs to load; default: the repo's src/gamut_onnx/runtime/*.onnx, else the copies
+   * packed beside index.js (defaultGraphPaths())
+   */
+  graphs?: { restore?: string; grids?: string; output?: string };
+  /**
+   * your own onnxruntime-node InferenceSessions over restore.onnx, grids.onnx and output.onnx
+   * (run one at a time unless `parallel` says otherwise), instead of openSessions()'
+   */
+  sessions?: Sessions;
+  /**
+   * square tiles of this edge (>= 16) per restore.onnx run; default: bands of whole rows of about
+   * 65,536 pixels. Results do not depend on it (within an ulp where a gated model runs: the
+   * CPU's Sin rounds its vectorised body and its tail differently)
+   */
   tile?: number;
   /** turn the no-model and edited-pixels warnings into errors */
   strict?: boolean;
-  /** onnxruntime intra-op threads; 0 = its default */
+  /** worker threads running the graphs (one single-threaded session each); default: the cores */
   threads?: number;
   /**
    * larger images are refused from their header, before any pixel is decoded; default: the
@@ -108,17 +133,47 @@ export interface RestoreOptions {
 
 export const DEFAULT_MAX_PIXELS: number;
 
-export const DEFAULT_TILE: number;
 export const PROPHOTO_ICC: Uint8Array;
 
+/** The named output spaces of encode(): 'prophoto', 'display-p3', 'srgb'. */
+export const SPACE_NAMES: string[];
+
 /**
- * Restore a carrier file (PNG, TIFF or JPEG bytes; blob format 1 or 2). Throws GamutError on bad
- * input, and when the graph's output is not finite.
+ * Restore a carrier file (PNG, TIFF or JPEG bytes; blob formats 1 to 3): every per-pixel step
+ * runs in grids.onnx and restore.onnx. Throws GamutError on bad input, and when the graph's
+ * residual_sum says its output is not finite.
  */
 export function restore(
   carrierBytes: Uint8Array | ArrayBuffer,
   options?: RestoreOptions,
 ): Promise<Restored>;
+
+/**
+ * Restore straight into the 16-bit ProPhoto TIFF of encodeRestoredTiff(), band by band (the
+ * CLI's path: the float image is never held whole).
+ */
+export function restoreTiff(
+  carrierBytes: Uint8Array | ArrayBuffer,
+  options?: RestoreOptions,
+): Promise<Omit<Restored, 'data'> & { tiff: Uint8Array }>;
+
+/**
+ * Codes of linear ProPhoto in a named space, through output.onnx (docs/blob-format.md §6.3):
+ * 'prophoto' (ROMM curve), 'display-p3' or 'srgb' (sRGB curve); `bits` 16 (default) down to 8.
+ * H*W*3 values in 0 ... 2^bits - 1.
+ */
+export function encode(
+  restored: { width: number; height: number; data: Float32Array },
+  space?: 'prophoto' | 'display-p3' | 'srgb',
+  options?: { bits?: number; threads?: number },
+): Promise<Uint16Array>;
+
+/** Sessions over the three graphs in worker threads (created once per process and size). */
+export function openSessions(options?: {
+  modelPath?: string;
+  graphs?: { restore?: string; grids?: string; output?: string };
+  threads?: number;
+}): Promise<Sessions>;
 
 /** Validate and unpack a raw weight blob, version 1 or 2 (docs/blob-format.md §4.1). */
 export function readBlob(blobBytes: Uint8Array): Blob;
@@ -132,10 +187,11 @@ export interface InspectInfo {
   has_model: boolean;
   // The rest only when has_model:
   blob_bytes?: number;
-  format_version?: 1 | 2;
+  format_version?: 1 | 2 | 3;
   width?: number;
   hidden_layers?: number;
   octaves?: number;
+  context?: boolean;
   weight_dtype?: 'float16' | 'float32';
   /** Blob['sourceSpace'], e.g. 'prophoto', 'display-p3', 'icc' */
   source_space?: string;
@@ -159,18 +215,22 @@ export function inspect(
   options?: { maxPixels?: number },
 ): Promise<InspectInfo>;
 
-/** 16-bit ROMM-encoded ProPhoto TIFF bytes, as `gamut-onnx decode` writes. */
-export function encodeRestoredTiff(restored: {
-  width: number;
-  height: number;
-  data: Float32Array;
-  alpha?: Uint8Array;
-}): Uint8Array;
-
 /**
- * Restore steps 1-2 only: 8-bit sRGB (H*W*3) -> clipped linear ProPhoto, with the matrix of a
- * blob's carrier_transform (default 2, what files without a model use).
+ * 16-bit ROMM-encoded ProPhoto TIFF bytes, as `gamut-onnx decode --space prophoto` writes: codes
+ * from output.onnx, horizontal predictor, deflate.
  */
-export function clippedProPhoto(rgb: Uint8Array, carrierTransform?: 1 | 2): Float32Array;
+export function encodeRestoredTiff(
+  restored: {
+    width: number;
+    height: number;
+    data: Float32Array;
+    alpha?: Uint8Array;
+  },
+  options?: { threads?: number },
+): Promise<Uint8Array>;
 
+/** Where the three graphs load from: the repo's src/gamut_onnx/runtime/, else beside index.js. */
+export function defaultGraphPaths(): { restore: string; grids: string; output: string };
+
+/** restore.onnx's path: defaultGraphPaths().restore. */
 export function defaultModelPath(): string;

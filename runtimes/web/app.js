@@ -1,18 +1,26 @@
 // The page: restore a dropped carrier with onnxruntime-web (WASM) through the same modules the
 // Node package uses (../node/lib), then draw the sRGB file and the restored colours side by side.
-// window.gamut exposes the last result (float data included) and the ICC inflater for the tests.
+// Every per-pixel colour step runs in the shipped graphs: grids.onnx and restore.onnx restore,
+// output.onnx encodes for the canvas. window.gamut exposes the last result (float data
+// included) and the ICC inflater for the tests.
 
 import * as ort from 'onnxruntime-web';
 
-import { clippedProPhoto } from '../node/lib/colour.js';
-import { facts, restoreWith } from '../node/lib/restore.js';
-import { toDisplayRgba } from './p3.js';
+import { encodeImage } from '../node/lib/output.js';
+import {
+  facts,
+  plainFeeds,
+  restoreImage,
+  restorePixels,
+  restoreWith,
+} from '../node/lib/restore.js';
 
-// Local files only: the WASM binaries from node_modules, the graph from its one source of truth.
+// Local files only: the WASM binaries from node_modules, the graphs from their one source of truth.
 ort.env.wasm.wasmPaths = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
-const MODEL_URL = new URL('../graph/restore.onnx', import.meta.url).href;
+const GRAPHS = ['restore', 'grids', 'output'];
 // "Changed by the model": about half an 8-bit step in linear ProPhoto, well above float noise.
 const CHANGED = 1 / 512;
+const MAGENTA = [255, 0, 255];
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,22 +64,37 @@ function setStatus(text, state) {
   document.body.dataset.state = state;
 }
 
-/** Restore carrier bytes; adds the per-pixel "changed by the model" mask and the timing. */
+/** Restore carrier bytes through grids.onnx and restore.onnx; adds the timing. */
 async function restoreBytes(bytes) {
-  const session = await gamut.ready;
+  const sessions = await gamut.ready;
   const started = performance.now();
-  const result = await restoreWith(ort, session, bytes, { sha256, inflate });
+  const result = await restoreWith(ort, sessions, bytes, { sha256, inflate });
   result.seconds = (performance.now() - started) / 1000;
-  // The model's input colours: the matrix of the blob's carrier transform (version 1: legacy).
-  const clipped = clippedProPhoto(result.carrier.rgb, result.blob?.carrierTransform);
-  result.changed = new Uint8Array(result.width * result.height);
-  for (let i = 0; i < result.changed.length; i++) {
-    for (let k = 0; k < 3; k++) {
-      if (Math.abs(result.data[3 * i + k] - clipped[3 * i + k]) > CHANGED) result.changed[i] = 1;
-    }
-  }
-  result.changedCount = result.changed.reduce((n, v) => n + v, 0);
   return result;
+}
+
+/**
+ * The pixels the model changed (H*W, 1 where some channel moved by more than CHANGED): the
+ * result against restore.onnx's plain expansion (the no-model feeds with the blob's transform,
+ * so only the MLP and the residual map count). Computed once, when the highlight is first on.
+ */
+async function changedPixels(result) {
+  if (!result.changed) {
+    const { restore } = await gamut.ready;
+    const n = result.width * result.height;
+    result.changed = new Uint8Array(n);
+    if (result.blob) {
+      const model = plainFeeds(ort, result.blob.carrierTransform);
+      const plain = await restorePixels(ort, restore, restoreImage(ort, result.carrier, model));
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < 3; k++) {
+          if (Math.abs(result.data[3 * i + k] - plain[3 * i + k]) > CHANGED) result.changed[i] = 1;
+        }
+      }
+    }
+    result.changedCount = result.changed.reduce((count, v) => count + v, 0);
+  }
+  return result.changed;
 }
 
 /** A Display P3 2D context where the browser has one, else sRGB. */
@@ -85,34 +108,49 @@ function context(canvas, width, height) {
   return { ctx, space };
 }
 
-function draw(result) {
-  const { width, height, carrier } = result;
-  // The carrier is sRGB: an sRGB ImageData lets the browser convert it for the P3 canvas.
-  const srgb = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < width * height; i++) {
-    srgb.set(carrier.rgb.subarray(3 * i, 3 * i + 3), 4 * i);
-    srgb[4 * i + 3] = carrier.alpha ? carrier.alpha[i] : 255;
+/** 8-bit RGB codes (H*W*3) and alpha into RGBA for an ImageData; highlighted pixels magenta. */
+function rgba(codes, alpha, count, highlight) {
+  const out = new Uint8ClampedArray(count * 4);
+  for (let i = 0; i < count; i++) {
+    const from = highlight?.[i] ? MAGENTA : null;
+    out[4 * i] = from ? from[0] : codes[3 * i];
+    out[4 * i + 1] = from ? from[1] : codes[3 * i + 1];
+    out[4 * i + 2] = from ? from[2] : codes[3 * i + 2];
+    out[4 * i + 3] = alpha ? alpha[i] : 255;
   }
+  return out;
+}
+
+async function draw(result) {
+  const { width, height, carrier } = result;
+  const count = width * height;
+  // The carrier is sRGB: an sRGB ImageData lets the browser convert it for the P3 canvas.
   context($('srgb'), width, height).ctx.putImageData(
-    new ImageData(srgb, width, height, { colorSpace: 'srgb' }),
+    new ImageData(rgba(carrier.rgb, carrier.alpha, count), width, height, { colorSpace: 'srgb' }),
     0,
     0,
   );
   const { ctx, space } = context($('restored'), width, height);
-  const mask = $('highlight').checked ? result.changed : undefined;
-  const rgba = toDisplayRgba(result.data, carrier.alpha ?? undefined, space, mask);
-  ctx.putImageData(new ImageData(rgba, width, height, { colorSpace: space }), 0, 0);
+  const mask = $('highlight').checked ? await changedPixels(result) : undefined;
+  // The canvas's own space through output.onnx: its matrix, the sRGB curve, 8-bit codes.
+  const { output } = await gamut.ready;
+  const codes = await encodeImage(ort, output, result, space, 255);
+  const pixels = rgba(codes, carrier.alpha, count, mask);
+  ctx.putImageData(new ImageData(pixels, width, height, { colorSpace: space }), 0, 0);
   $('restored-caption').textContent =
     `restored wide gamut, shown in ${space}` + (mask ? ' (magenta: changed by the model)' : '');
+  if (mask) showFacts(result);
 }
 
-function showFacts(result, name) {
+function showFacts(result) {
   const info = {
-    file: name,
+    file: result.name,
     ...facts(result.carrier, result.blob, result.digestOk),
     restore_seconds: result.seconds.toFixed(3),
-    pixels_changed_by_model: `${result.changedCount} of ${result.width * result.height}`,
   };
+  if (result.changed) {
+    info.pixels_changed_by_model = `${result.changedCount} of ${result.width * result.height}`;
+  }
   $('facts').replaceChildren(
     ...Object.entries(info).map(([key, value]) => {
       const row = document.createElement('tr');
@@ -136,10 +174,12 @@ async function openFile(file) {
   setStatus(`Restoring ${file.name}…`, 'busy');
   try {
     const result = await restoreBytes(new Uint8Array(await file.arrayBuffer()));
+    result.name = file.name;
     Object.assign(gamut, { last: result, error: null });
-    draw(result);
-    showFacts(result, file.name);
-    setStatus(`${file.name}: ${result.width}x${result.height} restored`, 'done');
+    await draw(result);
+    showFacts(result);
+    gamut.status = `${file.name}: ${result.width}x${result.height} restored`;
+    setStatus(gamut.status, 'done');
   } catch (err) {
     Object.assign(gamut, { last: null, error: err.message });
     $('facts').replaceChildren();
@@ -149,7 +189,14 @@ async function openFile(file) {
 }
 
 $('file').addEventListener('change', (e) => e.target.files[0] && openFile(e.target.files[0]));
-$('highlight').addEventListener('change', () => gamut.last && draw(gamut.last));
+$('highlight').addEventListener('change', () => {
+  if (!gamut.last) return;
+  setStatus('Drawing…', 'busy');
+  draw(gamut.last).then(
+    () => setStatus(gamut.status, 'done'),
+    (err) => setStatus(`cannot draw: ${err.message}`, 'error'),
+  );
+});
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -162,7 +209,18 @@ drop.addEventListener('drop', (e) => {
   if (e.dataTransfer.files[0]) openFile(e.dataTransfer.files[0]);
 });
 
-gamut.ready = ort.InferenceSession.create(MODEL_URL, { executionProviders: ['wasm'] });
+/** One session per shipped graph, served by serve.js as /graph/NAME.onnx. */
+async function openSessions() {
+  const options = { executionProviders: ['wasm'] };
+  const made = await Promise.all(
+    GRAPHS.map((name) =>
+      ort.InferenceSession.create(new URL(`../graph/${name}.onnx`, import.meta.url).href, options),
+    ),
+  );
+  return Object.fromEntries(GRAPHS.map((name, k) => [name, made[k]]));
+}
+
+gamut.ready = openSessions();
 gamut.ready.then(
   () => setStatus('Ready: drop or pick a carrier file.', 'ready'),
   (err) => setStatus(`Cannot start onnxruntime-web: ${err.message}`, 'error'),

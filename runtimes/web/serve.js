@@ -1,5 +1,6 @@
 // A tiny static server for the page: serves runtimes/ (the page and the shared modules in
-// ../node/lib) and, as /graph/restore.onnx, the Python package's graph, on 127.0.0.1 only.
+// ../node/lib) and, as /graph/restore.onnx, /graph/grids.onnx and /graph/output.onnx, the Python
+// package's three graphs, on 127.0.0.1 only.
 // `npm start` or `node serve.js [port]` (default 8321).
 // Cross-origin isolation headers let onnxruntime-web use WebAssembly threads where it wants them.
 
@@ -9,8 +10,14 @@ import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// The graph's one copy in the repo (the Python package ships it; npm pack copies it).
-const GRAPH = resolve(ROOT, '..', 'src', 'gamut_onnx', 'runtime', 'restore.onnx');
+// The graphs' one copy in the repo (the Python package ships them; npm pack copies them).
+const GRAPH_DIR = resolve(ROOT, '..', 'src', 'gamut_onnx', 'runtime');
+const GRAPHS = new Map(
+  ['restore', 'grids', 'output'].map((name) => [
+    `/graph/${name}.onnx`,
+    join(GRAPH_DIR, `${name}.onnx`),
+  ]),
+);
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript',
@@ -23,11 +30,12 @@ const TYPES = {
 
 function handle(req, res) {
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  let file = path === '/graph/restore.onnx' ? GRAPH : resolve(ROOT, '.' + path);
+  const graph = GRAPHS.get(path);
+  let file = graph ?? resolve(ROOT, '.' + path);
   if (path.endsWith('/')) file = join(file, 'index.html');
   let size = -1;
   try {
-    const stat = file === GRAPH || file.startsWith(ROOT + sep) ? statSync(file) : null;
+    const stat = graph || file.startsWith(ROOT + sep) ? statSync(file) : null;
     if (stat?.isFile()) size = stat.size;
   } catch {
     // not found

@@ -30,6 +30,7 @@ const READERS = {
  * @property {number} width
  * @property {number} height
  * @property {Uint8Array|null} blob
+ * @property {Uint8Array|null} residualMap the optional residual map's payload (§9)
  */
 
 /**
@@ -85,7 +86,7 @@ export async function readCarrier(bytes, { maxPixels = DEFAULT_MAX_PIXELS, check
   const head = await guarded(format, () => probe(bytes, maxPixels));
   const { width, height, channels, blob } = head;
   checkPixels(format.toUpperCase(), width, height, maxPixels);
-  if (check) await check({ format, width, height, blob });
+  if (check) await check({ format, width, height, blob, residualMap: head.residualMap ?? null });
   const pixels = await guarded(format, () => decode(head));
   if (pixels.length !== width * height * channels) {
     throw new GamutError(

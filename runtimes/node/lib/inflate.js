@@ -12,6 +12,38 @@ import { oneLine } from './limits.js';
 
 const PIECE = 16 << 10; // at most about 16 MB of output each (deflate's ratio is below 1032:1)
 
+let syncInflate = null;
+
+/**
+ * A faster inflater where the platform has one (Node: node:zlib's inflateSync, four times the
+ * speed of a DecompressionStream fed in pieces). It must stop past `limit` bytes of output and
+ * throw with code 'ERR_BUFFER_TOO_LARGE' (then the stream path below reads the first `limit`),
+ * or with zlib's code and message ('Z_BUF_ERROR' for a truncated stream).
+ * @param {((data: Uint8Array, limit: number) => Uint8Array)|null} inflate
+ */
+export function useSyncInflate(inflate) {
+  syncInflate = inflate;
+}
+
+/** Where the stream's error says what went wrong: truncated or corrupt. */
+function failure(err, what) {
+  const detail = oneLine(err?.message ?? err, 80);
+  // Node: code Z_BUF_ERROR "unexpected end of file"; browsers: a TypeError.
+  if (err?.code === 'Z_BUF_ERROR') return new GamutError(`${what} is truncated (${detail})`);
+  return new GamutError(`${what} is corrupt (${detail})`);
+}
+
+function concat(parts) {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 /**
  * Inflate `parts` (one zlib stream, in pieces) into at most `limit` bytes.
  * @param {Uint8Array[]} parts
@@ -21,6 +53,13 @@ const PIECE = 16 << 10; // at most about 16 MB of output each (deflate's ratio i
  *   when the stream holds more than `limit`
  */
 export async function inflateBounded(parts, limit, what) {
+  if (syncInflate && limit > 0) {
+    try {
+      return { data: syncInflate(concat(parts), limit), more: false };
+    } catch (err) {
+      if (err?.code !== 'ERR_BUFFER_TOO_LARGE') throw failure(err, what);
+    }
+  }
   const out = new Uint8Array(limit);
   const stream = new DecompressionStream('deflate');
   const writer = stream.writable.getWriter();
@@ -45,10 +84,7 @@ export async function inflateBounded(parts, limit, what) {
       try {
         step = await reader.read();
       } catch (err) {
-        // Node: code Z_BUF_ERROR "unexpected end of file"; browsers: a TypeError.
-        const detail = oneLine(err?.message ?? err, 80);
-        if (err?.code === 'Z_BUF_ERROR') throw new GamutError(`${what} is truncated (${detail})`);
-        throw new GamutError(`${what} is corrupt (${detail})`);
+        throw failure(err, what);
       }
       if (step.done) return { data: out.subarray(0, size), more: false };
       const room = limit - size;

@@ -1,19 +1,15 @@
-// The optional residual map beside the blob (docs/blob-format.md §9): its header, its AVIF
-// checked against the carrier before decoding, and the weighted correction at the gated
-// pixels, as the reference decoder (src/gamut_onnx/residual_map.py) applies it. libavif in
-// WebAssembly (@jsquash/avif) decodes the samples; AV1 decoding is bit-exact and the identity
-// matrix leaves no colour conversion, so they are the reference decoder's samples.
+// The optional residual map beside the blob (docs/blob-format.md §9): its header and its AVIF,
+// checked against the carrier before decoding, then decoded to the samples restore.onnx applies
+// at the gated pixels (its `map_samples` and `map_params` inputs, §6.4 step 5). libavif in
+// WebAssembly (@jsquash/avif) decodes them; AV1 decoding is bit-exact and the identity matrix
+// leaves no colour conversion, so they are the reference decoder's samples.
 
 import decodeAvifImage, { init as initAvifImage } from '@jsquash/avif/decode.js';
 
 import { GamutError } from './blob.js';
-import { LIN, TO_PROPHOTO } from './colour.js';
 
 export const MAP_IGNORED = 'residual map ignored';
 const HEADER_BYTES = 32;
-const LUMINANCE = [0.2126, 0.7152, 0.0722];
-const WEIGHT_OFFSET = 0.01;
-const f32 = Math.fround;
 
 /** The decoder's WebAssembly module and Emscripten options (Node hands it the module). */
 export function configureAvifDecoder(module, options) {
@@ -96,10 +92,23 @@ export function avifSizes(avif) {
 }
 
 /**
+ * @callback DecodeAvif an AVIF decoder: @jsquash/avif here, or the same in a worker (Node)
+ * @param {Uint8Array} avif
+ * @returns {Promise<{width: number, height: number, channels?: 3|4,
+ *   data: Uint8ClampedArray|Uint8Array}>} RGBA samples, or RGB with channels 3
+ */
+
+/**
  * The checked map of a carrier with its decoded samples (H*W*3), or a warning why not.
+ * @param {Uint8Array} payload
+ * @param {number} width
+ * @param {number} height
+ * @param {Uint8Array} blobBytes the carrier's blob, as stored
+ * @param {import('./restore.js').Sha256} sha256
+ * @param {DecodeAvif} [decodeAvif]
  * @returns {Promise<{map: object|null, warning: string|null}>}
  */
-export async function openMap(payload, width, height, blobBytes, sha256) {
+export async function openMap(payload, width, height, blobBytes, sha256, decodeAvif) {
   try {
     const map = readMapHeader(payload);
     if (map.width !== width || map.height !== height) {
@@ -118,45 +127,25 @@ export async function openMap(payload, width, height, blobBytes, sha256) {
     }
     let image;
     try {
-      image = await decodeAvifImage(map.avif.slice());
+      image = await (decodeAvif ?? decodeAvifImage)(map.avif.slice());
     } catch (err) {
       throw new GamutError(`residual map's AVIF cannot be decoded (${err?.message ?? err})`);
     }
     if (!image || image.width !== width || image.height !== height) {
       throw new GamutError('residual map decodes to another size');
     }
-    const samples = new Uint8Array(width * height * 3);
-    for (let i = 0, j = 0; i < samples.length; i += 3, j += 4) {
-      samples[i] = image.data[j];
-      samples[i + 1] = image.data[j + 1];
-      samples[i + 2] = image.data[j + 2];
+    let samples = image.data; // RGB already from a decoder that says so
+    if (image.channels !== 3) {
+      samples = new Uint8Array(width * height * 3);
+      for (let i = 0, j = 0; i < samples.length; i += 3, j += 4) {
+        samples[i] = image.data[j];
+        samples[i + 1] = image.data[j + 1];
+        samples[i + 2] = image.data[j + 2];
+      }
     }
     return { map: { ...map, samples }, warning: null };
   } catch (err) {
     if (!(err instanceof GamutError)) throw err;
     return { map: null, warning: `${MAP_IGNORED}: ${err.message}` };
-  }
-}
-
-/**
- * Add the map's correction to the restored ProPhoto `data` (H*W*3, in place) at the pixels
- * the blob's MLP runs on, then clip to [0, 1] (§9).
- */
-export function applyMap(data, rgb, blob, map) {
-  const M = TO_PROPHOTO[blob.carrierTransform];
-  const lo = blob.gated ? blob.boundaryMargin : 255;
-  const hi = blob.gated ? 255 - blob.boundaryMargin : 0;
-  const { samples, scale, power } = map;
-  for (let i = 0; i < rgb.length; i += 3) {
-    const [r, g, b] = [rgb[i], rgb[i + 1], rgb[i + 2]];
-    if (!(Math.min(r, g, b) <= lo || Math.max(r, g, b) >= hi)) continue;
-    const y = LUMINANCE[0] * LIN[r] + LUMINANCE[1] * LIN[g] + LUMINANCE[2] * LIN[b];
-    const step = (power === 0 ? 1 : (y + WEIGHT_OFFSET) ** power) * (scale / 127.5);
-    const e = [0, 1, 2].map((c) => f32((samples[i + c] - 128) * step));
-    for (let k = 0; k < 3; k++) {
-      const sum = f32(f32(e[0] * M[3 * k]) + f32(e[1] * M[3 * k + 1]));
-      const fix = f32(sum + f32(e[2] * M[3 * k + 2]));
-      data[i + k] = Math.min(Math.max(f32(data[i + k] + fix), 0), 1);
-    }
   }
 }

@@ -1,13 +1,14 @@
 // Restore a carrier on any onnxruntime JavaScript build (onnxruntime-node or onnxruntime-web: the
-// same Tensor / InferenceSession API), following docs/blob-format.md §4.2 and §6.
+// same Tensor / InferenceSession API), following docs/blob-format.md §4.2 and §6.4. Every
+// per-pixel step runs in the shipped graphs: grids.onnx (the context grids), restore.onnx (the
+// carrier tile -> linear ProPhoto, residual map included); this file only reads, checks, feeds
+// and tiles.
 
 import { boundaryEdges, GamutError, readBlob } from './blob.js';
 import { readCarrier } from './carrier.js';
-import { clippedProPhoto, TO_PROPHOTO } from './colour.js';
-import { contextGrids, emptyGrids, graphW1 } from './context.js';
-import { applyMap, MAP_IGNORED, openMap } from './residualmap.js';
+import { ordered } from './ordered.js';
+import { MAP_IGNORED, openMap } from './residualmap.js';
 
-export const DEFAULT_TILE = 512; // as the reference runtime; results do not depend on it (§5)
 export const NO_MODEL =
   'no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)';
 export const EDITED = 'pixels changed after encoding (edited?): restore quality is not guaranteed';
@@ -15,6 +16,22 @@ export const WEAK_JPEG_DIGEST =
   "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed " +
   '(they alter the decoded colours): re-encode to get the full check';
 export const NOT_FINITE = 'restore produced non-finite values; refusing the output';
+
+/**
+ * Pixels per restore run when no tile size is given: bands of whole rows of about this many.
+ * Small runs keep the graph's temporaries in cache: 16 rows of a 12 MP photo restored in half
+ * the time of 256.
+ */
+export const BAND_PIXELS = 1 << 16;
+/** The grid graph takes bands of whole 256-row cells (§6.2). */
+export const GRID_ROWS = 256;
+export const GRID_NAMES = ['grid4', 'grid16', 'grid64', 'grid256'];
+const WEIGHT_NAMES = ['w1', 'b1', 'w2', 'b2', 'w3', 'b3'];
+// A carrier without a model: zero weights of the smallest architecture (1 octave, width 16),
+// edges that select no pixel, the current carrier transform (§6.4 step 3).
+const PLAIN_SHAPES = { w1: [10, 16], b1: [16], w2: [16, 16], b2: [16], w3: [16, 3], b3: [3] };
+const PLAIN_EDGES = [-1, 256];
+export const PLAIN_TRANSFORM = 2;
 
 /**
  * @typedef {object} Restored
@@ -26,6 +43,24 @@ export const NOT_FINITE = 'restore produced non-finite values; refusing the outp
  * @property {import('./blob.js').Blob|null} blob
  * @property {import('./carrier.js').Carrier} carrier
  * @property {boolean|null} digestOk pixel digest matched (null: no blob)
+ * @property {boolean} residualMap the carrier's residual map (§9) was applied
+ */
+
+/**
+ * @typedef {object} RestoreImage what restore.onnx is fed for one image (§6.4 steps 3-5)
+ * @property {Uint8Array} rgb H*W*3 carrier pixels
+ * @property {number} width
+ * @property {number} height
+ * @property {Record<string, object>} feeds the inputs shared by every tile (onnxruntime Tensors)
+ * @property {Uint8Array|null} samples H*W*3 residual map samples, or null without a map
+ */
+
+/**
+ * @typedef {object} Sessions InferenceSessions over the shipped graphs, or lib/pool.js's
+ *   sessions (which also offer `warm` and `bind` and take several runs at once)
+ * @property {object} restore restore.onnx
+ * @property {object} [grids] grids.onnx (needed for blobs with carrier context)
+ * @property {object} [output] output.onnx (for the callers that encode)
  */
 
 /**
@@ -36,6 +71,8 @@ export const NOT_FINITE = 'restore produced non-finite values; refusing the outp
 
 const equalBytes = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+const int64 = (ort, ...values) =>
+  new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [values.length]);
 
 /** §4.2 item 4: a blob fitted for another size is an error, whatever the digest says. */
 function checkFittedSize(blob, width, height) {
@@ -54,15 +91,19 @@ function checkFittedSize(blob, width, height) {
  * @param {Uint8Array} bytes
  * @param {Sha256} sha256
  * @param {import('./blob.js').Inflate} [inflate] for the blob's source ICC record (§3.1)
- * @param {{maxPixels?: number, fitted?: boolean}} [options] maxPixels: the size limit (default
- *   250 MP); fitted: also refuse a blob fitted for another size (item 4)
+ * @param {{maxPixels?: number, fitted?: boolean, checked?: Function}} [options] maxPixels: the
+ *   size limit (default 250 MP); fitted: also refuse a blob fitted for another size (item 4);
+ *   checked: called with the header and blob once they pass, before the pixels are decoded
  */
-export async function openCarrier(bytes, sha256, inflate, { maxPixels, fitted = false } = {}) {
+export async function openCarrier(bytes, sha256, inflate, options = {}) {
+  const { maxPixels, fitted = false, checked } = options;
   let blob = null;
   const check = (header) => {
-    if (!header.blob) return;
-    blob = readBlob(header.blob, { inflate }); // item 3
-    if (fitted) checkFittedSize(blob, header.width, header.height);
+    if (header.blob) {
+      blob = readBlob(header.blob, { inflate }); // item 3
+      if (fitted) checkFittedSize(blob, header.width, header.height);
+    }
+    checked?.(header, blob);
   };
   const carrier = await readCarrier(bytes, { maxPixels, check }); // item 1: several gmLP chunks
   if (!blob) return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL] };
@@ -77,81 +118,270 @@ export async function openCarrier(bytes, sha256, inflate, { maxPixels, fitted = 
 }
 
 /**
- * Restore wide-gamut colour from carrier bytes.
+ * The model inputs of a blob (§6.4 step 3): its weights as stored (float16 already converted
+ * exactly), its gate as `edges` and its `carrier_transform`.
  * @param {object} ort the onnxruntime module (for its Tensor class)
- * @param {object} session an InferenceSession over restore.onnx
- * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, tile?: number,
- *   strict?: boolean, maxPixels?: number}} options strict: warnings are errors; inflate: for
- *   the source ICC record; maxPixels: refuse larger images from their header (default 250 MP)
- * @returns {Promise<Restored>}
+ * @param {import('./blob.js').Blob} blob
  */
-export async function restoreWith(
-  ort,
-  session,
-  bytes,
-  { sha256, inflate, tile = DEFAULT_TILE, strict = false, maxPixels },
-) {
-  const opened = await openCarrier(bytes, sha256, inflate, { maxPixels, fitted: true });
+export function modelFeeds(ort, blob) {
+  const feeds = {
+    edges: new ort.Tensor('float32', boundaryEdges(blob), [2]),
+    carrier_transform: new ort.Tensor('int64', BigInt64Array.of(BigInt(blob.carrierTransform)), []),
+  };
+  for (const name of WEIGHT_NAMES) {
+    feeds[name] = new ort.Tensor('float32', blob.weights[name], blob.shapes[name]);
+  }
+  return feeds;
+}
+
+/**
+ * The model inputs of a carrier without a model: zero weights that no pixel reaches, so the graph
+ * returns §5 step 2's clipped expansion with the matrix of `transform`.
+ * @param {object} ort
+ * @param {number} [transform] carrier transform 1 or 2 (default 2, as for files without a blob)
+ */
+export function plainFeeds(ort, transform = PLAIN_TRANSFORM) {
+  const feeds = {
+    edges: new ort.Tensor('float32', Float32Array.from(PLAIN_EDGES), [2]),
+    carrier_transform: new ort.Tensor('int64', BigInt64Array.of(BigInt(transform)), []),
+  };
+  for (const [name, shape] of Object.entries(PLAIN_SHAPES)) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    feeds[name] = new ort.Tensor('float32', new Float32Array(size), shape);
+  }
+  return feeds;
+}
+
+/** What a graph that does not read the grids gets: four [4, 1, 1] zero arrays. */
+function unusedGrids(ort) {
+  return Object.fromEntries(
+    GRID_NAMES.map((name) => [name, new ort.Tensor('float32', new Float32Array(4), [4, 1, 1])]),
+  );
+}
+
+/** Planar [4, rows, cols] grids of consecutive bands, joined along their rows. */
+function joinRows(ort, parts) {
+  const [fields, , cols] = parts[0].dims;
+  const rows = parts.reduce((n, part) => n + part.dims[1], 0);
+  const values = new Float32Array(fields * rows * cols);
+  let top = 0;
+  for (const { data, dims } of parts) {
+    const plane = dims[1] * cols;
+    for (let k = 0; k < fields; k++) {
+      values.set(data.subarray(k * plane, (k + 1) * plane), (k * rows + top) * cols);
+    }
+    top += dims[1];
+  }
+  return new ort.Tensor('float32', values, [fields, rows, cols]);
+}
+
+/**
+ * The carrier's context grids (§5.2, §6.4 step 4): grids.onnx on bands of 256 rows, each planar
+ * output ([4, rows, cols]: mean linear R, G, B and the boundary share) joined along its rows.
+ * @param {object} ort
+ * @param {object} session an InferenceSession over grids.onnx
+ * @param {Uint8Array} rgb H*W*3
+ * @param {number} width
+ * @param {number} height
+ * @param {{parallel?: number}} [options] runs in flight at once (1 for an InferenceSession)
+ * @returns {Promise<Record<string, object>>} grid4 ... grid256, [4, ceil(H/S), ceil(W/S)] float32
+ *   Tensors
+ */
+export async function computeGrids(ort, session, rgb, width, height, { parallel = 1 } = {}) {
+  if (!session) throw new Error('a blob with carrier context needs a grids.onnx session');
+  const tasks = function* () {
+    for (let top = 0; top < height; top += GRID_ROWS) {
+      const rows = Math.min(GRID_ROWS, height - top);
+      const band = rgb.subarray(top * width * 3, (top + rows) * width * 3);
+      yield () => session.run({ srgb8: new ort.Tensor('uint8', band, [rows, width, 3]) });
+    }
+  };
+  const parts = [];
+  for await (const part of ordered(tasks(), parallel)) parts.push(part);
+  const grids = {};
+  for (const name of GRID_NAMES) grids[name] = joinRows(ort, parts.map((part) => part[name]));
+  return grids;
+}
+
+/**
+ * Everything restore.onnx is fed for one image except the tile's own inputs (§6.4 steps 3-5).
+ * @param {object} ort
+ * @param {{rgb: Uint8Array, width: number, height: number}} pixels
+ * @param {Record<string, object>} model modelFeeds() or plainFeeds()
+ * @param {{grids?: Record<string, object>|null, map?: {scale: number, power: number,
+ *   samples: Uint8Array}|null}} [extras] the context grids (layout 2), the decoded residual map
+ * @returns {RestoreImage}
+ */
+export function restoreImage(ort, { rgb, width, height }, model, { grids, map } = {}) {
+  const params = map ? [map.scale, map.power] : [0, 0]; // scale 0: no map
+  const feeds = {
+    image_size: int64(ort, height, width),
+    ...model,
+    ...(grids ?? unusedGrids(ort)),
+    map_params: new ort.Tensor('float32', Float32Array.from(params), [2]),
+  };
+  return { rgb, width, height, feeds, samples: map?.samples ?? null };
+}
+
+/**
+ * The restored image band by band: tiles of `tile` x `tile` pixels, or (tile 0) bands of whole
+ * rows of about BAND_PIXELS, each tile one restore.onnx run with its origin (§5 step 3) and its
+ * residual map samples. Results do not depend on the tiling, but for an ulp or so where a gated
+ * model runs: onnxruntime's CPU Sin rounds the vectorised body of a run and its scalar tail
+ * differently. A tile whose `residual_sum` is not finite is refused (the graph's sum is finite
+ * exactly when every restored value is).
+ * @param {object} ort
+ * @param {object} session an InferenceSession over restore.onnx, or a lib/pool.js session
+ * @param {RestoreImage} image
+ * @param {{tile?: number, rows?: number, parallel?: number}} [options] tile: square tiles of
+ *   this edge (>= 16); rows: whole-row bands of this many rows (tile 0); parallel: runs in
+ *   flight at once (1 for an InferenceSession)
+ * @returns {AsyncGenerator<{top: number, rows: number, data: Float32Array}>} data: rows*W*3
+ */
+export async function* restoreBands(ort, session, image, options = {}) {
+  const { tile = 0, rows = 0, parallel = 1 } = options;
+  const { rgb, width, height, feeds, samples } = image;
+  if (tile && !(tile >= 16)) throw new GamutError(`tile size ${tile} is too small (minimum 16)`);
+  const bandRows = tile || rows || Math.max(1, Math.round(BAND_PIXELS / width));
+  const tileWidth = tile ? Math.min(tile, width) : width;
+  const unused = new ort.Tensor('uint8', new Uint8Array(3).fill(128), [1, 1, 3]);
+  // A pool session takes the feeds every tile shares once per worker.
+  const bound = session.bind?.(feeds);
+  const run = bound ? bound.run : (own) => session.run({ ...feeds, ...own });
+  const tasks = function* () {
+    for (let top = 0; top < height; top += bandRows) {
+      const th = Math.min(bandRows, height - top);
+      for (let left = 0; left < width; left += tileWidth) {
+        const tw = Math.min(tileWidth, width - left);
+        const tileOf = (plane) =>
+          new ort.Tensor('uint8', cut(plane, width, top, left, th, tw), [th, tw, 3]);
+        const own = {
+          srgb8: tileOf(rgb),
+          origin: int64(ort, top, left),
+          map_samples: samples ? tileOf(samples) : unused,
+        };
+        yield () => run(own).then((result) => ({ top, left, th, tw, result }));
+      }
+    }
+  };
+  try {
+    let band = null;
+    for await (const { top, left, th, tw, result } of ordered(tasks(), parallel)) {
+      if (!Number.isFinite(result.residual_sum.data[0])) throw new GamutError(NOT_FINITE);
+      const data = result.prophoto.data;
+      if (tw === width) {
+        yield { top, rows: th, data };
+        continue;
+      }
+      band ??= { top, rows: th, data: new Float32Array(th * width * 3) };
+      for (let y = 0; y < th; y++) {
+        band.data.set(data.subarray(y * tw * 3, (y + 1) * tw * 3), (y * width + left) * 3);
+      }
+      if (left + tw === width) {
+        yield band;
+        band = null;
+      }
+    }
+  } finally {
+    await bound?.release();
+  }
+}
+
+/** Rows [top, top + rows) x columns [left, left + cols) of an H*W*3 plane, contiguous. */
+function cut(plane, width, top, left, rows, cols) {
+  if (cols === width) return plane.subarray(top * width * 3, (top + rows) * width * 3);
+  const out = new Uint8Array(rows * cols * 3);
+  for (let y = 0; y < rows; y++) {
+    const from = ((top + y) * width + left) * 3;
+    out.set(plane.subarray(from, from + cols * 3), y * cols * 3);
+  }
+  return out;
+}
+
+/**
+ * The whole restored image, H*W*3 float32 linear ProPhoto.
+ * @param {object} ort
+ * @param {object} session an InferenceSession over restore.onnx
+ * @param {RestoreImage} image
+ * @param {{tile?: number, rows?: number, parallel?: number}} [options] as restoreBands'
+ * @returns {Promise<Float32Array>}
+ */
+export async function restorePixels(ort, session, image, options = {}) {
+  const out = new Float32Array(image.width * image.height * 3);
+  for await (const { top, data } of restoreBands(ort, session, image, options)) {
+    out.set(data, top * image.width * 3);
+  }
+  return out;
+}
+
+/**
+ * Open a carrier for restoring: the checks of §4.2, the residual map of §9 (decoded once) and
+ * the inputs of §6.4 steps 3-5, the context grids included. Warnings as the reference decoder's.
+ * @param {object} ort the onnxruntime module (for its Tensor class)
+ * @param {Sessions} sessions
+ * @param {Uint8Array} bytes the carrier file
+ * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, strict?: boolean,
+ *   maxPixels?: number, parallel?: number, decodeAvif?: import('./residualmap.js').DecodeAvif}}
+ *   options strict: warnings are errors; inflate: for the source ICC record; maxPixels: refuse
+ *   larger images from their header (default 250 MP); parallel: graph runs in flight at once (1
+ *   for InferenceSessions); decodeAvif: the residual map's decoder (default @jsquash/avif here)
+ * @returns {Promise<Omit<Restored, 'data'> & {image: RestoreImage}>}
+ */
+export async function openRestore(ort, sessions, bytes, options) {
+  const { sha256, inflate, strict, maxPixels, parallel = 1, decodeAvif } = options;
+  // The residual map is checked and decoded from the header on, while the pixels decode (a
+  // worker's decoder runs meanwhile); its warning still comes after the carrier's.
+  let mapping = null;
+  const checked = (header, blob) => {
+    if (!header.residualMap || !blob) return;
+    const { residualMap, width, height } = header;
+    mapping = openMap(residualMap, width, height, header.blob, sha256, decodeAvif);
+    mapping.catch(() => {}); // awaited below unless the carrier fails first
+  };
+  const opened = await openCarrier(bytes, sha256, inflate, { maxPixels, fitted: true, checked });
   const { carrier, blob, digestOk, warnings } = opened;
   const { width, height, rgb } = carrier;
+  sessions.restore.warm?.(); // a worker session (lib/pool.js) loads its graph meanwhile
+  // The grids start while the map may still decode (both in worker threads, in Node).
+  // While a map decodes in another thread the grids take one run at a time: the map is what
+  // the restore waits for.
+  const gridRuns = mapping ? 1 : parallel;
+  const gridding = blob?.context
+    ? computeGrids(ort, sessions.grids, rgb, width, height, { parallel: gridRuns })
+    : Promise.resolve(null);
+  gridding.catch(() => {}); // awaited below unless --strict refuses first
   let map = null;
   if (carrier.residualMap) {
     const found = blob
-      ? await openMap(carrier.residualMap, width, height, carrier.blob, sha256)
+      ? await mapping
       : { map: null, warning: `${MAP_IGNORED}: the file has no model for it to correct` };
     if (found.warning) warnings.push(found.warning);
     map = found.map;
   }
   if (strict && warnings.length) throw new GamutError(warnings[0]);
-  const data = blob
-    ? await runGraph(ort, session, rgb, width, height, blob, tile)
-    : clippedProPhoto(rgb);
-  if (map) applyMap(data, rgb, blob, map);
-  const out = { width, height, data, warnings, blob, carrier, digestOk, residualMap: !!map };
+  const grids = await gridding;
+  const model = blob ? modelFeeds(ort, blob) : plainFeeds(ort);
+  const image = restoreImage(ort, carrier, model, { grids, map });
+  const out = { width, height, warnings, blob, carrier, digestOk, residualMap: !!map, image };
   if (carrier.alpha) out.alpha = carrier.alpha;
   return out;
 }
 
 /**
- * Run the fixed graph tile by tile; every tile gets its origin in the full image (§5 step 3).
- * The output must be finite (§3): bounded weights guarantee it, so anything else is a fault.
+ * Restore wide-gamut colour from carrier bytes.
+ * @param {object} ort the onnxruntime module (for its Tensor class)
+ * @param {Sessions} sessions
+ * @param {Uint8Array} bytes the carrier file
+ * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, tile?: number,
+ *   strict?: boolean, maxPixels?: number, parallel?: number}} options as openRestore's; tile:
+ *   square tiles of this edge (default 0: bands of whole rows)
+ * @returns {Promise<Restored>}
  */
-async function runGraph(ort, session, rgb, width, height, blob, tile) {
-  if (!(tile >= 16)) throw new GamutError(`tile size ${tile} is too small (minimum 16)`);
-  const feeds = {
-    image_size: new ort.Tensor('int64', BigInt64Array.from([BigInt(height), BigInt(width)]), [2]),
-    edges: new ort.Tensor('float32', boundaryEdges(blob), [2]),
-    to_prophoto: new ort.Tensor('float32', TO_PROPHOTO[blob.carrierTransform], [3, 3]),
-  };
-  for (const [name, values] of Object.entries(blob.weights)) {
-    feeds[name] = new ort.Tensor('float32', values, blob.shapes[name]);
-  }
-  const w1 = graphW1(blob);
-  feeds.w1 = new ort.Tensor('float32', w1.values, w1.shape);
-  const grids = blob.context ? contextGrids(rgb, width, height) : emptyGrids();
-  feeds.context = new ort.Tensor('float32', grids.values, [grids.cells, 4]);
-  feeds.context_layout = new ort.Tensor('int64', grids.layout, [4, 4]);
-  const out = new Float32Array(width * height * 3);
-  for (let r = 0; r < height; r += tile) {
-    for (let c = 0; c < width; c += tile) {
-      const th = Math.min(tile, height - r);
-      const tw = Math.min(tile, width - c);
-      const pixels = new Uint8Array(th * tw * 3);
-      for (let y = 0; y < th; y++) {
-        const from = ((r + y) * width + c) * 3;
-        pixels.set(rgb.subarray(from, from + tw * 3), y * tw * 3);
-      }
-      feeds.srgb8 = new ort.Tensor('uint8', pixels, [th, tw, 3]);
-      feeds.origin = new ort.Tensor('int64', BigInt64Array.from([BigInt(r), BigInt(c)]), [2]);
-      const result = (await session.run(feeds)).prophoto.data;
-      if (!result.every(Number.isFinite)) throw new GamutError(NOT_FINITE);
-      for (let y = 0; y < th; y++) {
-        out.set(result.subarray(y * tw * 3, (y + 1) * tw * 3), ((r + y) * width + c) * 3);
-      }
-    }
-  }
-  return out;
+export async function restoreWith(ort, sessions, bytes, options) {
+  const { image, ...restored } = await openRestore(ort, sessions, bytes, options);
+  const { tile, parallel } = options;
+  const data = await restorePixels(ort, sessions.restore, image, { tile, parallel });
+  return { ...restored, data };
 }
 
 /**

@@ -1,66 +1,93 @@
-// The restored output file (docs/blob-format.md §7, last paragraph): a 16-bit ROMM-encoded
-// ProPhoto TIFF with the ProPhoto ICC profile, the pixels of `gamut-onnx decode --space prophoto`:
-// little-endian, one IFD, tags in ascending order, deflate (level 6) with horizontal predictor,
-// strips of about 256 KiB (the reference writes 256 x 256 tiles; readers see the same image).
-// Written by hand: the JS TIFF libraries write uncompressed files only.
-// Node only (node:zlib).
+// The restored output file (docs/blob-format.md §7, last paragraph): a 16-bit RGB(A) TIFF with an
+// ICC profile, from the codes output.onnx makes: little-endian, one IFD, tags in ascending
+// order, deflate (zlib level 1, as the reference writer) with horizontal predictor, strips of
+// about 256 KiB (the reference writes 256 x 256 tiles; readers see the same image). Rows arrive
+// band by band and each strip is deflated on libuv's thread pool while the next band restores.
+// Written by hand: the JS TIFF libraries write uncompressed files only. Node only (node:zlib).
 
-import { deflateSync } from 'node:zlib';
+import { endianness } from 'node:os';
+import { promisify } from 'node:util';
+import { deflate } from 'node:zlib';
 
-import { GamutError } from './blob.js';
+const deflateAsync = promisify(deflate);
+const ZLIB_LEVEL = 1; // restored images are working files: speed over the last percent of size
+const STRIP_BYTES = 262144;
+const LITTLE = endianness() === 'LE';
 
-const f32 = Math.fround;
-const ROMM_ET = 1 / 512;
-const INV_GAMMA = f32(1 / 1.8);
-
-/** numpy's rint: round half to even. */
-function rint(v) {
-  const f = Math.floor(v);
-  const d = v - f;
-  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
-}
-
-/** Linear [0, 1] -> ROMM-encoded 16 bit, in float32 steps as the reference does. */
-export function romm16(x) {
-  if (Number.isNaN(x)) throw new GamutError('restored image contains NaN values');
-  const v = f32(Math.min(Math.max(x, 0), 1));
-  const enc = v < ROMM_ET ? f32(v * 16) : f32(v ** INV_GAMMA);
-  return rint(f32(enc * 65535));
+/** Each sample minus its left neighbour, mod 2^16 (TIFF predictor 2), row by row, in place. */
+function predict(samples, rows, rowLength, spp) {
+  for (let y = 0; y < rows; y++) {
+    const base = y * rowLength;
+    for (let k = base + rowLength - 1; k >= base + spp; k--) samples[k] -= samples[k - spp];
+  }
 }
 
 /**
- * Encode a restore result as a 16-bit ProPhoto TIFF file.
- * @param {{width: number, height: number, data: Float32Array, alpha?: Uint8Array}} image
- * @param {Uint8Array} icc the ProPhoto ICC profile
- * @returns {Uint8Array}
+ * A TIFF written as rows arrive: `add` codes band by band (in order), then `finish`.
+ * @param {{width: number, height: number, alpha?: Uint8Array|null, icc: Uint8Array}} image
+ *   alpha: H*W straight 8-bit alpha, written as a 4th sample scaled by 257
  */
-export function encodeRestoredTiff({ width, height, data, alpha }, icc) {
+export function tiffWriter({ width, height, alpha = null, icc }) {
   const spp = alpha ? 4 : 3;
-  const rowBytes = width * spp * 2;
-  const rowsPerStrip = Math.min(height, Math.max(1, Math.floor(262144 / rowBytes)));
+  const rowLength = width * spp;
+  const rowsPerStrip = Math.min(height, Math.max(1, Math.floor(STRIP_BYTES / (rowLength * 2))));
   const strips = [];
-  for (let y0 = 0; y0 < height; y0 += rowsPerStrip) {
-    const rows = Math.min(rowsPerStrip, height - y0);
-    const samples = new Uint16Array(rows * width * spp);
-    for (let y = 0; y < rows; y++) {
-      const base = y * width * spp;
-      for (let x = 0; x < width; x++) {
-        const i = (y0 + y) * width + x;
-        const o = base + x * spp;
-        samples[o] = romm16(data[3 * i]);
-        samples[o + 1] = romm16(data[3 * i + 1]);
-        samples[o + 2] = romm16(data[3 * i + 2]);
-        if (alpha) samples[o + 3] = alpha[i] * 257;
-      }
-      // Horizontal predictor (TIFF tag 317 = 2): each sample minus its left neighbour, mod 2^16.
-      for (let k = width * spp - 1; k >= spp; k--) samples[base + k] -= samples[base + k - spp];
-    }
-    const le = new Uint8Array(samples.length * 2);
-    const dv = new DataView(le.buffer);
-    samples.forEach((s, k) => dv.setUint16(2 * k, s, true));
-    strips.push(deflateSync(le, { level: 6 }));
+  let strip = new Uint16Array(rowsPerStrip * rowLength);
+  let filled = 0; // rows of `strip` filled so far
+  let next = 0; // the next image row expected
+
+  function flush() {
+    const samples = filled === rowsPerStrip ? strip : strip.subarray(0, filled * rowLength);
+    predict(samples, filled, rowLength, spp);
+    const bytes = Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength);
+    if (!LITTLE) bytes.swap16();
+    // One output chunk per strip: the default 16 KiB chunks cost the main thread a callback each.
+    strips.push(deflateAsync(bytes, { level: ZLIB_LEVEL, chunkSize: STRIP_BYTES }));
+    strip = new Uint16Array(rowsPerStrip * rowLength); // the last one is still being deflated
+    filled = 0;
   }
 
+  return {
+    rowsPerStrip,
+    /**
+     * @param {Uint16Array} codes rows*W*3 RGB codes of image rows [top, top + rows)
+     * @param {number} top
+     * @param {number} rows
+     */
+    add(codes, top, rows) {
+      if (top !== next || top + rows > height) {
+        throw new RangeError(`rows ${top} to ${top + rows} out of order`);
+      }
+      next += rows;
+      for (let y = 0; y < rows; ) {
+        const take = Math.min(rows - y, rowsPerStrip - filled);
+        if (alpha) {
+          for (let i = 0; i < take * width; i++) {
+            const from = (y * width + i) * 3;
+            const to = filled * rowLength + i * 4;
+            strip[to] = codes[from];
+            strip[to + 1] = codes[from + 1];
+            strip[to + 2] = codes[from + 2];
+            strip[to + 3] = alpha[(top + y) * width + i] * 257;
+          }
+        } else {
+          strip.set(codes.subarray(y * rowLength, (y + take) * rowLength), filled * rowLength);
+        }
+        filled += take;
+        y += take;
+        if (filled === rowsPerStrip || top + y === height) flush();
+      }
+    },
+    /** @returns {Promise<Uint8Array>} the file, once every strip is deflated */
+    async finish() {
+      if (next !== height) throw new RangeError(`${next} of ${height} rows written`);
+      return assemble(width, height, spp, rowsPerStrip, await Promise.all(strips), icc);
+    },
+  };
+}
+
+/** The file around its deflated strips. */
+function assemble(width, height, spp, rowsPerStrip, strips, icc) {
   // Tag entries: [code, type, count, value bytes]. Types: 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL,
   // 7 UNDEFINED. Offsets are patched in once the layout is known.
   const shorts = (...v) => {
@@ -90,7 +117,7 @@ export function encodeRestoredTiff({ width, height, data, alpha }, icc) {
     [296, 3, 1, shorts(1)],
     [305, 2, 11, new TextEncoder().encode('gamut-onnx\0')],
     [317, 3, 1, shorts(2)],
-    ...(alpha ? [[338, 3, 1, shorts(2)]] : []), // unassociated alpha
+    ...(spp === 4 ? [[338, 3, 1, shorts(2)]] : []), // unassociated alpha
     [34675, 7, icc.length, icc],
   ];
   const ifdEnd = 8 + 2 + tags.length * 12 + 4;

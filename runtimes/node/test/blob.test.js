@@ -8,11 +8,13 @@ import { deflateSync } from 'node:zlib';
 
 import { encode as encodePng } from 'fast-png';
 
-import { inspect, readBlob, restore } from '../index.js';
+import ort from 'onnxruntime-node';
+
+import { inspect, openSessions, readBlob, restore } from '../index.js';
 import { readBlob as readBlobWith } from '../lib/blob.js';
 import { readCarrier } from '../lib/carrier.js';
-import { clippedProPhoto, LIN, TO_PROPHOTO } from '../lib/colour.js';
 import { crc32 } from '../lib/crc32.js';
+import { computeGrids, plainFeeds, restoreImage, restorePixels } from '../lib/restore.js';
 
 const VECTORS = new URL('../../../tests/conformance/vectors/', import.meta.url);
 // The §8 blob: D = 32, L = 12, float16, gated, version 2, weights of numpy's default_rng(0),
@@ -313,7 +315,25 @@ test('§3.1 records: framing, critical and ancillary types, the source ICC profi
   assert.throws(() => readBlob(withRecords(corruptFirst, 255, 0)), /ICC record is corrupt/);
 });
 
-test('§5 step 1: the LIN table matches its check values and SHA-256', () => {
+/** §5 steps 1-2 through restore.onnx with the no-model feeds: clipped linear ProPhoto `p`. */
+async function clipped(pixels, width, height, transform = 2) {
+  const { restore: session } = await openSessions();
+  const image = restoreImage(ort, { rgb: pixels, width, height }, plainFeeds(ort, transform));
+  return restorePixels(ort, session, image);
+}
+
+test("§5 step 1: the graphs' LIN table matches its check values and SHA-256", async () => {
+  // grids.onnx's finest cells are block means of LIN[code]: 4 x 4 blocks of one code each give
+  // LIN exactly (16 equal float32 values sum exactly in float64).
+  const width = 4 * 256;
+  const rgb = new Uint8Array(4 * width * 3);
+  for (let i = 0; i < rgb.length; i++) rgb[i] = Math.floor((i / 3) % width / 4);
+  const { grids } = await openSessions();
+  const { grid4 } = await computeGrids(ort, grids, rgb, width, 4);
+  assert.deepEqual(grid4.dims, [4, 1, 256]); // planar: R, G, B means and the boundary share
+  const LIN = grid4.data.slice(0, 256);
+  assert.deepEqual(grid4.data.subarray(256, 512), LIN);
+  assert.deepEqual(grid4.data.subarray(512, 768), LIN);
   const bits = new Uint32Array(LIN.buffer);
   assert.deepEqual(
     [1, 10, 11, 128, 254, 255].map((i) => bits[i]),
@@ -325,26 +345,16 @@ test('§5 step 1: the LIN table matches its check values and SHA-256', () => {
   );
 });
 
-test('§5 step 2: both carrier transforms, as their bit patterns', () => {
-  // prettier-ignore
-  assert.deepEqual(Array.from(new Uint32Array(TO_PROPHOTO[2].buffer)), [
-    0x3f076104, 0x3eab0a0b, 0x3e0ca88b, 0x3dc7bd80, 0x3f6106a1, 0x3cbfad69,
-    0x3c860533, 0x3dda57a7, 0x3f60935c,
-  ]);
-  // prettier-ignore
-  assert.deepEqual(Array.from(new Uint32Array(TO_PROPHOTO[1].buffer)), [
-    0x3f075ea0, 0x3eaaf38a, 0x3e0c9e6e, 0x3dc7e37a, 0x3f61048c, 0x3cbfe089,
-    0x3c864872, 0x3dda5277, 0x3f60836e,
-  ]);
-});
-
 const at = (p, r, c) => Array.from(p.subarray((r * 4 + c) * 3, (r * 4 + c) * 3 + 3));
 
-test('§8 clipped ProPhoto p (transform 2), bit for bit', () => {
-  const p = clippedProPhoto(Uint8Array.from(SPEC_PIXELS), 2);
+test('§8 clipped ProPhoto p (transform 2), bit for bit, through the no-model feeds', async () => {
+  const p = await clipped(Uint8Array.from(SPEC_PIXELS), 4, 3);
   assert.deepEqual(at(p, 1, 2), [f32(0.00572538888), f32(0.00674882391), f32(0.0121848006)]);
   assert.deepEqual(bitsOf(at(p, 0, 3)), [0x3f800000, 0x3f7ffbbc, 0x3f800000]);
-  assert.deepEqual(clippedProPhoto(Uint8Array.from(SPEC_PIXELS)), p); // 2 is the default
+  // The legacy transform 1 (version-1 blobs) is another matrix: white maps elsewhere.
+  const legacy = await clipped(Uint8Array.from(SPEC_PIXELS), 4, 3, 1);
+  assert.notDeepEqual(bitsOf(at(legacy, 0, 3)), bitsOf(at(p, 0, 3)));
+  assert.ok(legacy.every((v, i) => Math.abs(v - p[i]) < 1e-3));
 });
 
 /** §5 steps 3-4 in float32, for pixel (r, c) of a W x H image with clipped colour p. */
@@ -356,8 +366,8 @@ function inputVector(r, c, W, H, p) {
   return [x, y, ...p.map((v) => f32(f32(2 * v) - 1))];
 }
 
-test('§8 input vectors and k = 11 angles, bit for bit', () => {
-  const p = clippedProPhoto(Uint8Array.from(SPEC_PIXELS), 2);
+test('§8 input vectors and k = 11 angles, bit for bit', async () => {
+  const p = await clipped(Uint8Array.from(SPEC_PIXELS), 4, 3);
   const v12 = inputVector(1, 2, 4, 3, at(p, 1, 2));
   const v21 = inputVector(2, 1, 4, 3, at(p, 2, 1));
   assert.deepEqual(bitsOf(v12), [0x3eaaaaac, 0x00000000, 0xbf7d1190, 0xbf7c8b6b, 0xbf79c2ea]);
@@ -384,7 +394,7 @@ test('§8 restored output through the graph (a PNG carrier of the example)', asy
     assert.ok(Math.abs(result.data[i] - SPEC_OUTPUT[i]) <= 1e-6, `value ${i}: ${result.data[i]}`);
   }
   // The gated model skips the interior pixels: they equal p exactly.
-  const p = clippedProPhoto(Uint8Array.from(SPEC_PIXELS), 2);
+  const p = await clipped(Uint8Array.from(SPEC_PIXELS), 4, 3);
   for (const [r, c] of [[1, 0], [1, 1], [1, 2], [2, 0], [2, 1], [2, 2]]) {
     assert.deepEqual(at(result.data, r, c), at(p, r, c), `(${r}, ${c})`);
   }

@@ -1,6 +1,7 @@
 // End to end in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core): the
-// page restores every conformance vector picked through its file input, and the float pixels it
-// produced are compared with the expected .npy. Skips when Chromium is not installed.
+// page restores every conformance vector picked through its file input, the float pixels it
+// produced are compared with the expected .npy, and what it drew on its Display P3 canvas with
+// the 8-bit codes output.onnx gives in Node. Skips when Chromium is not installed.
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
 
+import { encode } from '../../node/index.js';
 import { readBlob } from '../../node/lib/blob.js';
 import { readCarrier } from '../../node/lib/carrier.js';
 import { maxAbsError, readNpy } from '../../node/test/npy.js';
@@ -79,24 +81,41 @@ after(async () => {
 async function restoreInPage(file) {
   await page.evaluate(() => {
     document.body.dataset.state = 'busy';
+    document.getElementById('file').value = ''; // picking the same file again fires 'change'
   });
   await page.setInputFiles('#file', VECTORS + file);
   await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state), null, {
     timeout: 60_000,
   });
+  return readPage();
+}
+
+/** The last result, the facts, the caption and the restored canvas's RGBA in its own space. */
+function readPage() {
   return page.evaluate(() => {
     const last = window.gamut.last;
+    const canvas = document.getElementById('restored');
+    const ctx = canvas.getContext('2d');
+    const space = ctx.getContextAttributes().colorSpace;
+    const { width, height } = canvas;
+    const drawn = last ? ctx.getImageData(0, 0, width, height, { colorSpace: space }) : null;
     return {
       error: window.gamut.error,
       warnings: last?.warnings ?? [],
       width: last?.width,
       height: last?.height,
       data: last ? Array.from(last.data) : null,
+      drawn: drawn ? Array.from(drawn.data) : null,
+      canvasSpace: space,
       facts: document.getElementById('facts').textContent,
       space: document.getElementById('restored-caption').textContent,
     };
   });
 }
+
+/** The RGB of an RGBA array. */
+const rgbOf = (rgba) =>
+  Uint8Array.from({ length: (rgba.length / 4) * 3 }, (_, i) => rgba[i + Math.floor(i / 3)]);
 
 for (const vector of manifest.vectors) {
   test(`browser: ${vector.name} (${vector.expect})`, { skip }, async (t) => {
@@ -120,6 +139,17 @@ for (const vector of manifest.vectors) {
     const transform = Math.min(vector.blob_version, 2); // 1 for version 1, 2 since version 2
     assert.ok(got.facts.includes(`carrier_transform${transform}`), got.facts);
     assert.ok(got.facts.includes(`context${vector.blob_version === 3}`), got.facts);
+    // Drawn through output.onnx: the 8-bit codes Node's output graph gives for the page's data.
+    const restored = { width: got.width, height: got.height, data: Float32Array.from(got.data) };
+    const codes = await encode(restored, got.canvasSpace, { bits: 8 });
+    // The canvas keeps colour premultiplied by alpha: opaque pixels read back exactly, others
+    // within the rounding of that product (255 / alpha codes); transparent ones not at all.
+    const drawn = rgbOf(got.drawn);
+    for (let i = 0; i < codes.length; i++) {
+      const alpha = got.drawn[4 * Math.floor(i / 3) + 3];
+      const off = Math.abs(drawn[i] - codes[i]);
+      assert.ok(alpha === 0 || off <= (alpha === 255 ? 0 : 255 / alpha), `${i}: ${off} off`);
+    }
   });
 }
 
@@ -151,6 +181,31 @@ test('browser: ICC inflation stops past 4 MiB and rejects corrupt data', { skip 
 test('browser: the restored image is drawn on a Display P3 canvas', { skip }, async () => {
   const got = await restoreInPage('png_gated_fp16.png');
   assert.match(got.space, /display-p3/);
+  assert.equal(got.canvasSpace, 'display-p3');
+  assert.ok(!got.facts.includes('pixels_changed_by_model'), got.facts); // not computed yet
+});
+
+test('browser: the highlight compares with the no-model expansion', { skip }, async () => {
+  const before = await restoreInPage('png_gated_fp16.png');
   await page.check('#highlight');
-  assert.match(await page.textContent('#restored-caption'), /magenta/);
+  await page.waitForFunction(() => document.body.dataset.state === 'done', null, {
+    timeout: 60_000,
+  });
+  const got = await readPage();
+  assert.match(got.space, /magenta/);
+  const changed = /pixels_changed_by_model(\d+) of (\d+)/.exec(got.facts);
+  assert.ok(changed, got.facts);
+  const [count, total] = [Number(changed[1]), Number(changed[2])];
+  assert.equal(total, got.width * got.height);
+  // The gated model runs only at boundary pixels: some, not all, are changed (and magenta).
+  assert.ok(count > 0 && count < total, `${count} of ${total}`);
+  let magenta = 0;
+  for (let i = 0; i < total; i++) {
+    const [r, g, b] = got.drawn.slice(4 * i, 4 * i + 3);
+    if (r === 255 && g === 0 && b === 255 && before.drawn[4 * i + 1] !== 0) magenta++;
+  }
+  assert.ok(magenta > 0 && magenta <= count, `${magenta} magenta pixels, ${count} changed`);
+  await page.uncheck('#highlight');
+  await page.waitForFunction(() => document.body.dataset.state === 'done');
+  assert.deepEqual((await readPage()).drawn, before.drawn);
 });
