@@ -67,6 +67,8 @@ PRIMARIES_CODES = {1: "prophoto", 2: "bt709", 3: "p3", 4: "adobe", 5: "bt2020", 
 TRANSFER_CODES = {0: "icc", 1: "linear", 2: "srgb", 3: "romm", 4: "gamma22", 5: "bt709"}
 TRANSFER_CODES |= {6: "pq", 7: "hlg"}
 RECORD_SOURCE_ICC = 128  # ancillary (>= 128): zlib-deflated ICC profile of the source photo
+RECORD_MAP_DIGEST = 129  # ancillary: SHA-256 of the carrier's residual map (section 9)
+MAP_DIGEST_BYTES = 32
 MAX_RECORD_INFLATED = 4 << 20  # an ICC profile beyond 4 MB is not a photo's profile
 
 
@@ -122,6 +124,9 @@ class Blob:
     source_icc: bytes | None = field(default=None, repr=False)
     hidden_layers: int = SUPPORTED_HIDDEN_LAYERS
     context: bool = False  # input layout 2: the MLP also sees the carrier's block means
+    # SHA-256 of the residual map beside this blob (container/residual_map.map_digest), when
+    # the encoder wrote one: an edit of the map cannot also rewrite it without breaking the CRC
+    residual_map_digest: bytes | None = field(default=None, repr=False)
 
     @property
     def source_space(self) -> str:
@@ -141,10 +146,15 @@ def _code(table: dict[int, str], name: str, what: str) -> int:
 
 
 def _records(blob: Blob) -> bytes:
-    if blob.source_icc is None:
-        return b""
-    payload = zlib.compress(bytes(blob.source_icc), 9)
-    return struct.pack("<BI", RECORD_SOURCE_ICC, len(payload)) + payload
+    out = b""
+    if blob.source_icc is not None:
+        payload = zlib.compress(bytes(blob.source_icc), 9)
+        out += struct.pack("<BI", RECORD_SOURCE_ICC, len(payload)) + payload
+    if blob.residual_map_digest is not None:
+        if len(blob.residual_map_digest) != MAP_DIGEST_BYTES:
+            raise GamutError("a residual map digest is 32 bytes")
+        out += struct.pack("<BI", RECORD_MAP_DIGEST, MAP_DIGEST_BYTES) + blob.residual_map_digest
+    return out
 
 
 def pack_blob(blob: Blob) -> bytes:
@@ -194,10 +204,10 @@ def _fail(reason: str) -> GamutError:
     return GamutError(f"invalid weight blob: {reason}")
 
 
-def _read_records(data: bytes) -> bytes | None:
-    """The source ICC profile from the records (inflation bounded); unknown ancillary records
-    are skipped, unknown critical ones (type < 128) need a newer reader."""
-    icc, pos = None, 0
+def _read_records(data: bytes) -> tuple[bytes | None, bytes | None]:
+    """(source ICC profile, residual map digest) from the records (inflation bounded); unknown
+    ancillary records are skipped, unknown critical ones (type < 128) need a newer reader."""
+    icc, map_digest, pos = None, None, 0
     while pos < len(data):
         if pos + 5 > len(data):
             raise _fail("truncated record header")
@@ -215,9 +225,13 @@ def _read_records(data: bytes) -> bytes | None:
                 raise _fail(f"source ICC record is corrupt ({exc})") from None
             if inflate.unconsumed_tail or not inflate.eof:
                 raise _fail("source ICC record is truncated or inflates past 4 MB")
+        elif kind == RECORD_MAP_DIGEST:
+            if length != MAP_DIGEST_BYTES:
+                raise _fail(f"residual map digest record is {length} bytes, not 32")
+            map_digest = payload
         elif kind < 128:
             raise _fail(f"record type {kind} needs a newer gamut-onnx")
-    return icc
+    return icc, map_digest
 
 
 def unpack_blob(data: bytes) -> Blob:
@@ -287,7 +301,9 @@ def unpack_blob(data: bytes) -> Blob:
         raise _fail("weights contain NaN or infinity")
     if any(np.abs(w).max() > MAX_WEIGHT for w in weights):
         raise _fail(f"weights exceed +-{MAX_WEIGHT:g} (a restore could overflow)")
-    icc = _read_records(data[weights_end:-CRC_BYTES]) if has_records else None
+    icc, map_digest = (None, None)
+    if has_records:
+        icc, map_digest = _read_records(data[weights_end:-CRC_BYTES])
     if (source[0] == "icc") != (icc is not None):
         raise _fail("source colour space says ICC, but there is no profile record, or vice versa")
     return Blob(
@@ -307,4 +323,5 @@ def unpack_blob(data: bytes) -> Blob:
         source_icc=icc,
         hidden_layers=layers,
         context=layout == LAYOUT_CONTEXT,
+        residual_map_digest=map_digest,
     )

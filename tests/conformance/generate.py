@@ -5,7 +5,8 @@
 Writes small carriers made by the real encoder from generated scenes, the restored linear
 ProPhoto each must decode to (float32 .npy, from the Python runtime), the graphs' intermediate
 tensors (grids, map samples, output codes), negative vectors, and manifest.json.
-`--intermediates` adds the intermediate tensors to the vectors as they are. Regenerate only
+`--intermediates` adds the intermediate tensors to the vectors as they are; `--map-vectors`
+adds the hostile-map vectors (hostile_maps.py). Regenerate only
 with an intentional format change (and bump the format version when the change is not backward
 compatible); tests/test_conformance.py fails on drift.
 """
@@ -20,6 +21,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from hostile_maps import map_vectors
 
 from gamut_onnx.blob import FORMAT_VERSION, HEADER_BYTES, unpack_blob
 from gamut_onnx.codec import decode, encode
@@ -219,6 +221,30 @@ def negatives(base: bytes, base_jpeg: bytes) -> list[tuple[str, bytes, str, str,
     ]
 
 
+def _write_entries(folder: Path, manifest: list[dict], vectors: list) -> None:
+    """Write (name, bytes, suffix, outcome, fragment) vectors and their manifest entries."""
+    for name, data, suffix, outcome, fragment in vectors:
+        file = name + suffix
+        (folder / file).write_bytes(data)
+        if outcome in ("warning", "restore"):  # restores, with a warning or without
+            manifest.append(_restore_entry(folder, name, file, data, outcome, fragment or None))
+        else:
+            manifest.append({"name": name, "file": file, "expect": outcome, "message": fragment})
+
+
+def add_map_vectors(folder: Path) -> None:
+    """Add the hostile-map vectors (hostile_maps.py) to the vectors as they are."""
+    data = json.loads((folder / "manifest.json").read_text())
+    fresh = map_vectors()
+    names = {name for name, *_ in fresh}
+    kept = [entry for entry in data["vectors"] if entry["name"] not in names]
+    added: list[dict] = []
+    _write_entries(folder, added, fresh)
+    add_intermediates(folder, added)
+    data["vectors"] = kept + added
+    (folder / "manifest.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
 def _restore_entry(folder: Path, name: str, file: str, data: bytes, expect: str, message=None):
     """Save the Python runtime's restore of `data` and return its manifest entry."""
     result = decode(decode_carrier(data), provider="cpu")
@@ -252,13 +278,8 @@ def generate(folder: Path) -> list[dict]:
         manifest.append(_restore_entry(folder, Path(file).stem, file, data, "warning", message))
     negative = negatives(carriers["png_ungated_fp16"], carriers["jpeg_q90_gated"])
     negative += map_negatives(carriers["png_residual_map"])
-    for name, data, suffix, outcome, fragment in negative:
-        file = name + suffix
-        (folder / file).write_bytes(data)
-        if outcome == "warning":  # restores anyway, with a warning
-            manifest.append(_restore_entry(folder, name, file, data, "warning", fragment))
-        else:
-            manifest.append({"name": name, "file": file, "expect": outcome, "message": fragment})
+    _write_entries(folder, manifest, negative)
+    _write_entries(folder, manifest, map_vectors())
     add_intermediates(folder, manifest)
     (folder / "manifest.json").write_text(
         json.dumps({"format_version": FORMAT_VERSION, "vectors": manifest}, indent=2) + "\n"
@@ -312,7 +333,10 @@ def update_intermediates(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--intermediates"]:
+    if sys.argv[1:] == ["--map-vectors"]:
+        add_map_vectors(HERE / "vectors")
+        print(f"added the hostile-map vectors to {HERE / 'vectors'}")
+    elif sys.argv[1:] == ["--intermediates"]:
         update_intermediates(HERE / "vectors")
         print(f"added intermediate tensors to {HERE / 'vectors'}")
     else:

@@ -3,7 +3,8 @@
 C libraries (libpng, libjpeg, libheif, LittleCMS...) write to file descriptor 2 directly, and
 Python libraries raise warnings with source lines. While a command runs, descriptor 2 goes to a
 temporary file and Python's own stderr to the real one; afterwards whatever a library printed
-becomes at most one `warning:` line. Python warnings become one `warning:` line each.
+becomes at most one `warning:` line. Python warnings become one `warning:` line each. Both are
+held until the command ends and dropped when it fails: the error's one line then says it all.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from collections.abc import Iterator
 LIBRARY_LINE = 160  # characters kept of what a library printed
 
 
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    text = " ".join(str(message).split())
-    print(f"warning: {text}", file=sys.stderr)
+def _one_line(message) -> str:
+    return "warning: " + " ".join(str(message).split())
 
 
 @contextlib.contextmanager
@@ -35,9 +35,15 @@ def library_stderr_captured() -> Iterator[None]:
     with tempfile.TemporaryFile() as sink, os.fdopen(os.dup(saved), "w", buffering=1) as real:
         os.dup2(sink.fileno(), 2)
         previous, previous_warning = sys.stderr, warnings.showwarning
-        sys.stderr, warnings.showwarning = real, _one_line_warning
+        held: list[str] = []
+        sys.stderr = real
+        warnings.showwarning = lambda message, *args, **kwargs: held.append(_one_line(message))
+        failed = False
         try:
             yield
+        except BaseException:
+            failed = True
+            raise
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
@@ -46,5 +52,7 @@ def library_stderr_captured() -> Iterator[None]:
             sink.seek(0)
             said = sink.read().decode("utf-8", "replace").split()
             if said:
-                text = " ".join(said)[:LIBRARY_LINE]
-                print(f"warning: a decoding library said: {text}", file=sys.stderr)
+                held.append(_one_line(f"a decoding library said: {' '.join(said)}")[:LIBRARY_LINE])
+            if not failed:
+                for line in held:
+                    print(line, file=sys.stderr)

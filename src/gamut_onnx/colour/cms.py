@@ -176,6 +176,12 @@ def _probe_to_prophoto(probe: np.ndarray, profile: IccProfile) -> np.ndarray:
     return linear @ (np.linalg.inv(prophoto) @ found.colorants).T
 
 
+def check_invertible(profile: IccProfile) -> None:
+    """GamutError unless LittleCMS can convert linear ProPhoto into `profile` (the direction a
+    restore writes; a profile with only an AToB table cannot be written)."""
+    _transform(np.full((1, 1, 3), 0.5, np.float32), _prophoto_linear_icc(), profile.data)
+
+
 def prophoto_to_icc(prophoto: np.ndarray, profile: IccProfile) -> np.ndarray:
     """Linear ProPhoto float32 HxWx3 -> encoded values in `profile`, float32 (unclipped)."""
     return _in_bands(np.asarray(prophoto, np.float32), _prophoto_linear_icc(), profile.data)

@@ -110,7 +110,8 @@ def read_matrix_trc(data: bytes) -> MatrixTrc | None:
     if LUT_TAGS & tags.keys() or not all(n in tags for n in names):
         return None
     colorants = np.stack([_xyz(tags[n]) for n in names[:3]], axis=1)
-    if abs(np.linalg.det(colorants)) < 1e-6:
+    (a, b, c), (d, e, f), (g, h, i) = colorants.tolist()
+    if abs(a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)) < 1e-6:
         raise GamutError("ICC profile's colorants are singular (no inverse)")
     return MatrixTrc(colorants, tuple(_curve(tags[n]) for n in names[3:]))
 

@@ -34,6 +34,7 @@ JPEG_PLAIN_QUALITY = 95  # for plain (model-less) JPEGs written through encode_c
 # unsafe-to-copy: an editor that changes the pixels must drop it, as the model is only valid
 # for these exact pixels.
 PNG_BLOB_CHUNK = b"gmLP"
+MAP_IGNORED = "residual map ignored"
 PNG_MAP_CHUNK = b"gmRM"  # the optional residual map (residual_map.py); unsafe-to-copy too
 
 # sRGB colorimetry chunks, as the PNG spec recommends for sRGB images (sRGB intent 0 =
@@ -175,10 +176,15 @@ class CarrierHeader:
 def _probe_png(data: bytes) -> CarrierHeader:
     header = png.read_ihdr(data)
     _check_png_kind(header)
-    chunks = png.ancillary_chunks(data)
-    blob, residual_map = _only_chunk(chunks, PNG_BLOB_CHUNK), _only_chunk(chunks, PNG_MAP_CHUNK)
+    chunks = png.ancillary_chunks(data, tolerate=frozenset({PNG_MAP_CHUNK}))
+    blob = _only_chunk(chunks, PNG_BLOB_CHUNK)
     icc = png.iccp_profile(chunks)
-    return CarrierHeader("png", header.width, header.height, blob, icc, (), residual_map)
+    residual_map, notes = None, ()
+    try:  # a damaged map only loses the map (blob-format.md section 9)
+        residual_map = _only_chunk(chunks, PNG_MAP_CHUNK)
+    except GamutError as exc:
+        notes = (f"{MAP_IGNORED}: {exc}",)
+    return CarrierHeader("png", header.width, header.height, blob, icc, notes, residual_map)
 
 
 def _only_chunk(chunks: dict[bytes, list[bytes]], kind: bytes) -> bytes | None:
@@ -187,13 +193,16 @@ def _only_chunk(chunks: dict[bytes, list[bytes]], kind: bytes) -> bytes | None:
     if len(found) > 1:
         count = f"{len(found)} {kind.decode()} chunks"
         raise GamutError(f"PNG holds {count}; a carrier has at most one")
+    if found and found[0] is None:
+        raise GamutError(f"PNG chunk {kind.decode()} has a bad CRC")
     return found[0] if found else None
 
 
 def _probe_jpeg(data: bytes) -> CarrierHeader:
     width, height = jpeg.frame_size(data)
-    icc, blob, residual_map = jpeg.jpeg_metadata(data)
-    return CarrierHeader("jpeg", width, height, blob, icc, (), residual_map)
+    icc, blob, residual_map, damage = jpeg.jpeg_metadata(data)
+    notes = () if damage is None else (f"{MAP_IGNORED}: {damage}",)
+    return CarrierHeader("jpeg", width, height, blob, icc, notes, residual_map)
 
 
 def _probe_tiff(data: bytes) -> CarrierHeader:
@@ -204,7 +213,7 @@ def _probe_tiff(data: bytes) -> CarrierHeader:
 def _pixels(data: bytes, header: CarrierHeader) -> Carrier:
     if header.format == "png":
         ihdr = png.read_ihdr(data)
-        pixels, _ = png.decode_png(data, ihdr, 4 if ihdr.colour_type == 6 else 3)
+        pixels = png.decode_png(data, ihdr, 4 if ihdr.colour_type == 6 else 3)
         alpha = pixels[..., 3].copy() if pixels.shape[2] == 4 else None
         srgb8 = np.ascontiguousarray(pixels[..., :3])
         return Carrier(

@@ -265,13 +265,19 @@ def _reassemble(chunks: list[tuple[int, int, bytes]], what: str) -> bytes | None
     return b"".join(chunk for _, _, chunk in sorted(chunks))
 
 
-def jpeg_metadata(data: bytes) -> tuple[bytes | None, bytes | None, bytes | None]:
-    """(ICC profile, blob, residual map) reassembled from their APP2 / APP9 chunks in one walk
-    of the segments, no pixels decoded."""
+def jpeg_metadata(data: bytes) -> tuple[bytes | None, bytes | None, bytes | None, str | None]:
+    """(ICC profile, blob, residual map, what is wrong with the map's segments or None)
+    reassembled from their APP2 / APP9 chunks in one walk of the segments, no pixels decoded.
+    Damaged map segments lose only the map (blob-format.md section 9)."""
     found = _payload_chunks(data)
     icc = _reassemble(found[ICC_ID], "ICC profile (APP2)")
     blob = _reassemble(found[BLOB_ID], "blob (APP9 GAMUT-ONNX)")
-    return icc, blob, _reassemble(found[MAP_ID], "residual map (APP9 GAMUT-RESMAP)")
+    if None in found[MAP_ID]:
+        return icc, blob, None, "JPEG segment GAMUT-RESMAP is too short"
+    try:
+        return icc, blob, _reassemble(found[MAP_ID], "residual map (APP9 GAMUT-RESMAP)"), None
+    except GamutError as exc:
+        return icc, blob, None, str(exc)
 
 
 def _payload_chunks(data: bytes) -> dict[bytes, list[tuple[int, int, bytes]]]:
@@ -281,6 +287,9 @@ def _payload_chunks(data: bytes) -> dict[bytes, list[tuple[int, int, bytes]]]:
         ident = _ident(marker, payload)
         if ident is not None:
             if len(payload) < len(ident) + 2:
+                if ident == MAP_ID:  # the map's damage is the map's alone
+                    found[ident].append(None)
+                    continue
                 raise GamutError(f"JPEG segment {ident[:-1].decode()} is too short")
             seq, count = payload[len(ident)], payload[len(ident) + 1]
             found[ident].append((seq, count, payload[len(ident) + 2 :]))
@@ -289,5 +298,5 @@ def _payload_chunks(data: bytes) -> dict[bytes, list[tuple[int, int, bytes]]]:
 
 def read_jpeg(data: bytes) -> JpegParts:
     """Pixels, ICC profile, blob and scan digest of a JPEG carrier (or a plain JPEG)."""
-    icc, blob, _ = jpeg_metadata(data)
+    icc, blob, _, _ = jpeg_metadata(data)
     return JpegParts(decode_jpeg(data), icc, blob, scan_digest(data), scan_digest(data, 1))

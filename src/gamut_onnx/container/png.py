@@ -47,8 +47,17 @@ def make_chunk(ctype: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", crc)
 
 
-def _chunks_with_offsets(data: bytes) -> Iterator[tuple[bytes, bytes, int]]:
-    """Yield (type, payload, end offset) for each chunk up to IEND, checking lengths and CRCs."""
+def _is_ancillary(ctype: bytes) -> bool:
+    return ctype[0:1].islower()
+
+
+def _chunks_with_offsets(
+    data: bytes, tolerate=frozenset()
+) -> Iterator[tuple[bytes, bytes | None, int]]:
+    """Yield (type, payload, end offset) for each chunk up to IEND, checking lengths and CRCs;
+    a chunk of a type in `tolerate` (a set of types, or a test of one) with a bad CRC yields
+    None as its payload instead."""
+    tolerated = tolerate if callable(tolerate) else tolerate.__contains__
     if not data.startswith(PNG_SIGNATURE):
         raise GamutError("not a PNG file (bad signature)")
     pos = len(PNG_SIGNATURE)
@@ -66,7 +75,9 @@ def _chunks_with_offsets(data: bytes) -> Iterator[tuple[bytes, bytes, int]]:
         payload = bytes(view[pos + 8 : end - 4])
         (crc,) = struct.unpack_from(">I", data, end - 4)
         if zlib.crc32(payload, zlib.crc32(ctype)) != crc:
-            raise GamutError(f"PNG chunk {name!r} has a bad CRC (file corrupt)")
+            if not tolerated(ctype):
+                raise GamutError(f"PNG chunk {name!r} has a bad CRC (file corrupt)")
+            payload = None
         yield ctype, payload, end
         if ctype == b"IEND":
             return
@@ -117,13 +128,16 @@ def insert_chunks(body: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
     return body[:ihdr_end] + extra + body[ihdr_end:]
 
 
-def ancillary_chunks(data: bytes) -> dict[bytes, list[bytes]]:
-    """Every ancillary chunk's payload, grouped by type (CRCs checked; at most 16 MB in all)."""
-    ancillary: dict[bytes, list[bytes]] = {}
+def ancillary_chunks(
+    data: bytes, tolerate: frozenset[bytes] = frozenset()
+) -> dict[bytes, list[bytes | None]]:
+    """Every ancillary chunk's payload, grouped by type (CRCs checked; at most 16 MB in all);
+    a chunk of a type in `tolerate` with a bad CRC is listed as None."""
+    ancillary: dict[bytes, list[bytes | None]] = {}
     total = 0
-    for ctype, payload in iter_chunks(data):
+    for ctype, payload, _ in _chunks_with_offsets(data, tolerate):
         if ctype[0:1].islower():
-            total += len(payload)
+            total += len(payload or b"")
             if total > MAX_METADATA_BYTES:
                 raise GamutError(f"PNG holds more than {MAX_METADATA_BYTES >> 20} MB of metadata")
             ancillary.setdefault(ctype, []).append(payload)
@@ -159,7 +173,8 @@ def critical_only(data: bytes) -> bytes:
     """The PNG with its ancillary chunks dropped: what the pixel decoder needs to see. One IHDR
     only: Pillow would decode a later one, while our checks read the first."""
     kept = [PNG_SIGNATURE]
-    for ctype, payload in iter_chunks(data):
+    # the header's probe judged the ancillary chunks already (a damaged map only loses the map)
+    for ctype, payload, _ in _chunks_with_offsets(data, _is_ancillary):
         if ctype == b"IHDR" and len(kept) > 1:
             raise GamutError("PNG has a second IHDR chunk (file corrupt or crafted)")
         if ctype[0:1].isupper():
@@ -227,14 +242,13 @@ def pixels_of(image) -> np.ndarray:
 
 def decode_png(
     data: bytes, header: PngHeader | None = None, channels: int | None = None
-) -> tuple[np.ndarray, dict[bytes, list[bytes]]]:
-    """Decode 8-bit pixels with Pillow and return every ancillary chunk, grouped by type.
+) -> np.ndarray:
+    """Decode 8-bit pixels with Pillow (the ancillary chunks were judged by the header's probe).
 
     With the header's `channels`, the image data is checked first and the pixels must come
     back exactly (height, width, channels)."""
     from PIL import Image
 
-    chunks = ancillary_chunks(data)
     critical = critical_only(data)
     if header is not None and channels is not None:
         check_image_data(critical, header, channels)
@@ -245,4 +259,4 @@ def decode_png(
         if pixels.size != header.height * header.width * channels:
             raise GamutError(f"PNG decodes to {pixels.shape}, not what its header says")
         pixels = pixels.reshape(header.height, header.width, channels)
-    return pixels, chunks
+    return pixels

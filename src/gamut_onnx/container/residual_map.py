@@ -50,6 +50,17 @@ def blob_digest(blob: bytes) -> bytes:
     return hashlib.sha256(blob).digest()[:8]
 
 
+BLOB_DIGEST_FIELD = slice(24, 32)
+
+
+def map_digest(payload: bytes) -> bytes:
+    """SHA-256 of a packed map with its blob-digest field zeroed: what the blob records (record
+    129), so the map and the blob can each name the other."""
+    data = bytearray(payload)
+    data[BLOB_DIGEST_FIELD] = bytes(8)
+    return hashlib.sha256(data).digest()
+
+
 def pack_map(m: ResidualMap) -> bytes:
     head = _HEADER.pack(
         MAGIC, VERSION, 0, 0, m.height, m.width, m.scale, m.weight_power, m.blob_digest
@@ -61,11 +72,13 @@ def unpack_map(data: bytes) -> ResidualMap:
     """Parse and check the header; the AVIF is checked against it before it is decoded."""
     if len(data) < _HEADER.size + 1:
         raise GamutError(f"residual map is {len(data)} bytes, too short to hold one")
-    magic, version, flags, _, height, width, scale, power, digest = _HEADER.unpack_from(data)
+    magic, version, flags, reserved, height, width, scale, power, digest = _HEADER.unpack_from(data)
     if magic != MAGIC:
         raise GamutError("residual map does not start with GMRM")
-    if version != VERSION or flags:
-        raise GamutError(f"residual map version {version} (flags {flags}) is not supported")
+    if version != VERSION or flags or reserved:
+        raise GamutError(
+            f"residual map version {version} (flags {flags}, reserved {reserved}) is not supported"
+        )
     if not (np.isfinite(scale) and 0 < scale <= 1):
         raise GamutError(f"residual map scale {scale} is outside (0, 1]")
     if not (np.isfinite(power) and 0 <= power <= 1):
@@ -74,22 +87,26 @@ def unpack_map(data: bytes) -> ResidualMap:
     return ResidualMap(height, width, float(scale), float(power), digest, avif)
 
 
-def check_map(m: ResidualMap, height: int, width: int, blob: bytes) -> None:
-    """The map must be for this image and this blob, and its AVIF must say the same size."""
-    from gamut_onnx.read.isobmff import is_heif_or_avif, read_heif_header
+def check_map(
+    m: ResidualMap,
+    height: int,
+    width: int,
+    blob: bytes,
+    payload: bytes | None = None,
+    recorded: bytes | None = None,
+) -> None:
+    """The map must be for this image and this blob, unchanged since the blob recorded its
+    digest (`recorded`, from a blob that has one; `payload` the packed map), and its AVIF
+    within section 9's profile (container/map_avif.py)."""
+    from gamut_onnx.container.map_avif import check_map_avif
 
+    if recorded is not None and (payload is None or map_digest(payload) != recorded):
+        raise GamutError("residual map was changed after encoding (its digest differs)")
     if (m.height, m.width) != (height, width):
         raise GamutError(f"residual map is {m.width}x{m.height}, the image {width}x{height}")
     if m.blob_digest != blob_digest(blob):
         raise GamutError("residual map belongs to another model (blob digest differs)")
-    if not is_heif_or_avif(m.avif):
-        raise GamutError("residual map does not hold an AVIF image")
-    header = read_heif_header(m.avif)
-    if header.item_type != "av01" or (header.width, header.height) != (width, height):
-        raise GamutError(
-            f"residual map's AVIF is {header.item_type} {header.width}x{header.height}, "
-            f"not av01 {width}x{height}"
-        )
+    check_map_avif(m.avif, width, height)
 
 
 def map_codecs():
@@ -157,9 +174,12 @@ class MapSamples:
         return (self.map.scale, self.map.weight_power)
 
 
-def decoded_map(data: bytes, height: int, width: int, blob: bytes) -> MapSamples:
+def decoded_map(
+    data: bytes, height: int, width: int, blob: bytes, recorded: bytes | None = None
+) -> MapSamples:
     """Parse, check and decode a carrier's map before the restore starts, so that a map which
-    cannot be used is known (and reported) before any output is written."""
+    cannot be used is known (and reported) before any output is written. `recorded`: the map
+    digest the blob holds, if any."""
     m = unpack_map(data)
-    check_map(m, height, width, blob)
+    check_map(m, height, width, blob, data, recorded)
     return MapSamples(m, map_samples(m))

@@ -156,6 +156,18 @@ def check_map_carrier(carrier: str) -> None:
         raise GamutError(f"a residual map needs a PNG or JPEG carrier, not {carrier.upper()}")
 
 
+def sealed(blob: Blob, residual_map: ResidualMap) -> tuple[bytes, bytes]:
+    """(blob bytes, packed map) that name each other: the blob records the map's digest
+    (taken with the map's blob-digest field zeroed), then the map records the blob's."""
+    from gamut_onnx.blob import pack_blob
+    from gamut_onnx.container.residual_map import map_digest
+
+    digest = map_digest(pack_map(residual_map))
+    blob_bytes = pack_blob(dataclasses.replace(blob, residual_map_digest=digest))
+    named = dataclasses.replace(residual_map, blob_digest=blob_digest(blob_bytes))
+    return blob_bytes, pack_map(named)
+
+
 def with_residual_map(prep, result, provider: str = "auto", restored=None, pixel_error=None):
     """`result` (codec.EncodeResult) with a residual map in its carrier when one fits the
     budget and improves the whole-image PSNR; `residual_map` in the report says what and why.
@@ -208,15 +220,19 @@ def with_residual_map(prep, result, provider: str = "auto", restored=None, pixel
         report["why"] = "does not improve the whole image"
         return dataclasses.replace(result, residual_map=report)
     report.update(chosen=True, psnr_og_without=result.psnr_og)
+    blob_bytes, packed = sealed(blob, residual_map)
+    report["bytes"] = len(packed)
     if prep.bare_jpeg is not None:
         from gamut_onnx.colour.icc import SRGB_ICC
         from gamut_onnx.container import jpeg
 
-        data = jpeg.add_segments(prep.bare_jpeg, SRGB_ICC, result.blob, packed)
+        data = jpeg.add_segments(prep.bare_jpeg, SRGB_ICC, blob_bytes, packed)
     else:
-        data = prep.carrier_with(result.blob, packed)
+        data = prep.carrier_with(blob_bytes, packed)
     return dataclasses.replace(
         result,
+        blob=blob_bytes,
+        blob_bytes=len(blob_bytes),
         data=data,
         file_bytes=len(data),
         encode_s=time.perf_counter() - prep.start,

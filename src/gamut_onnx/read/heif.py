@@ -13,6 +13,7 @@ from gamut_onnx.colour.spaces import space_from_cicp
 from gamut_onnx.errors import GamutError
 from gamut_onnx.limits import check_pixels
 from gamut_onnx.optional import require
+from gamut_onnx.read.heif_items import check_av1_size
 from gamut_onnx.read.isobmff import HeifHeader, read_heif_header
 from gamut_onnx.read.source import Decoded, SourceSpace, icc_space
 from gamut_onnx.read.tiff import corrupt
@@ -83,6 +84,8 @@ def _oriented(samples: np.ndarray, header: HeifHeader) -> np.ndarray:
 
 def read_avif(data: bytes, name: str, header: HeifHeader) -> Decoded:
     codecs = require("imagecodecs", "AVIF")
+    if header.item_type == "av01":  # a grid's tiles are sized by libavif's own checks
+        check_av1_size(data, header.width, header.height, name, len(data))
     try:
         samples = codecs.avif_decode(data)
     except (codecs.AvifError, ValueError, IndexError) as exc:

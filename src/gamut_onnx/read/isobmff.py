@@ -65,10 +65,10 @@ def read_heif_header(data: bytes) -> HeifHeader:
     try:
         return _read_header(data)
     except (struct.error, IndexError, ValueError, OverflowError) as exc:  # a missed bounds check
-        raise _corrupt(f"{type(exc).__name__} while parsing") from None
+        raise corrupt(f"{type(exc).__name__} while parsing") from None
 
 
-def _corrupt(detail: str) -> GamutError:
+def corrupt(detail: str) -> GamutError:
     return GamutError(f"HEIF/AVIF header is truncated or corrupt ({detail})")
 
 
@@ -79,7 +79,7 @@ def _name(box_type: bytes) -> str:
 
 
 @dataclass(frozen=True)
-class _Box:
+class Box:
     type: bytes
     start: int  # first payload byte (after size/type/largesize)
     end: int
@@ -89,86 +89,86 @@ class _Box:
         return _name(self.type)
 
 
-def _unpack(fmt: str, data: bytes, pos: int, end: int) -> tuple:
+def unpack(fmt: str, data: bytes, pos: int, end: int) -> tuple:
     if pos < 0 or pos + struct.calcsize(fmt) > end:
-        raise _corrupt(f"field at offset {pos} runs past the end of its box")
+        raise corrupt(f"field at offset {pos} runs past the end of its box")
     return struct.unpack_from(fmt, data, pos)
 
 
-def _boxes(data: bytes, start: int, end: int, where: str) -> Iterator[_Box]:
+def boxes(data: bytes, start: int, end: int, where: str) -> Iterator[Box]:
     """The boxes laid end to end in data[start:end]; each advances by at least 8 bytes."""
     pos, count = start, 0
     while pos < end:
         if end - pos < 8:
-            raise _corrupt(f"{end - pos} stray bytes at offset {pos} in {where}")
+            raise corrupt(f"{end - pos} stray bytes at offset {pos} in {where}")
         size, box_type = struct.unpack_from(">I4s", data, pos)
         header = 8
         if size == 1:
-            size = _unpack(">Q", data, pos + 8, end)[0]
+            size = unpack(">Q", data, pos + 8, end)[0]
             header = 16
         elif size == 0:
             size = end - pos
         if size < header or size > end - pos:
-            raise _corrupt(
+            raise corrupt(
                 f"'{_name(box_type)}' box at offset {pos} declares {size} bytes, "
                 f"{end - pos} remain in {where}"
             )
         count += 1
         if count > MAX_COUNT:
-            raise _corrupt(f"more than {MAX_COUNT} boxes in {where}")
-        yield _Box(box_type, pos + header, pos + size)
+            raise corrupt(f"more than {MAX_COUNT} boxes in {where}")
+        yield Box(box_type, pos + header, pos + size)
         pos += size
 
 
-def _full_box(data: bytes, box: _Box) -> tuple[int, int]:
+def full_box(data: bytes, box: Box) -> tuple[int, int]:
     """(version, flags) of a full box; its fields start 4 bytes into the payload."""
-    version_flags = _unpack(">I", data, box.start, box.end)[0]
+    version_flags = unpack(">I", data, box.start, box.end)[0]
     return version_flags >> 24, version_flags & 0xFFFFFF
 
 
 def _read_header(data: bytes) -> HeifHeader:
     if len(data) < 8 or bytes(data[4:8]) != b"ftyp":
         raise GamutError(NOT_HEIF)
-    top = _boxes(data, 0, len(data), "the file")
+    top = boxes(data, 0, len(data), "the file")
     ftyp = next(top)
     if ftyp.end - ftyp.start < 8:
-        raise _corrupt("'ftyp' box shorter than 16 bytes")
+        raise corrupt("'ftyp' box shorter than 16 bytes")
     if (ftyp.end - ftyp.start - 8) // 4 > MAX_COUNT:
-        raise _corrupt("'ftyp' box lists too many brands")
+        raise corrupt("'ftyp' box lists too many brands")
     brand = bytes(data[ftyp.start : ftyp.start + 4])
     compatible = tuple(bytes(data[i : i + 4]) for i in range(ftyp.start + 8, ftyp.end - 3, 4))
     if brand not in HEIF_BRANDS and not HEIF_BRANDS.intersection(compatible):
         raise GamutError(NOT_HEIF)
     meta = next((box for box in top if box.type == b"meta"), None)
     if meta is None:
-        raise _corrupt("no 'meta' box: a cut-off file, or an image sequence with no still image")
+        raise corrupt("no 'meta' box: a cut-off file, or an image sequence with no still image")
     return _read_meta(
         data, meta, brand.decode("latin-1"), tuple(b.decode("latin-1") for b in compatible)
     )
 
 
-def _read_meta(data: bytes, meta: _Box, brand: str, compatible: tuple[str, ...]) -> HeifHeader:
-    _full_box(data, meta)
-    children: dict[bytes, _Box] = {}
-    for box in _boxes(data, meta.start + 4, meta.end, "'meta'"):
+def _read_meta(data: bytes, meta: Box, brand: str, compatible: tuple[str, ...]) -> HeifHeader:
+    full_box(data, meta)
+    children: dict[bytes, Box] = {}
+    for box in boxes(data, meta.start + 4, meta.end, "'meta'"):
         if box.type in (b"hdlr", b"pitm", b"iinf", b"iref", b"iprp"):
             if box.type in children:
-                raise _corrupt(f"two '{box.name}' boxes in 'meta'")
+                raise corrupt(f"two '{box.name}' boxes in 'meta'")
             children[box.type] = box
     for required in (b"hdlr", b"pitm", b"iinf", b"iprp"):
         if required not in children:
-            raise _corrupt(f"no '{_name(required)}' box in 'meta'")
-    handler = _unpack(">4s", data, children[b"hdlr"].start + 8, children[b"hdlr"].end)[0]
+            raise corrupt(f"no '{_name(required)}' box in 'meta'")
+    handler = unpack(">4s", data, children[b"hdlr"].start + 8, children[b"hdlr"].end)[0]
     if handler != b"pict":
-        raise _corrupt(f"'meta' handler is '{_name(handler)}', not 'pict'")
+        raise corrupt(f"'meta' handler is '{_name(handler)}', not 'pict'")
 
     primary = _read_pitm(data, children[b"pitm"])
-    item_type = _read_item_types(data, children[b"iinf"]).get(primary)
+    item_type = read_item_types(data, children[b"iinf"]).get(primary)
     if item_type is None:
-        raise _corrupt(f"primary item {primary} has no 'infe' entry of version 2 or 3")
+        raise corrupt(f"primary item {primary} has no 'infe' entry of version 2 or 3")
     aux_items, first_tile = _read_references(data, children.get(b"iref"), primary)
     wanted = {primary, *aux_items} | ({first_tile} if first_tile is not None else set())
-    properties = _read_properties(data, children[b"iprp"], wanted)
+    properties = read_properties(data, children[b"iprp"], wanted)
 
     own = properties.get(primary, [])
     # A grid whose encoder tagged only the tiles: take the colour from its first tile.
@@ -193,51 +193,51 @@ def _read_meta(data: bytes, meta: _Box, brand: str, compatible: tuple[str, ...])
     )
 
 
-def _read_pitm(data: bytes, pitm: _Box) -> int:
-    version, _ = _full_box(data, pitm)
-    return _unpack(">H" if version == 0 else ">I", data, pitm.start + 4, pitm.end)[0]
+def _read_pitm(data: bytes, pitm: Box) -> int:
+    version, _ = full_box(data, pitm)
+    return unpack(">H" if version == 0 else ">I", data, pitm.start + 4, pitm.end)[0]
 
 
-def _read_item_types(data: bytes, iinf: _Box) -> dict[int, bytes]:
+def read_item_types(data: bytes, iinf: Box) -> dict[int, bytes]:
     """item id -> item type, from `infe` versions 2 and 3 (older versions carry no type)."""
-    version, _ = _full_box(data, iinf)
+    version, _ = full_box(data, iinf)
     count_format = ">H" if version == 0 else ">I"
-    if _unpack(count_format, data, iinf.start + 4, iinf.end)[0] > MAX_COUNT:
-        raise _corrupt(f"'iinf' declares more than {MAX_COUNT} items")
+    if unpack(count_format, data, iinf.start + 4, iinf.end)[0] > MAX_COUNT:
+        raise corrupt(f"'iinf' declares more than {MAX_COUNT} items")
     types: dict[int, bytes] = {}
     first = iinf.start + 4 + struct.calcsize(count_format)
-    for infe in _boxes(data, first, iinf.end, "'iinf'"):
+    for infe in boxes(data, first, iinf.end, "'iinf'"):
         if infe.type != b"infe":
             continue
-        infe_version, _ = _full_box(data, infe)
+        infe_version, _ = full_box(data, infe)
         if infe_version == 2:
-            item_id, _, item_type = _unpack(">HH4s", data, infe.start + 4, infe.end)
+            item_id, _, item_type = unpack(">HH4s", data, infe.start + 4, infe.end)
         elif infe_version == 3:
-            item_id, _, item_type = _unpack(">IH4s", data, infe.start + 4, infe.end)
+            item_id, _, item_type = unpack(">IH4s", data, infe.start + 4, infe.end)
         else:
             continue
         types.setdefault(item_id, item_type)
     return types
 
 
-def _read_references(data: bytes, iref: _Box | None, primary: int) -> tuple[list[int], int | None]:
+def _read_references(data: bytes, iref: Box | None, primary: int) -> tuple[list[int], int | None]:
     """Items that are auxiliary to the primary (`auxl`), and the primary's first `dimg` tile."""
     if iref is None:
         return [], None
-    version, _ = _full_box(data, iref)
+    version, _ = full_box(data, iref)
     id_format = ">H" if version == 0 else ">I"
     id_size = struct.calcsize(id_format)
     aux_items: list[int] = []
     first_tile: int | None = None
     total = 0
-    for ref in _boxes(data, iref.start + 4, iref.end, "'iref'"):
-        from_id = _unpack(id_format, data, ref.start, ref.end)[0]
-        count = _unpack(">H", data, ref.start + id_size, ref.end)[0]
+    for ref in boxes(data, iref.start + 4, iref.end, "'iref'"):
+        from_id = unpack(id_format, data, ref.start, ref.end)[0]
+        count = unpack(">H", data, ref.start + id_size, ref.end)[0]
         total += count
         if total > MAX_COUNT:
-            raise _corrupt(f"'iref' holds more than {MAX_COUNT} references")
+            raise corrupt(f"'iref' holds more than {MAX_COUNT} references")
         first_to = ref.start + id_size + 2
-        to_ids = _unpack(f">{count}{id_format[1]}", data, first_to, ref.end) if count else ()
+        to_ids = unpack(f">{count}{id_format[1]}", data, first_to, ref.end) if count else ()
         if ref.type == b"auxl" and primary in to_ids and from_id != primary:
             aux_items.append(from_id)
         elif ref.type == b"dimg" and from_id == primary and to_ids and first_tile is None:
@@ -245,101 +245,101 @@ def _read_references(data: bytes, iref: _Box | None, primary: int) -> tuple[list
     return aux_items, first_tile
 
 
-def _read_properties(data: bytes, iprp: _Box, wanted: set[int]) -> dict[int, list[_Box]]:
+def read_properties(data: bytes, iprp: Box, wanted: set[int]) -> dict[int, list[Box]]:
     """item id -> its property boxes in association order, for the wanted items only."""
-    ipco: _Box | None = None
-    ipmas: list[_Box] = []
-    for box in _boxes(data, iprp.start, iprp.end, "'iprp'"):
+    ipco: Box | None = None
+    ipmas: list[Box] = []
+    for box in boxes(data, iprp.start, iprp.end, "'iprp'"):
         if box.type == b"ipco" and ipco is None:
             ipco = box
         elif box.type == b"ipma":
             ipmas.append(box)
     if ipco is None or not ipmas:
-        raise _corrupt("'iprp' lacks its 'ipco' or 'ipma' box")
-    catalogue = list(_boxes(data, ipco.start, ipco.end, "'ipco'"))
-    found: dict[int, list[_Box]] = {}
+        raise corrupt("'iprp' lacks its 'ipco' or 'ipma' box")
+    catalogue = list(boxes(data, ipco.start, ipco.end, "'ipco'"))
+    found: dict[int, list[Box]] = {}
     total = 0
     for ipma in ipmas:
-        version, flags = _full_box(data, ipma)
+        version, flags = full_box(data, ipma)
         id_format = ">H" if version < 1 else ">I"
         index_size = 2 if flags & 1 else 1
-        entry_count = _unpack(">I", data, ipma.start + 4, ipma.end)[0]
+        entry_count = unpack(">I", data, ipma.start + 4, ipma.end)[0]
         if entry_count > MAX_COUNT:
-            raise _corrupt(f"'ipma' declares {entry_count} items")
+            raise corrupt(f"'ipma' declares {entry_count} items")
         pos = ipma.start + 8
         for _ in range(entry_count):
-            item_id = _unpack(id_format, data, pos, ipma.end)[0]
+            item_id = unpack(id_format, data, pos, ipma.end)[0]
             pos += struct.calcsize(id_format)
-            count = _unpack(">B", data, pos, ipma.end)[0]
+            count = unpack(">B", data, pos, ipma.end)[0]
             pos += 1
             total += count
             if total > MAX_COUNT:
-                raise _corrupt(f"'ipma' holds more than {MAX_COUNT} associations")
+                raise corrupt(f"'ipma' holds more than {MAX_COUNT} associations")
             if item_id in wanted:
                 if item_id in found:
-                    raise _corrupt(f"item {item_id} appears twice in 'ipma'")
-                indices = _unpack(f">{count}{'H' if index_size == 2 else 'B'}", data, pos, ipma.end)
-                boxes = (_property(catalogue, index, index_size) for index in indices)
-                found[item_id] = [box for box in boxes if box is not None]
+                    raise corrupt(f"item {item_id} appears twice in 'ipma'")
+                indices = unpack(f">{count}{'H' if index_size == 2 else 'B'}", data, pos, ipma.end)
+                props = (_property(catalogue, index, index_size) for index in indices)
+                found[item_id] = [box for box in props if box is not None]
             pos += count * index_size
             if pos > ipma.end:
-                raise _corrupt("'ipma' entries run past the end of the box")
+                raise corrupt("'ipma' entries run past the end of the box")
     return found
 
 
-def _property(catalogue: list[_Box], index: int, index_size: int) -> _Box | None:
+def _property(catalogue: list[Box], index: int, index_size: int) -> Box | None:
     """The 1-based property index without its 'essential' top bit; 0 means no property."""
     index &= 0x7FFF if index_size == 2 else 0x7F
     if index > len(catalogue):
-        raise _corrupt(f"property index {index} beyond the {len(catalogue)} in 'ipco'")
+        raise corrupt(f"property index {index} beyond the {len(catalogue)} in 'ipco'")
     return catalogue[index - 1] if index else None
 
 
-def _has(properties: list[_Box], box_type: bytes) -> bool:
+def _has(properties: list[Box], box_type: bytes) -> bool:
     return any(box.type == box_type for box in properties)
 
 
-def _first(properties: list[_Box], box_type: bytes) -> _Box | None:
+def first_property(properties: list[Box], box_type: bytes) -> Box | None:
     return next((box for box in properties if box.type == box_type), None)
 
 
-def _read_ispe(data: bytes, properties: list[_Box], primary: int) -> tuple[int, int]:
-    ispe = _first(properties, b"ispe")
+def _read_ispe(data: bytes, properties: list[Box], primary: int) -> tuple[int, int]:
+    ispe = first_property(properties, b"ispe")
     if ispe is None:
-        raise _corrupt(f"primary item {primary} has no 'ispe' size property")
-    width, height = _unpack(">II", data, ispe.start + 4, ispe.end)
+        raise corrupt(f"primary item {primary} has no 'ispe' size property")
+    width, height = unpack(">II", data, ispe.start + 4, ispe.end)
     if width == 0 or height == 0:
-        raise _corrupt(f"primary image size {width}x{height}")
+        raise corrupt(f"primary image size {width}x{height}")
     return width, height
 
 
-def _first_byte(data: bytes, properties: list[_Box], box_type: bytes) -> int | None:
+def _first_byte(data: bytes, properties: list[Box], box_type: bytes) -> int | None:
     """The low bits of a one-byte transform property (`irot` angle, `imir` axis)."""
-    box = _first(properties, box_type)
+    box = first_property(properties, box_type)
     if box is None:
         return None
-    value = _unpack(">B", data, box.start, box.end)[0]
+    value = unpack(">B", data, box.start, box.end)[0]
     return value & (0x03 if box_type == b"irot" else 0x01)
 
 
 def _read_clap(
-    data: bytes, properties: list[_Box], width: int, height: int
+    data: bytes, properties: list[Box], width: int, height: int
 ) -> tuple[int, int] | None:
     """Clean-aperture size, each side n/d rounded half up (exact for whole-pixel crops)."""
-    clap = _first(properties, b"clap")
+    clap = first_property(properties, b"clap")
     if clap is None:
         return None
-    width_n, width_d, height_n, height_d = _unpack(">IIII", data, clap.start, clap.end)
+    width_n, width_d, height_n, height_d = unpack(">IIII", data, clap.start, clap.end)
     if width_d == 0 or height_d == 0:
-        raise _corrupt("'clap' with a zero denominator")
+        raise corrupt("'clap' with a zero denominator")
     crop = ((2 * width_n + width_d) // (2 * width_d), (2 * height_n + height_d) // (2 * height_d))
     if not (0 < crop[0] <= width and 0 < crop[1] <= height):
-        raise _corrupt(f"'clap' crop {crop[0]}x{crop[1]} outside the {width}x{height} image")
+        raise corrupt(f"'clap' crop {crop[0]}x{crop[1]} outside the {width}x{height} image")
     return crop
 
 
 def _read_colr(
-    data: bytes, properties: list[_Box]
+    data: bytes, properties: list[Box]
 ) -> tuple[tuple[int, int, int, bool] | None, bytes | None]:
     """(nclx, icc) from the first `colr` of each kind; both may be present."""
     nclx: tuple[int, int, int, bool] | None = None
@@ -347,9 +347,9 @@ def _read_colr(
     for colr in properties:
         if colr.type != b"colr":
             continue
-        colour_type = _unpack(">4s", data, colr.start, colr.end)[0]
+        colour_type = unpack(">4s", data, colr.start, colr.end)[0]
         if colour_type == b"nclx" and nclx is None:
-            primaries, transfer, matrix, range_byte = _unpack(
+            primaries, transfer, matrix, range_byte = unpack(
                 ">HHHB", data, colr.start + 4, colr.end
             )
             nclx = (primaries, transfer, matrix, bool(range_byte & 0x80))
@@ -358,18 +358,18 @@ def _read_colr(
     return nclx, icc
 
 
-def _read_pixi(data: bytes, properties: list[_Box]) -> int | None:
-    pixi = _first(properties, b"pixi")
+def _read_pixi(data: bytes, properties: list[Box]) -> int | None:
+    pixi = first_property(properties, b"pixi")
     if pixi is None:
         return None
-    channels = _unpack(">B", data, pixi.start + 4, pixi.end)[0]
-    bits = _unpack(f">{channels}B", data, pixi.start + 5, pixi.end) if channels else ()
+    channels = unpack(">B", data, pixi.start + 4, pixi.end)[0]
+    bits = unpack(f">{channels}B", data, pixi.start + 5, pixi.end) if channels else ()
     return max(bits) if bits and max(bits) > 0 else None
 
 
-def _is_alpha(data: bytes, properties: list[_Box]) -> bool:
-    auxc = _first(properties, b"auxC")
+def _is_alpha(data: bytes, properties: list[Box]) -> bool:
+    auxc = first_property(properties, b"auxC")
     if auxc is None:
         return False
-    _full_box(data, auxc)
+    full_box(data, auxc)
     return bytes(data[auxc.start + 4 : auxc.end]).split(b"\0", 1)[0] in ALPHA_URNS

@@ -39,6 +39,7 @@ def read_jpeg(data: bytes, name: str) -> Decoded:
     try:
         with warnings.catch_warnings(record=True) as caught:  # Pillow on corrupt Exif
             warnings.simplefilter("always")
+            Image.MAX_IMAGE_PIXELS = None  # our limit, checked at once from the header below
             with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
                 check_pixels(*image.size, name)
                 if image.mode != "RGB":

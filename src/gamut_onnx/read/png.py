@@ -52,7 +52,7 @@ def read_png(data: bytes, name: str) -> Decoded:
     channels = 3 if header.colour_type == 2 else 4
     if header.bit_depth == 8:
         try:
-            samples, _ = png.decode_png(data)
+            samples = png.decode_png(data)
         except (OSError, SyntaxError, ValueError) as exc:
             raise corrupt(name, exc) from None
     else:

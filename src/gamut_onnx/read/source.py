@@ -16,6 +16,7 @@ from gamut_onnx.colour.cms import IccProfile, icc_to_prophoto
 from gamut_onnx.colour.spaces import PRIMARIES, ColourSpace, rgb_to_rgb_matrix, space_name
 from gamut_onnx.colour.transfer import HDR_TRANSFERS, TRANSFERS
 from gamut_onnx.errors import GamutError
+from gamut_onnx.limits import MAX_ICC_BYTES
 
 SourceSpace = ColourSpace | IccProfile
 BAND_ROWS = 512  # float64 temporaries stay a few tens of MB whatever the image size
@@ -39,11 +40,36 @@ class SourceImage:
 
 def icc_space(icc: bytes, name: str) -> SourceSpace:
     """A file's ICC profile as a colour space: one of ours is the named space it describes
-    (its exact maths both ways), any other goes through LittleCMS."""
+    (its exact maths both ways), any other goes through LittleCMS. Every reader comes here, so
+    the size limit and the check that the restore can write the profile back apply to all."""
     from gamut_onnx.colour.cms import read_icc
     from gamut_onnx.colour.icc import named_space_of
 
-    return named_space_of(bytes(icc)) or read_icc(icc, name)
+    if len(icc) > MAX_ICC_BYTES:
+        raise GamutError(f"{name}: its ICC profile is {len(icc) / 1e6:.1f} MB, over the 4 MB limit")
+    named = named_space_of(bytes(icc))
+    if named is not None:
+        return named
+    profile = read_icc(icc, name)
+    check_writable(profile, name)
+    return profile
+
+
+def check_writable(profile: IccProfile, name: str) -> None:
+    """The restore writes into the photo's own profile, so its conversion from linear ProPhoto
+    must exist: a matrix/TRC profile with invertible colorants (checked without LittleCMS), or
+    a LUT profile LittleCMS can build that direction of."""
+    from gamut_onnx.colour.cms import check_invertible
+    from gamut_onnx.colour.matrix_trc import read_matrix_trc
+
+    try:
+        if read_matrix_trc(profile.data) is None:
+            check_invertible(profile)
+    except GamutError as exc:
+        raise GamutError(
+            f"{name}: its ICC profile cannot be written back ({exc}); convert the photo to a "
+            "standard space first, or name one with --input-space"
+        ) from None
 
 
 def describe_space(space: SourceSpace) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 from gamut_onnx.blob import Blob, check_image_size, unpack_blob
 from gamut_onnx.colour.cms import IccProfile, read_icc
 from gamut_onnx.colour.spaces import ColourSpace, named_space
-from gamut_onnx.container.carrier import Carrier, CarrierHeader
+from gamut_onnx.container.carrier import MAP_IGNORED, Carrier, CarrierHeader
 from gamut_onnx.container.residual_map import MapSamples, decoded_map
 from gamut_onnx.errors import GamutError
 from gamut_onnx.runtime.session import RestoreSession
@@ -27,7 +27,7 @@ WEAK_JPEG_DIGEST = (
     "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed "
     "(they alter the decoded colours): re-encode to get the full check"
 )
-MAP_IGNORED = "residual map ignored"
+MAP_MISSING = "the model's residual map is missing (removed?): restored without it"
 
 
 @dataclass
@@ -87,12 +87,16 @@ def read_map(carrier: Carrier, blob: Blob | None) -> tuple[MapSamples | None, li
     the MLP's restore, so a map that cannot be used is a warning and the restore goes on
     without it (an error under --strict)."""
     if carrier.residual_map is None:
+        damaged = any(note.startswith(MAP_IGNORED) for note in carrier.notes)
+        if blob is not None and blob.residual_map_digest is not None and not damaged:
+            return None, [MAP_MISSING]
         return None, []
     if blob is None:
         return None, [f"{MAP_IGNORED}: the file has no model for it to correct"]
     try:
         h, w = carrier.srgb8.shape[:2]
-        return decoded_map(carrier.residual_map, h, w, carrier.blob), []
+        recorded = blob.residual_map_digest
+        return decoded_map(carrier.residual_map, h, w, carrier.blob, recorded), []
     except GamutError as exc:
         return None, [f"{MAP_IGNORED}: {exc}"]
 
