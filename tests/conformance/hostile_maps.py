@@ -24,7 +24,9 @@ AVIF = imagecodecs.AVIF
 def with_chunks(data: bytes, replace: dict[bytes, list[bytes]]) -> bytes:
     """The PNG with the chunks of the types in `replace` swapped for those payloads."""
     kept = b"".join(
-        png.make_chunk(kind, body) for kind, body in png.iter_chunks(data) if kind not in replace
+        png.make_chunk(kind, body)
+        for kind, body in png.iter_chunks(data, tolerate=replace.keys())
+        if kind not in replace
     )
     chunks = [(kind, body) for kind, bodies in replace.items() for body in bodies]
     return png.insert_chunks(png.PNG_SIGNATURE + kept, chunks)

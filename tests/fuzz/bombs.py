@@ -69,6 +69,18 @@ def _bomb_tiff_blob() -> bytes:
     return tiff_raw(16000, 16000, strip, extra=[(TIFF_BLOB_TAG, 7, 1 << 31, b"\0\0\0\0")])
 
 
+def _bomb_map_frame() -> bytes:
+    """A map whose AVIF says 96x64 (`ispe`) around a 2048 x 2048 AV1 frame, sealed so that only
+    the profile check stands between it and the decoder (which would scale it to `ispe`)."""
+    import sys
+
+    sys.path.insert(0, str(VECTORS.parent))
+    from hostile_maps import map_avif, patched_ispe, sealed_png
+
+    frame = map_avif(np.zeros((2048, 2048, 3), np.uint8))
+    return sealed_png(patched_ispe(frame, 96, 64))
+
+
 BOMBS = {
     # the issue's set
     "jpeg-sof-65535x65535": _bomb_jpeg,
@@ -82,6 +94,7 @@ BOMBS = {
     "png-blob-icc-record-1gib": _bomb_blob_icc,
     "tiff-16000x16000-blob-count-2gib": _bomb_tiff_blob,
     "png-second-ihdr-16000x16000": _bomb_second_ihdr,
+    "png-map-frame-2048-behind-96x64": _bomb_map_frame,
 }
 
 

@@ -220,8 +220,11 @@ def _vector_seeds() -> list[Seed]:
                 )
             )
             continue
-        with Image.open(io.BytesIO(data)) as image:
-            size = (image.height, image.width)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                size = (image.height, image.width)
+        except OSError:  # e.g. neg_map_bad_crc: Pillow refuses any bad CRC; not a seed
+            continue
         if fmt == "png":
             blobs = [p for t, p in png.iter_chunks(data) if t == PNG_BLOB_CHUNK]
             seeds.append(Seed(name, fmt, data, size, blobs[0] if blobs else None))

@@ -84,9 +84,10 @@ def _chunks_with_offsets(
         pos = end
 
 
-def iter_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
-    """Yield (type, payload) for each chunk up to IEND; GamutError on a bad CRC or truncation."""
-    for ctype, payload, _ in _chunks_with_offsets(data):
+def iter_chunks(data: bytes, tolerate=frozenset()) -> Iterator[tuple[bytes, bytes | None]]:
+    """Yield (type, payload) for each chunk up to IEND; GamutError on a bad CRC or truncation
+    (None for the payload of a chunk `tolerate` names, as in _chunks_with_offsets)."""
+    for ctype, payload, _ in _chunks_with_offsets(data, tolerate):
         yield ctype, payload
 
 
