@@ -4,10 +4,13 @@
 
 Each file of ../shared/data/originals is mutated --small times (files under 600 KB) or --large
 times (the 12 MP ones): truncation, byte flips in the header or anywhere, 2- and 4-byte fields
-set to extremes, inserted bytes. Each case goes through `read_prophoto_bytes` in a worker
-process that is restarted after a crash or a 30 s hang. A finding is an exception other than
-GamutError, a message over one line or 400 characters, a warning that is not our own one line,
-anything on stderr, a non-finite result, or a case over 5 s. Exit code 1 when there is any.
+set to extremes, inserted bytes, and aimed edits where the file has them: HEIF `ispe` sizes
+set to extremes (coded-size bombs), the ICC profile's size field changed, an ICC XYZ colorant
+zeroed (a profile the restore cannot invert). Each case goes through `read_prophoto_bytes` in
+a worker process that is restarted after a crash or a 30 s hang. A finding is an exception
+other than GamutError, a message over one line or 400 characters, a warning that is not our
+own one line, anything on stderr, a non-finite result, or a case over 5 s. Exit code 1 when
+there is any.
 """
 
 from __future__ import annotations
@@ -35,11 +38,42 @@ FIELDS = (
 )
 
 
+SIZES = (0, 1, 2, 16385, 65535, 1 << 20, 0x7FFFFFFF, 0xFFFFFFFF)
+
+
+def occurrences(data: bytes, marker: bytes) -> list[int]:
+    found, at = [], data.find(marker)
+    while at >= 0 and len(found) < 64:
+        found.append(at)
+        at = data.find(marker, at + 1)
+    return found
+
+
+def aimed(out: bytearray, kind: str, rng: random.Random) -> None:
+    """Edit a structure the readers must check before they trust it."""
+    if kind == "ispe":  # box type, version/flags, then width and height
+        at = rng.choice(occurrences(out, b"ispe")) + 8 + rng.choice((0, 4))
+        out[at : at + 4] = rng.choice(SIZES).to_bytes(4, "big")
+    elif kind == "icc_size":  # 'acsp' sits 36 bytes into a profile; its size is the first field
+        at = rng.choice([a for a in occurrences(out, b"acsp") if a >= 36]) - 36
+        out[at : at + 4] = rng.choice(SIZES + (8 << 20,)).to_bytes(4, "big")
+    else:  # icc_xyz: one colorant (or the white point) becomes zero
+        at = rng.choice(occurrences(out, b"XYZ \0\0\0\0")) + 8
+        out[at : at + 12] = bytes(12)
+
+
 def mutate(data: bytes, rng: random.Random) -> tuple[bytes, str]:
-    kinds = ("trunc", "trunc_head", "flip_head", "flip", "field", "insert")
+    kinds = ["trunc", "trunc_head", "flip_head", "flip", "field", "insert"]
+    kinds += [
+        k
+        for k, m in (("ispe", b"ispe"), ("icc_size", b"acsp"), ("icc_xyz", b"XYZ \0"))
+        if data.find(m, 36) >= 0
+    ]
     out, kind = bytearray(data), rng.choice(kinds)
     head = min(len(out), 4096)
-    if kind == "trunc":
+    if kind in ("ispe", "icc_size", "icc_xyz"):
+        aimed(out, kind, rng)
+    elif kind == "trunc":
         del out[rng.randrange(1, len(out)) :]
     elif kind == "trunc_head":
         del out[rng.randrange(1, min(len(out), 8192)) :]

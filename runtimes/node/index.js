@@ -23,6 +23,7 @@ import { handedOver, WorkerPool } from './lib/pool.js';
 import { configureAvifDecoder } from './lib/residualmap.js';
 import { inspectWith, openRestore, restoreBands, restoreWith } from './lib/restore.js';
 import { SPACE_NAMES } from './lib/spaces.js';
+import { spawnThread } from './lib/threads.js';
 import { tiffWriter } from './lib/tiff16.js';
 
 export { GamutError } from './lib/blob.js';
@@ -59,7 +60,7 @@ const poolSessions = new Map(); // `${workers}|${path}` -> pool session
 /** The worker threads (default: one per core), started once per size. */
 function workerPool(threads = 0) {
   const workers = threads || availableParallelism();
-  if (!pools.has(workers)) pools.set(workers, new WorkerPool(workers));
+  if (!pools.has(workers)) pools.set(workers, new WorkerPool(workers, spawnThread));
   return pools.get(workers);
 }
 

@@ -1,35 +1,54 @@
 // The page: restore a dropped carrier with onnxruntime-web (WASM) through the same modules the
 // Node package uses (../node/lib), then draw the sRGB file and the restored colours side by side.
 // Every per-pixel colour step runs in the shipped graphs: grids.onnx and restore.onnx restore,
-// output.onnx encodes for the canvas. window.gamut exposes the last result (float data
-// included) and the ICC inflater for the tests.
+// output.onnx encodes for the canvas. They run in Web Workers, one per core (workers.js), as
+// Node runs them in worker threads; the restored bands are encoded for the canvas while later
+// bands restore. window.gamut exposes the last result (float data and phase times included)
+// and the ICC inflater for the tests.
 
 import * as ort from 'onnxruntime-web';
 
-import { encodeImage } from '../node/lib/output.js';
+import { handedOver } from '../node/lib/pool.js';
 import {
   facts,
+  openRestore,
   plainFeeds,
+  restoreBands,
   restoreImage,
   restorePixels,
-  restoreWith,
 } from '../node/lib/restore.js';
+import { canvasSpace, carrierImage, encodeBands, paint, rowBands } from './draw.js';
+import { Phases } from './phases.js';
+import { sha256Small } from './sha256.js';
+import { openSessions, shared } from './workers.js';
 
-// Local files only: the WASM binaries from node_modules, the graphs from their one source of truth.
-ort.env.wasm.wasmPaths = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
-const GRAPHS = ['restore', 'grids', 'output'];
 // "Changed by the model": about half an 8-bit step in linear ProPhoto, well above float noise.
 const CHANGED = 1 / 512;
-const MAGENTA = [255, 0, 255];
+const SMALL_DIGEST = 1 << 16; // bytes hashed in JavaScript rather than by WebCrypto
 
 const $ = (id) => document.getElementById(id);
 
 /** The pixel digest (§4.2) with WebCrypto, which browsers offer on https and localhost only. */
-async function sha256(parts) {
+async function digest(parts) {
   if (!crypto.subtle)
     throw new Error('SHA-256 needs a secure context: open the page via localhost');
-  const bytes = await new Blob(parts).arrayBuffer();
+  // One part (a PNG's or TIFF's pixels) is hashed as it is; a Blob joins several (JPEG).
+  const bytes = parts.length === 1 ? parts[0] : await new Blob(parts).arrayBuffer();
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+}
+
+/**
+ * SHA-256 for lib/restore.js: small inputs (the blob, for its residual map) here and now
+ * (sha256.js), so the map goes to its worker before the pixels decode; the pixels' digest on
+ * WebCrypto (timed in `phases`).
+ * @param {Phases} phases
+ * @returns {import('../node/lib/restore.js').Sha256}
+ */
+function sha256With(phases) {
+  return (parts) => {
+    const small = parts.reduce((n, part) => n + part.length, 0) <= SMALL_DIGEST;
+    return small ? sha256Small(parts) : phases.time('digest', () => digest(parts));
+  };
 }
 
 /**
@@ -64,12 +83,60 @@ function setStatus(text, state) {
   document.body.dataset.state = state;
 }
 
-/** Restore carrier bytes through grids.onnx and restore.onnx; adds the timing. */
-async function restoreBytes(bytes) {
+/**
+ * Restore carrier bytes through grids.onnx and restore.onnx in the workers; adds the restore's
+ * seconds and the phase times. With `space`, each band is also encoded for a canvas of that
+ * space as soon as it is restored (`bands`: ImageData rows for draw.js's paint).
+ * @param {Uint8Array} bytes
+ * @param {{space?: string|null, phases?: Phases, opened?: Function}} [options] opened: called
+ *   with the result so far and restore.onnx's image (its rgb shared) before the bands restore
+ */
+async function restoreBytes(bytes, { space = null, phases = new Phases(), opened } = {}) {
   const sessions = await gamut.ready;
+  const { parallel, pool } = sessions;
+  const timed = { ...sessions };
+  for (const name of ['restore', 'grids', 'output']) {
+    timed[name] = phases.session(sessions[name], name);
+  }
   const started = performance.now();
-  const result = await restoreWith(ort, sessions, bytes, { sha256, inflate });
-  result.seconds = (performance.now() - started) / 1000;
+  const settings = {
+    sha256: sha256With(phases),
+    inflate,
+    parallel,
+    decodeAvif: phases.timed('map', (avif) => pool.avif(avif)), // meanwhile the PNG decodes
+  };
+  const open = () => openRestore(ort, timed, bytes, settings);
+  const { image, ...result } = await phases.time('open', open);
+  const { width, height } = result;
+  // What every run reads (its tile, map samples, the grids) in memory the workers share.
+  image.rgb = shared(image.rgb);
+  image.samples = shared(image.samples);
+  for (const [name, { type, data, dims }] of Object.entries(image.feeds)) {
+    if (data.length > 1 << 12) image.feeds[name] = new ort.Tensor(type, shared(data), dims);
+  }
+  const data = new Float32Array(width * height * 3);
+  let restored = 0;
+  const bands = (async function* () {
+    for await (const band of restoreBands(ort, timed.restore, image, { parallel })) {
+      data.set(band.data, band.top * width * 3);
+      handedOver.add(band.data); // the output run's worker takes it without a copy
+      yield band;
+    }
+    restored = performance.now();
+  })();
+  opened?.(result, image);
+  if (space) {
+    const options = { width, space, alpha: result.alpha, parallel };
+    result.bands = [];
+    for await (const band of encodeBands(ort, timed.output, bands, options)) {
+      result.bands.push(band);
+    }
+  } else {
+    for await (const band of bands) void band; // copied into `data` above
+  }
+  result.data = data;
+  result.seconds = (restored - started) / 1000;
+  result.phases = phases;
   return result;
 }
 
@@ -80,12 +147,13 @@ async function restoreBytes(bytes) {
  */
 async function changedPixels(result) {
   if (!result.changed) {
-    const { restore } = await gamut.ready;
+    const { restore, parallel } = await gamut.ready;
     const n = result.width * result.height;
     result.changed = new Uint8Array(n);
     if (result.blob) {
       const model = plainFeeds(ort, result.blob.carrierTransform);
-      const plain = await restorePixels(ort, restore, restoreImage(ort, result.carrier, model));
+      const image = restoreImage(ort, result.carrier, model);
+      const plain = await restorePixels(ort, restore, image, { parallel });
       for (let i = 0; i < n; i++) {
         for (let k = 0; k < 3; k++) {
           if (Math.abs(result.data[3 * i + k] - plain[3 * i + k]) > CHANGED) result.changed[i] = 1;
@@ -97,46 +165,32 @@ async function changedPixels(result) {
   return result.changed;
 }
 
-/** A Display P3 2D context where the browser has one, else sRGB. */
-function context(canvas, width, height) {
-  canvas.width = width;
-  canvas.height = height;
-  const scale = Math.max(1, Math.floor(480 / Math.max(width, height)));
-  canvas.style.width = `${width * scale}px`;
-  const ctx = canvas.getContext('2d', { colorSpace: 'display-p3' });
-  const space = ctx.getContextAttributes?.().colorSpace === 'display-p3' ? 'display-p3' : 'srgb';
-  return { ctx, space };
-}
-
-/** 8-bit RGB codes (H*W*3) and alpha into RGBA for an ImageData; highlighted pixels magenta. */
-function rgba(codes, alpha, count, highlight) {
-  const out = new Uint8ClampedArray(count * 4);
-  for (let i = 0; i < count; i++) {
-    const from = highlight?.[i] ? MAGENTA : null;
-    out[4 * i] = from ? from[0] : codes[3 * i];
-    out[4 * i + 1] = from ? from[1] : codes[3 * i + 1];
-    out[4 * i + 2] = from ? from[2] : codes[3 * i + 2];
-    out[4 * i + 3] = alpha ? alpha[i] : 255;
+/**
+ * Draw the restored image on its canvas: the bands encoded while it restored, or (the highlight
+ * on) encoded now with the changed pixels magenta. With `carrier`, the sRGB canvas too.
+ */
+async function draw(result, { carrier = false } = {}) {
+  const { width, height } = result;
+  const space = canvasSpace($('restored'));
+  const mask = $('highlight').checked ? await changedPixels(result) : null;
+  let bands = mask ? null : result.bands;
+  if (!bands) {
+    // The canvas's own space through output.onnx: its matrix, the sRGB curve, 8-bit codes.
+    const { output, parallel } = await gamut.ready;
+    const rows = rowBands(result, Math.max(1, Math.round((1 << 16) / width)));
+    const options = { width, space, alpha: result.alpha, highlight: mask, parallel };
+    bands = [];
+    for await (const band of encodeBands(ort, output, rows, options)) bands.push(band);
+    if (!mask) result.bands = bands;
   }
-  return out;
-}
-
-async function draw(result) {
-  const { width, height, carrier } = result;
-  const count = width * height;
-  // The carrier is sRGB: an sRGB ImageData lets the browser convert it for the P3 canvas.
-  context($('srgb'), width, height).ctx.putImageData(
-    new ImageData(rgba(carrier.rgb, carrier.alpha, count), width, height, { colorSpace: 'srgb' }),
-    0,
-    0,
-  );
-  const { ctx, space } = context($('restored'), width, height);
-  const mask = $('highlight').checked ? await changedPixels(result) : undefined;
-  // The canvas's own space through output.onnx: its matrix, the sRGB curve, 8-bit codes.
-  const { output } = await gamut.ready;
-  const codes = await encodeImage(ort, output, result, space, 255);
-  const pixels = rgba(codes, carrier.alpha, count, mask);
-  ctx.putImageData(new ImageData(pixels, width, height, { colorSpace: space }), 0, 0);
+  // The carrier as it is (sRGB), converted for the canvas by the side worker or the browser.
+  if (carrier) {
+    const { pool } = await gamut.ready;
+    result.carrierImage ??= carrierImage(pool, result.carrier, canvasSpace($('srgb')));
+    paint($('srgb'), width, height, [{ top: 0, image: await result.carrierImage }]);
+    delete result.carrierImage; // drawn: let it go
+  }
+  paint($('restored'), width, height, bands);
   $('restored-caption').textContent =
     `restored wide gamut, shown in ${space}` + (mask ? ' (magenta: changed by the model)' : '');
   if (mask) showFacts(result);
@@ -173,10 +227,21 @@ function showFacts(result) {
 async function openFile(file) {
   setStatus(`Restoring ${file.name}…`, 'busy');
   try {
-    const result = await restoreBytes(new Uint8Array(await file.arrayBuffer()));
+    const sessions = await gamut.ready;
+    const phases = new Phases();
+    const bytes = new Uint8Array(await phases.time('file', () => file.arrayBuffer()));
+    // The highlight needs the whole restore first; without it, bands draw as they restore.
+    const space = $('highlight').checked ? null : canvasSpace($('restored'));
+    // The sRGB canvas's image is drawn by the side worker while the bands restore.
+    const opened = (result, { rgb }) => {
+      const pixels = { ...result, rgb, alpha: result.alpha ?? null };
+      result.carrierImage = carrierImage(sessions.pool, pixels, canvasSpace($('srgb')));
+      result.carrierImage.catch(() => {}); // awaited by draw() unless the restore fails
+    };
+    const result = await restoreBytes(bytes, { space, phases, opened });
     result.name = file.name;
     Object.assign(gamut, { last: result, error: null });
-    await draw(result);
+    await phases.time('draw', () => draw(result, { carrier: true }));
     showFacts(result);
     gamut.status = `${file.name}: ${result.width}x${result.height} restored`;
     setStatus(gamut.status, 'done');
@@ -208,17 +273,6 @@ drop.addEventListener('drop', (e) => {
   drop.classList.remove('over');
   if (e.dataTransfer.files[0]) openFile(e.dataTransfer.files[0]);
 });
-
-/** One session per shipped graph, served by serve.js as /graph/NAME.onnx. */
-async function openSessions() {
-  const options = { executionProviders: ['wasm'] };
-  const made = await Promise.all(
-    GRAPHS.map((name) =>
-      ort.InferenceSession.create(new URL(`../graph/${name}.onnx`, import.meta.url).href, options),
-    ),
-  );
-  return Object.fromEntries(GRAPHS.map((name, k) => [name, made[k]]));
-}
 
 gamut.ready = openSessions();
 gamut.ready.then(

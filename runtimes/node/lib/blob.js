@@ -20,6 +20,8 @@ const FLAG_RECORDS = 2;
 export const MAX_WEIGHT = 65504;
 /** Record type 128: the zlib-deflated ICC profile of the photo's own colour space (§3.1). */
 export const RECORD_SOURCE_ICC = 128;
+/** Record type 129: SHA-256 of the carrier's residual map, blob-digest field zeroed (§3.1). */
+export const RECORD_MAP_DIGEST = 129;
 /** Bound on the inflated source ICC profile, as the reference reader's. */
 export const MAX_ICC_BYTES = 4 << 20;
 
@@ -76,6 +78,8 @@ const NAMED_SPACES = {
  * @property {Uint8Array|Promise<Uint8Array>|null} sourceIcc the inflated source ICC profile
  *   (record 128); null without one or when readBlob got no inflater; a Promise while an
  *   asynchronous inflater runs
+ * @property {Uint8Array|null} residualMapDigest SHA-256 of the carrier's residual map (record
+ *   129), in blobs written with one
  * @property {number} crc32
  * @property {number} byteLength
  * @property {{w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array,
@@ -157,14 +161,16 @@ function inflateIcc(deflated, inflate) {
 }
 
 /**
- * Records (§3.1): the source ICC profile; unknown ancillary types (>= 128) are skipped, unknown
- * critical ones (< 128) need a newer reader.
- * @returns {{found: boolean, icc: Uint8Array|Promise<Uint8Array>|null}}
+ * Records (§3.1): the source ICC profile and the residual map's digest; unknown ancillary types
+ * (>= 128) are skipped, unknown critical ones (< 128) need a newer reader.
+ * @returns {{found: boolean, icc: Uint8Array|Promise<Uint8Array>|null,
+ *   mapDigest: Uint8Array|null}}
  */
 function readRecords(bytes, inflate) {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   let found = false;
   let icc = null;
+  let mapDigest = null;
   let pos = 0;
   while (pos < bytes.length) {
     if (pos + 5 > bytes.length) throw fail('truncated record header');
@@ -177,11 +183,14 @@ function readRecords(bytes, inflate) {
     if (type === RECORD_SOURCE_ICC) {
       found = true;
       icc = inflate ? inflateIcc(payload, inflate) : null;
+    } else if (type === RECORD_MAP_DIGEST) {
+      if (length !== 32) throw fail(`residual map digest record is ${length} bytes, not 32`);
+      mapDigest = payload.slice();
     } else if (type < 128) {
       throw fail(`record type ${type} needs a newer gamut-onnx`);
     }
   }
-  return { found, icc };
+  return { found, icc, mapDigest };
 }
 
 /**
@@ -273,7 +282,7 @@ export function readBlob(bytes, { inflate } = {}) {
   if (exceeds) throw fail('weights exceed +-65504 (a restore could overflow)');
   const records = hasRecords
     ? readRecords(bytes.subarray(weightsEnd, n - 4), inflate)
-    : { found: false, icc: null };
+    : { found: false, icc: null, mapDigest: null };
   if ((source[0] === 'icc') !== records.found) {
     throw fail('source colour space says ICC, but there is no profile record, or vice versa');
   }
@@ -302,6 +311,7 @@ export function readBlob(bytes, { inflate } = {}) {
     sourceTransfer: source[1],
     sourceSpace: spaceName(source[0], source[1]),
     sourceIcc: records.icc,
+    residualMapDigest: records.mapDigest,
     crc32: stored,
     byteLength: n,
     weights: /** @type {Blob['weights']} */ (weights),

@@ -7,7 +7,7 @@
 import decodeJpegImage, { init as initJpegImage } from '@jsquash/jpeg/decode.js';
 
 import { GamutError } from './blob.js';
-import { ranges } from './limits.js';
+import { few, MAP_IGNORED } from './limits.js';
 
 const JPEG_BLOB_ID = 'GAMUT-ONNX\0';
 const JPEG_MAP_ID = 'GAMUT-RESMAP\0'; // the optional residual map (§9)
@@ -79,26 +79,25 @@ function hasId(payload, id) {
 /** Reassemble APPn chunks by sequence number; refuse gaps, duplicates and mixed counts. */
 function joinChunks(chunks, what) {
   if (!chunks.length) return null;
-  const count = chunks[0].count;
-  if (chunks.some((c) => c.count !== count)) {
-    throw new GamutError(`JPEG ${what} chunks disagree on their count`);
+  const counts = [...new Set(chunks.map((c) => c.count))].sort((a, b) => a - b);
+  if (counts.length > 1) {
+    throw new GamutError(`JPEG ${what} chunks disagree on their count ([${counts.join(', ')}])`);
   }
-  const bySeq = new Map();
-  for (const c of chunks) {
-    if (bySeq.has(c.seq)) throw new GamutError(`JPEG ${what} has duplicate chunk ${c.seq}`);
-    bySeq.set(c.seq, c.data);
+  const count = counts[0];
+  const seqs = chunks.map((c) => c.seq).sort((a, b) => a - b);
+  const repeated = [...new Set(seqs.filter((s, i) => seqs[i - 1] === s))];
+  if (repeated.length) {
+    throw new GamutError(`JPEG ${what} has duplicate chunks (sequence numbers ${few(repeated)})`);
   }
   const missing = [];
-  for (let seq = 1; seq <= count; seq++) if (!bySeq.has(seq)) missing.push(seq);
+  for (let seq = 1; seq <= count; seq++) if (!seqs.includes(seq)) missing.push(seq);
   if (missing.length) {
-    // Up to 254 numbers: said as ranges, cut short, to stay one short line.
-    throw new GamutError(
-      `JPEG ${what} is missing ${missing.length} of its ${count} chunks ` + `(${ranges(missing)})`,
-    );
+    throw new GamutError(`JPEG ${what} is missing chunks ${few(missing)} of ${count}`);
   }
-  const parts = [];
-  for (let seq = 1; seq <= count; seq++) parts.push(bySeq.get(seq));
-  if (bySeq.size !== count) throw new GamutError(`JPEG ${what} has chunk numbers out of range`);
+  if (seqs.length !== count) {
+    throw new GamutError(`JPEG ${what} has chunk numbers ${few(seqs)}, expected 1 to ${count}`);
+  }
+  const parts = [...chunks].sort((a, b) => a.seq - b.seq).map((c) => c.data);
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -106,6 +105,17 @@ function joinChunks(chunks, what) {
     at += p.length;
   }
   return out;
+}
+
+/** The residual map's chunks joined, or the note why the map is lost (§9: its damage alone). */
+function joinMap(chunks) {
+  if (chunks.includes(null)) return { map: null, damage: 'JPEG segment GAMUT-RESMAP is too short' };
+  try {
+    return { map: joinChunks(chunks, 'residual map (APP9 GAMUT-RESMAP)'), damage: null };
+  } catch (err) {
+    if (!(err instanceof GamutError)) throw err;
+    return { map: null, damage: err.message };
+  }
 }
 
 /**
@@ -138,6 +148,10 @@ export function probeJpeg(bytes) {
     const id = ids.find((candidate) => hasId(p, candidate));
     if (!id) continue;
     if (p.length < id.length + 2) {
+      if (id === JPEG_MAP_ID) {
+        chunks[id].push(null);
+        continue;
+      }
       throw new GamutError(`JPEG segment ${id.slice(0, -1)} is too short`);
     }
     const [seq, count] = [p[id.length], p[id.length + 1]];
@@ -145,6 +159,8 @@ export function probeJpeg(bytes) {
   }
   // The ICC profile is not used here; its chunks are checked as the reference reader does.
   joinChunks(chunks[ICC_ID], 'ICC profile (APP2)');
+  const blob = joinChunks(chunks[JPEG_BLOB_ID], 'blob (APP9 GAMUT-ONNX)');
+  const { map, damage } = joinMap(chunks[JPEG_MAP_ID]);
   // Digest (§4.2): the segments before the scan except SOI, COM and APPn (version 2 keeps APP0
   // and APP14; version 1 kept no APPn), then SOS .. EOI.
   const sos = segments[segments.length - 1];
@@ -162,9 +178,9 @@ export function probeJpeg(bytes) {
     height,
     channels: 3,
     bytes,
-    blob: joinChunks(chunks[JPEG_BLOB_ID], 'blob (APP9 GAMUT-ONNX)'),
-    notes: [],
-    residualMap: joinChunks(chunks[JPEG_MAP_ID], 'residual map (APP9 GAMUT-RESMAP)'),
+    blob,
+    notes: damage ? [`${MAP_IGNORED}: ${damage}`] : [],
+    residualMap: map,
     digestParts: digest(DECODE_AFFECTING_APPS),
     legacyDigestParts: digest([]),
   };

@@ -10,6 +10,8 @@ export const DEFAULT_MAX_PIXELS = 250_000_000;
 export const MAX_PIXELS_ENV = 'GAMUT_ONNX_MAX_PIXELS';
 /** All ancillary chunks / tag values of one file together. */
 export const MAX_METADATA_BYTES = 16 << 20;
+/** How a warning about a residual map that cannot be used starts (damage loses only the map). */
+export const MAP_IGNORED = 'residual map ignored';
 
 const thousands = (n) => n.toLocaleString('en-US');
 
@@ -72,15 +74,8 @@ export function oneLine(text, max = 160) {
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 
-/** Numbers as a short list of ranges ("2-5, 7, 9-254"), cut after `max` characters. */
-export function ranges(numbers, max = 60) {
-  const parts = [];
-  for (let i = 0; i < numbers.length;) {
-    let j = i;
-    while (j + 1 < numbers.length && numbers[j + 1] === numbers[j] + 1) j++;
-    parts.push(i === j ? `${numbers[i]}` : `${numbers[i]}-${numbers[j]}`);
-    i = j + 1;
-  }
-  const text = parts.join(', ');
-  return text.length > max ? `${text.slice(0, max).replace(/,[^,]*$/, '')}, ...` : text;
+/** The first few numbers of a list, then how many more: a one-line message (as the reference). */
+export function few(numbers, shown = 8) {
+  const head = numbers.slice(0, shown).join(', ');
+  return numbers.length > shown ? `${head}, ... ${numbers.length - shown} more` : head;
 }

@@ -7,7 +7,7 @@
 import { GamutError, MAX_ICC_BYTES } from './blob.js';
 import { crc32 } from './crc32.js';
 import { inflateBounded } from './inflate.js';
-import { checkPixels, MAX_METADATA_BYTES, repr } from './limits.js';
+import { checkPixels, MAP_IGNORED, MAX_METADATA_BYTES, repr } from './limits.js';
 
 const ADAM7 = [
   // first column, column step, first row, row step of the seven passes
@@ -44,11 +44,17 @@ export async function probePng(bytes, maxPixels) {
     }
     const end = pos + 12 + length;
     if (end > bytes.length) throw new GamutError(`PNG is truncated (in chunk ${repr(typeBytes)})`);
-    // Every chunk CRC is checked (§7): a damaged gmLP must not pass as "no blob".
-    if (crc32(bytes.subarray(pos + 4, end - 4)) !== dv.getUint32(end - 4)) {
-      throw new GamutError(`PNG chunk ${repr(typeBytes)} has a bad CRC (the file is corrupted)`);
-    }
+    // Every chunk CRC is checked (§7): a damaged gmLP must not pass as "no blob"; a damaged
+    // gmRM only loses the map (§9), so it is kept as null.
     const data = bytes.subarray(pos + 8, end - 4);
+    if (crc32(bytes.subarray(pos + 4, end - 4)) !== dv.getUint32(end - 4)) {
+      if (type !== 'gmRM' || !header) {
+        throw new GamutError(`PNG chunk ${repr(typeBytes)} has a bad CRC (the file is corrupted)`);
+      }
+      maps.push(null);
+      pos = end;
+      continue;
+    }
     if (!header) {
       if (type !== 'IHDR' || length !== 13) {
         throw new GamutError('PNG does not start with a valid IHDR chunk');
@@ -76,7 +82,12 @@ export async function probePng(bytes, maxPixels) {
   const blob = onlyChunk(blobs, 'gmLP');
   if (!idat.length) throw new GamutError('PNG has no image data (no IDAT chunk)');
   if (iccp.length) await checkIccp(iccp[0]);
-  return { ...header, blob, idat, notes: [], residualMap: onlyChunk(maps, 'gmRM') };
+  try {
+    return { ...header, blob, idat, notes: [], residualMap: onlyChunk(maps, 'gmRM') };
+  } catch (err) {
+    if (!(err instanceof GamutError)) throw err;
+    return { ...header, blob, idat, notes: [`${MAP_IGNORED}: ${err.message}`], residualMap: null };
+  }
 }
 
 /** A copy of the one chunk of a kind a carrier holds at most one of (gmLP, gmRM), or null. */
@@ -84,6 +95,7 @@ function onlyChunk(found, type) {
   if (found.length > 1) {
     throw new GamutError(`PNG holds ${found.length} ${type} chunks; a carrier has at most one`);
   }
+  if (found.length && found[0] === null) throw new GamutError(`PNG chunk ${type} has a bad CRC`);
   return found.length ? found[0].slice() : null;
 }
 

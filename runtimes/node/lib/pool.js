@@ -1,38 +1,29 @@
-// Worker threads that run the graphs in parallel, one single-threaded onnxruntime-node session
-// per graph and core (lib/worker.js). A pool session looks like an InferenceSession to
-// lib/restore.js and lib/output.js (`run(feeds, fetches)`, outputs with `data` and `dims`), so
-// they keep several runs in flight; `bind` sends the feeds every tile shares once per worker.
-// Another worker decodes the residual map's AVIF while the main thread decodes the carrier.
-// Workers hold the process open only while they have work. Node only.
-
-import { Worker } from 'node:worker_threads';
-
-const WORKER = new URL('./worker.js', import.meta.url);
-
-/**
- * The process's node flags less those about its own entry (-e SCRIPT, --input-type), which a
- * worker started from a file refuses.
- */
-function workerFlags(argv = process.execArgv) {
-  const flags = [];
-  for (let i = 0; i < argv.length; i++) {
-    if (['-e', '--eval', '-p', '--print', '--input-type'].includes(argv[i])) i++; // and its value
-    else if (!/^--(eval|print|input-type)=/.test(argv[i])) flags.push(argv[i]);
-  }
-  return flags;
-}
+// Workers that run the graphs in parallel, one single-threaded onnxruntime session per graph and
+// worker: Node's worker threads (lib/threads.js, lib/worker.js) or the page's Web Workers
+// (runtimes/web/workers.js, worker.js); both answer the jobs of lib/jobs.js. A pool session
+// looks like an InferenceSession to lib/restore.js and lib/output.js (`run(feeds, fetches)`,
+// outputs with `data` and `dims`), so they keep several runs in flight; `bind` sends the feeds
+// every tile shares once per worker. Another worker decodes the residual map's AVIF while the
+// calling thread decodes the carrier. Shared by Node and the browser page.
 
 /** Arrays their owner hands over: a run moves them to its worker instead of copying them. */
 export const handedOver = new WeakSet();
 
+const isShared = (buffer) =>
+  typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer;
+
 /**
  * A tensor as a message carries it: a typed-array view of a larger buffer is cut to its bytes
  * (a message would copy the whole buffer) and that copy is transferred, not copied again; an
- * array handed over is transferred as it is.
+ * array handed over is transferred as it is; a view of shared memory is shared, not copied.
  */
 function plainFeeds(feeds, transfer) {
   const out = {};
   for (const [name, { type, data, dims }] of Object.entries(feeds)) {
+    if (isShared(data.buffer)) {
+      out[name] = { type, data, dims };
+      continue;
+    }
     const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
     const copy = whole ? data : data.slice();
     if (!whole || handedOver.has(data)) transfer.push(copy.buffer);
@@ -41,36 +32,54 @@ function plainFeeds(feeds, transfer) {
   return out;
 }
 
+/**
+ * @typedef {object} Port one worker as the pool drives it
+ * @property {(message: object, transfer: ArrayBuffer[]) => void} post
+ * @property {() => void} ref holds the process open while the worker has work (Node)
+ * @property {() => void} unref
+ * @property {() => unknown} terminate
+ */
+
+/**
+ * Starts a worker that answers lib/jobs.js's jobs.
+ * @callback Spawn
+ * @param {(answer: {id: number, result?: object, error?: string}) => void} onAnswer
+ * @param {(err: Error) => void} onFail the worker is lost: its jobs fail
+ * @returns {Port}
+ */
+
 export class WorkerPool {
-  /** @param {number} size worker threads (one per core is what pays) */
-  constructor(size) {
+  /**
+   * @param {number} size graph workers (one per core is what pays)
+   * @param {Spawn} spawn the platform's workers
+   */
+  constructor(size, spawn) {
     this.size = Math.max(1, size);
+    this.spawn = spawn;
     this.workers = [];
     this.jobs = 0;
     this.binds = 0;
     this.avifWorker = null;
   }
 
-  /** A worker thread and the jobs it has not answered yet. */
+  /** A worker and the jobs it has not answered yet. */
   start() {
-    const worker = new Worker(WORKER, { execArgv: workerFlags() });
-    const state = { worker, pending: new Map() };
-    worker.on('message', ({ id, result, error }) => {
+    const state = { port: null, pending: new Map() };
+    const answer = ({ id, result, error }) => {
       const job = state.pending.get(id);
       state.pending.delete(id);
-      if (!state.pending.size) worker.unref();
+      if (!state.pending.size) state.port.unref();
       if (error === undefined) job.resolve(result);
       else job.reject(new Error(error));
-    });
+    };
     const fail = (err) => {
       for (const job of state.pending.values()) job.reject(err);
       state.pending.clear();
       this.workers = this.workers.filter((w) => w !== state);
       if (this.avifWorker === state) this.avifWorker = null;
     };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`a restore worker stopped (exit code ${code})`)));
-    worker.unref();
+    state.port = this.spawn(answer, fail);
+    state.port.unref();
     return state;
   }
 
@@ -87,8 +96,8 @@ export class WorkerPool {
     const id = ++this.jobs;
     return new Promise((resolve, reject) => {
       target.pending.set(id, { resolve, reject });
-      target.worker.ref();
-      target.worker.postMessage({ ...job, id }, transfer);
+      target.port.ref();
+      target.port.post({ ...job, id }, transfer);
     });
   }
 
@@ -98,21 +107,22 @@ export class WorkerPool {
   }
 
   /**
-   * An InferenceSession-like runner of the graph at `path` on the workers (each loads it with
-   * its first run, or on `warm`).
+   * An InferenceSession-like runner of the graph at `path` (a file in Node, a URL in the page)
+   * on the workers (each loads it with its first run, or on `warm`).
    * @param {string} path
    */
   session(path) {
-    const run = (bind, feeds, fetches) => {
+    // `extra`: more fields of the job, for what a platform's worker adds (the page's RGBA).
+    const run = (bind, feeds, fetches, extra) => {
       const transfer = [];
-      const job = { op: 'run', path, bind, feeds: plainFeeds(feeds, transfer), fetches };
+      const job = { ...extra, op: 'run', path, bind, feeds: plainFeeds(feeds, transfer), fetches };
       return this.send(job, null, transfer);
     };
     return {
       /** Start the workers and load the graph in each now, not with its first run there. */
       warm: () => this.broadcast({ op: 'open', path }),
       /** @returns {Promise<Record<string, {type: string, data: any, dims: number[]}>>} */
-      run: (feeds, fetches) => run(0, feeds, fetches),
+      run: (feeds, fetches, extra) => run(0, feeds, fetches, extra),
       /**
        * The feeds of many runs, sent once to every worker (messages keep their order, so the
        * runs need not wait for it).
@@ -122,11 +132,21 @@ export class WorkerPool {
         const bind = ++this.binds;
         this.broadcast({ op: 'bind', bind, feeds: plainFeeds(feeds, []) }).catch(() => {});
         return {
-          run: (more, fetches) => run(bind, more, fetches),
+          run: (more, fetches, extra) => run(bind, more, fetches, extra),
           release: () => this.broadcast({ op: 'release', bind }).then(() => {}),
         };
       },
     };
+  }
+
+  /**
+   * Send `job` to the side worker, which no graph run queues behind: the residual map's AVIF
+   * (the graph workers start by loading their sessions, and the map is what the restore waits
+   * for), and what a platform's worker does besides (the page's sRGB canvas).
+   */
+  aside(job, transfer = []) {
+    this.avifWorker ??= this.start();
+    return this.send(job, this.avifWorker, transfer);
   }
 
   /**
@@ -135,10 +155,7 @@ export class WorkerPool {
    * @returns {Promise<{width: number, height: number, channels: 3, data: Uint8Array}>} RGB
    */
   async avif(bytes) {
-    // A worker of its own: the graph workers start by loading their sessions, and the map is
-    // what the restore waits for.
-    this.avifWorker ??= this.start();
-    const { image } = await this.send({ op: 'avif', bytes }, this.avifWorker);
+    const { image } = await this.aside({ op: 'avif', bytes });
     return { width: image.dims[1], height: image.dims[0], channels: 3, data: image.data };
   }
 
@@ -147,6 +164,6 @@ export class WorkerPool {
     const workers = [...this.workers, ...(this.avifWorker ? [this.avifWorker] : [])];
     this.workers = [];
     this.avifWorker = null;
-    await Promise.all(workers.map((state) => state.worker.terminate()));
+    await Promise.all(workers.map((state) => state.port.terminate()));
   }
 }

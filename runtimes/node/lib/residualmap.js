@@ -7,8 +7,10 @@
 import decodeAvifImage, { init as initAvifImage } from '@jsquash/avif/decode.js';
 
 import { GamutError } from './blob.js';
+import { MAP_IGNORED } from './limits.js';
+import { checkMapAvif } from './mapavif.js';
 
-export const MAP_IGNORED = 'residual map ignored';
+export { MAP_IGNORED };
 const HEADER_BYTES = 32;
 
 /** The decoder's WebAssembly module and Emscripten options (Node hands it the module). */
@@ -25,9 +27,11 @@ export function readMapHeader(payload) {
   if (String.fromCharCode(...payload.subarray(0, 4)) !== 'GMRM') {
     throw new GamutError('residual map does not start with GMRM');
   }
-  const [version, flags] = [payload[4], payload[5]];
-  if (version !== 1 || flags) {
-    throw new GamutError(`residual map version ${version} (flags ${flags}) is not supported`);
+  const [version, flags, reserved] = [payload[4], payload[5], dv.getUint16(6, true)];
+  if (version !== 1 || flags || reserved) {
+    throw new GamutError(
+      `residual map version ${version} (flags ${flags}, reserved ${reserved}) is not supported`,
+    );
   }
   const scale = dv.getFloat32(16, true);
   const power = dv.getFloat32(20, true);
@@ -47,50 +51,6 @@ export function readMapHeader(payload) {
   };
 }
 
-/** ISOBMFF boxes of bytes[start, end): {type, start (of the payload), end}. */
-function* boxes(bytes, start, end) {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let pos = start; pos < end; ) {
-    if (pos + 8 > end) throw new GamutError('residual map AVIF is damaged (a box is cut short)');
-    let size = dv.getUint32(pos);
-    let head = 8;
-    if (size === 1) {
-      if (pos + 16 > end) throw new GamutError('residual map AVIF is damaged (box size)');
-      size = Number(dv.getBigUint64(pos + 8));
-      head = 16;
-    } else if (size === 0) {
-      size = end - pos;
-    }
-    if (size < head || pos + size > end) {
-      throw new GamutError('residual map AVIF is damaged (a box runs past its parent)');
-    }
-    const type = String.fromCharCode(...bytes.subarray(pos + 4, pos + 8));
-    yield { type, start: pos + head, end: pos + size };
-    pos += size;
-  }
-}
-
-const child = (bytes, box, type, skip = 0) =>
-  [...boxes(bytes, box.start + skip, box.end)].find((b) => b.type === type);
-
-/** The `ispe` sizes in the AVIF's property container (meta > iprp > ipco), from its header. */
-export function avifSizes(avif) {
-  const top = [...boxes(avif, 0, avif.length)];
-  const ftyp = top.find((b) => b.type === 'ftyp');
-  const brands = ftyp ? String.fromCharCode(...avif.subarray(ftyp.start, ftyp.end)) : '';
-  if (!top.length || top[0].type !== 'ftyp' || !/avif|avis/.test(brands)) {
-    throw new GamutError('residual map does not hold an AVIF image');
-  }
-  const meta = top.find((b) => b.type === 'meta');
-  const iprp = meta && child(avif, meta, 'iprp', 4); // meta is a full box
-  const ipco = iprp && child(avif, iprp, 'ipco');
-  if (!ipco) throw new GamutError('residual map AVIF has no item properties');
-  const dv = new DataView(avif.buffer, avif.byteOffset, avif.byteLength);
-  return [...boxes(avif, ipco.start, ipco.end)]
-    .filter((b) => b.type === 'ispe' && b.end - b.start >= 12)
-    .map((b) => [dv.getUint32(b.start + 4), dv.getUint32(b.start + 8)]);
-}
-
 /**
  * @callback DecodeAvif an AVIF decoder: @jsquash/avif here, or the same in a worker (Node)
  * @param {Uint8Array} avif
@@ -98,33 +58,41 @@ export function avifSizes(avif) {
  *   data: Uint8ClampedArray|Uint8Array}>} RGBA samples, or RGB with channels 3
  */
 
+/** SHA-256 of the packed map with its blob-digest field zeroed: what blob record 129 holds. */
+export async function mapDigest(payload, sha256) {
+  return sha256([payload.subarray(0, 24), new Uint8Array(8), payload.subarray(HEADER_BYTES)]);
+}
+
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
 /**
- * The checked map of a carrier with its decoded samples (H*W*3), or a warning why not.
+ * The checked map of a carrier with its decoded samples (H*W*3), or a warning why not. Checks
+ * in the reference's order: header, recorded digest, size, blob digest, AVIF profile.
  * @param {Uint8Array} payload
  * @param {number} width
  * @param {number} height
  * @param {Uint8Array} blobBytes the carrier's blob, as stored
+ * @param {Uint8Array|null} recorded the map digest the blob records (record 129), if any
  * @param {import('./restore.js').Sha256} sha256
  * @param {DecodeAvif} [decodeAvif]
  * @returns {Promise<{map: object|null, warning: string|null}>}
  */
-export async function openMap(payload, width, height, blobBytes, sha256, decodeAvif) {
+export async function openMap(payload, width, height, blobBytes, recorded, sha256, decodeAvif) {
   try {
     const map = readMapHeader(payload);
+    if (recorded && !same(await mapDigest(payload, sha256), recorded)) {
+      throw new GamutError('residual map was changed after encoding (its digest differs)');
+    }
     if (map.width !== width || map.height !== height) {
       throw new GamutError(
         `residual map is ${map.width}x${map.height}, the image ${width}x${height}`,
       );
     }
     const digest = (await sha256([blobBytes])).subarray(0, 8);
-    if (!digest.every((b, i) => b === map.blobDigest[i])) {
+    if (!same(digest, map.blobDigest)) {
       throw new GamutError('residual map belongs to another model (blob digest differs)');
     }
-    const sizes = avifSizes(map.avif);
-    if (!sizes.length || sizes.some(([w, h]) => w !== width || h !== height)) {
-      const said = sizes.map(([w, h]) => `${w}x${h}`).join(', ') || 'no size';
-      throw new GamutError(`residual map's AVIF is ${said}, not ${width}x${height}`);
-    }
+    checkMapAvif(map.avif, width, height);
     let image;
     try {
       image = await (decodeAvif ?? decodeAvifImage)(map.avif.slice());

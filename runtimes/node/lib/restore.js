@@ -6,11 +6,15 @@
 
 import { boundaryEdges, GamutError, readBlob } from './blob.js';
 import { readCarrier } from './carrier.js';
+import { computeGrids, unusedGrids } from './grids.js';
 import { ordered } from './ordered.js';
 import { MAP_IGNORED, openMap } from './residualmap.js';
 
+export { computeGrids, GRID_NAMES, GRID_ROWS } from './grids.js';
+
 export const NO_MODEL =
   'no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)';
+export const MAP_MISSING = "the model's residual map is missing (removed?): restored without it";
 export const EDITED = 'pixels changed after encoding (edited?): restore quality is not guaranteed';
 export const WEAK_JPEG_DIGEST =
   "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed " +
@@ -23,9 +27,6 @@ export const NOT_FINITE = 'restore produced non-finite values; refusing the outp
  * the time of 256.
  */
 export const BAND_PIXELS = 1 << 16;
-/** The grid graph takes bands of whole 256-row cells (§6.2). */
-export const GRID_ROWS = 256;
-export const GRID_NAMES = ['grid4', 'grid16', 'grid64', 'grid256'];
 const WEIGHT_NAMES = ['w1', 'b1', 'w2', 'b2', 'w3', 'b3'];
 // A carrier without a model: zero weights of the smallest architecture (1 octave, width 16),
 // edges that select no pixel, the current carrier transform (§6.4 step 3).
@@ -91,12 +92,14 @@ function checkFittedSize(blob, width, height) {
  * @param {Uint8Array} bytes
  * @param {Sha256} sha256
  * @param {import('./blob.js').Inflate} [inflate] for the blob's source ICC record (§3.1)
- * @param {{maxPixels?: number, fitted?: boolean, checked?: Function}} [options] maxPixels: the
- *   size limit (default 250 MP); fitted: also refuse a blob fitted for another size (item 4);
- *   checked: called with the header and blob once they pass, before the pixels are decoded
+ * @param {{maxPixels?: number, fitted?: boolean, checked?: Function, decoded?: Function}}
+ *   [options] maxPixels: the size limit (default 250 MP); fitted: also refuse a blob fitted for
+ *   another size (item 4); checked: called with the header and blob once they pass, before the
+ *   pixels are decoded; decoded: called with the carrier and blob once the pixels are, before
+ *   their digest
  */
 export async function openCarrier(bytes, sha256, inflate, options = {}) {
-  const { maxPixels, fitted = false, checked } = options;
+  const { maxPixels, fitted = false, checked, decoded } = options;
   let blob = null;
   const check = (header) => {
     if (header.blob) {
@@ -106,6 +109,7 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
     checked?.(header, blob);
   };
   const carrier = await readCarrier(bytes, { maxPixels, check }); // item 1: several gmLP chunks
+  decoded?.(carrier, blob);
   if (!blob) return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL] };
   blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
   // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.
@@ -150,57 +154,6 @@ export function plainFeeds(ort, transform = PLAIN_TRANSFORM) {
     feeds[name] = new ort.Tensor('float32', new Float32Array(size), shape);
   }
   return feeds;
-}
-
-/** What a graph that does not read the grids gets: four [4, 1, 1] zero arrays. */
-function unusedGrids(ort) {
-  return Object.fromEntries(
-    GRID_NAMES.map((name) => [name, new ort.Tensor('float32', new Float32Array(4), [4, 1, 1])]),
-  );
-}
-
-/** Planar [4, rows, cols] grids of consecutive bands, joined along their rows. */
-function joinRows(ort, parts) {
-  const [fields, , cols] = parts[0].dims;
-  const rows = parts.reduce((n, part) => n + part.dims[1], 0);
-  const values = new Float32Array(fields * rows * cols);
-  let top = 0;
-  for (const { data, dims } of parts) {
-    const plane = dims[1] * cols;
-    for (let k = 0; k < fields; k++) {
-      values.set(data.subarray(k * plane, (k + 1) * plane), (k * rows + top) * cols);
-    }
-    top += dims[1];
-  }
-  return new ort.Tensor('float32', values, [fields, rows, cols]);
-}
-
-/**
- * The carrier's context grids (§5.2, §6.4 step 4): grids.onnx on bands of 256 rows, each planar
- * output ([4, rows, cols]: mean linear R, G, B and the boundary share) joined along its rows.
- * @param {object} ort
- * @param {object} session an InferenceSession over grids.onnx
- * @param {Uint8Array} rgb H*W*3
- * @param {number} width
- * @param {number} height
- * @param {{parallel?: number}} [options] runs in flight at once (1 for an InferenceSession)
- * @returns {Promise<Record<string, object>>} grid4 ... grid256, [4, ceil(H/S), ceil(W/S)] float32
- *   Tensors
- */
-export async function computeGrids(ort, session, rgb, width, height, { parallel = 1 } = {}) {
-  if (!session) throw new Error('a blob with carrier context needs a grids.onnx session');
-  const tasks = function* () {
-    for (let top = 0; top < height; top += GRID_ROWS) {
-      const rows = Math.min(GRID_ROWS, height - top);
-      const band = rgb.subarray(top * width * 3, (top + rows) * width * 3);
-      yield () => session.run({ srgb8: new ort.Tensor('uint8', band, [rows, width, 3]) });
-    }
-  };
-  const parts = [];
-  for await (const part of ordered(tasks(), parallel)) parts.push(part);
-  const grids = {};
-  for (const name of GRID_NAMES) grids[name] = joinRows(ort, parts.map((part) => part[name]));
-  return grids;
 }
 
 /**
@@ -332,24 +285,30 @@ export async function openRestore(ort, sessions, bytes, options) {
   // The residual map is checked and decoded from the header on, while the pixels decode (a
   // worker's decoder runs meanwhile); its warning still comes after the carrier's.
   let mapping = null;
+  let mapDone = true;
   const checked = (header, blob) => {
     if (!header.residualMap || !blob) return;
     const { residualMap, width, height } = header;
-    mapping = openMap(residualMap, width, height, header.blob, sha256, decodeAvif);
-    mapping.catch(() => {}); // awaited below unless the carrier fails first
+    const recorded = blob.residualMapDigest;
+    mapping = openMap(residualMap, width, height, header.blob, recorded, sha256, decodeAvif);
+    mapDone = false;
+    const done = () => (mapDone = true);
+    mapping.then(done, done); // awaited below unless the carrier fails first
   };
-  const opened = await openCarrier(bytes, sha256, inflate, { maxPixels, fitted: true, checked });
-  const { carrier, blob, digestOk, warnings } = opened;
-  const { width, height, rgb } = carrier;
+  // The grids start once the pixels are decoded, while their digest is computed and the map
+  // may still decode (in worker threads). While the map decodes the grids take one run at a
+  // time: the map is what the restore waits for; then as many as the workers take.
+  let gridding = Promise.resolve(null);
+  const decoded = ({ rgb, width, height }, blob) => {
+    if (!blob?.context) return;
+    const gridRuns = () => (mapDone ? parallel : 1);
+    gridding = computeGrids(ort, sessions.grids, rgb, width, height, { parallel: gridRuns });
+    gridding.catch(() => {}); // awaited below unless the checks refuse first
+  };
+  const reading = { maxPixels, fitted: true, checked, decoded };
+  const { carrier, blob, digestOk, warnings } = await openCarrier(bytes, sha256, inflate, reading);
+  const { width, height } = carrier;
   sessions.restore.warm?.(); // a worker session (lib/pool.js) loads its graph meanwhile
-  // The grids start while the map may still decode (both in worker threads, in Node).
-  // While a map decodes in another thread the grids take one run at a time: the map is what
-  // the restore waits for.
-  const gridRuns = mapping ? 1 : parallel;
-  const gridding = blob?.context
-    ? computeGrids(ort, sessions.grids, rgb, width, height, { parallel: gridRuns })
-    : Promise.resolve(null);
-  gridding.catch(() => {}); // awaited below unless --strict refuses first
   let map = null;
   if (carrier.residualMap) {
     const found = blob
@@ -357,6 +316,8 @@ export async function openRestore(ort, sessions, bytes, options) {
       : { map: null, warning: `${MAP_IGNORED}: the file has no model for it to correct` };
     if (found.warning) warnings.push(found.warning);
     map = found.map;
+  } else if (blob?.residualMapDigest && !carrier.notes.some((n) => n.startsWith(MAP_IGNORED))) {
+    warnings.push(MAP_MISSING);
   }
   if (strict && warnings.length) throw new GamutError(warnings[0]);
   const grids = await gridding;

@@ -98,7 +98,7 @@ async function runBomb(bomb, dir, warmup) {
     problems.push(...after.findings);
   }
   worker.close();
-  if (res.status !== 'refused' && res.status !== 'lost') {
+  if (res.status !== 'refused' && res.status !== 'lost' && !res.mapIgnored) {
     problems.push([`bomb:${res.status}`, res.message ?? '']);
   }
   if ((res.ms ?? Infinity) >= BOMB_MS) {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { DEFAULT_MAX_PIXELS, inspect, restore } from '../index.js';
-import { maxPixelsFrom, oneLine, ranges, repr } from '../lib/limits.js';
+import { few, maxPixelsFrom, oneLine, repr } from '../lib/limits.js';
 
 const VECTORS = new URL('../../../tests/conformance/vectors/', import.meta.url);
 const JPEG = new Uint8Array(readFileSync(new URL('jpeg_q90_gated.jpg', VECTORS)));
@@ -98,12 +98,12 @@ test('JPEG: missing APP9 chunks are summarised on one short line', async () => {
     });
     return Buffer.concat([out.subarray(0, app9), ...copies, out.subarray(app9)]);
   };
-  const message = 'JPEG blob (APP9 GAMUT-ONNX) is missing 254 of its 255 chunks (2-255)';
+  const message = 'JPEG blob (APP9 GAMUT-ONNX) is missing chunks 2, 3, 4, 5, 6, 7, 8, 9, ... 246 more of 255';
   await assert.rejects(restore(withCount(255)), { message });
   const odd = Array.from({ length: 40 }, (_, i) => 2 * i + 3); // chunks 1, 3, 5, ..., 81
   const gaps = await restore(withCount(255, odd)).catch((e) => e);
-  const start = 'JPEG blob (APP9 GAMUT-ONNX) is missing 214 of its 255 chunks (2, 4, 6, ';
-  assert.ok(gaps.message.startsWith(start) && gaps.message.endsWith(', ...)'), gaps.message);
+  const said = 'JPEG blob (APP9 GAMUT-ONNX) is missing chunks 2, 4, 6, 8, 10, 12, 14, 16, ... 206 more of 255';
+  assert.equal(gaps.message, said); // the reference reader's words
   assert.ok(gaps.message.length < 150, gaps.message);
 });
 
@@ -133,12 +133,12 @@ test('JPEG: a libjpeg error does not poison later decodes', async () => {
   assert.deepEqual(JSON.parse(stdout), [48, 32, []]);
 });
 
-test('message helpers: repr escapes like Python, oneLine cuts, ranges summarise', () => {
+test('message helpers: repr escapes like Python, oneLine cuts, few summarise', () => {
   assert.equal(repr(Uint8Array.from([0x61, 0x0c, 0x27, 0x5c, 0xff])), "'a\\x0c\\'\\\\\\xff'");
   assert.equal(repr('x'.repeat(50), 10), `'${'x'.repeat(10)}...'`);
   assert.equal(oneLine('first\nsecond'), 'first');
   assert.equal(oneLine('caf\u00e9 \u2028b\x0bc'), 'caf\\xe9 \\u2028b\\x0bc');
   assert.equal(oneLine('y'.repeat(500)).length, 163);
-  assert.equal(ranges([2, 3, 4, 7, 9, 10]), '2-4, 7, 9-10');
-  assert.ok(ranges(Array.from({ length: 200 }, (_, i) => 2 * i)).length <= 65);
+  assert.equal(few([2, 3, 4, 7]), '2, 3, 4, 7');
+  assert.equal(few(Array.from({ length: 200 }, (_, i) => 2 * i)), '0, 2, 4, 6, 8, 10, 12, 14, ... 192 more');
 });

@@ -23,6 +23,8 @@ for (const file of process.argv.slice(2)) {
     if (!(err instanceof GamutError)) throw err;
     line = { file, verdict: 'error', message: err.message };
   }
-  process.stdout.write(`${JSON.stringify(line)}\n`);
+  // Each line flushed before the next: the exit below (worker threads keep Node alive) would
+  // cut a pipe's pending writes short.
+  await new Promise((done) => process.stdout.write(`${JSON.stringify(line)}\n`, done));
 }
 process.exit(0);

@@ -236,7 +236,7 @@ test('PNG: the vectors restore through restore() as before', async () => {
   assert.deepEqual([result.width, result.height, result.warnings], [48, 32, []]);
 });
 
-test('PNG: the residual map (gmRM, §9) is read as it is; a second one is refused', async () => {
+test('PNG: the residual map (gmRM, §9) is read as it is; a second one or a bad CRC loses it', async () => {
   const raw = Buffer.alloc(4 * (1 + 4 * 3)); // 4x4 RGB, filter 0, black
   const make = (...extra) =>
     png(ihdr(4, 4), ...extra, chunk('IDAT', deflateSync(raw)), chunk('IEND'));
@@ -246,8 +246,18 @@ test('PNG: the residual map (gmRM, §9) is read as it is; a second one is refuse
   const mapped = await readCarrier(make(chunk('gmRM', payload)));
   assert.deepEqual(Buffer.from(mapped.residualMap), payload);
   assert.deepEqual(mapped.rgb, plain.rgb);
-  await assert.rejects(
-    readCarrier(make(chunk('gmRM', payload), chunk('gmRM', payload))),
-    /PNG holds 2 gmRM chunks; a carrier has at most one/,
-  );
+  const twice = await readCarrier(make(chunk('gmRM', payload), chunk('gmRM', payload)));
+  assert.equal(twice.residualMap, null);
+  assert.deepEqual(twice.notes, [
+    'residual map ignored: PNG holds 2 gmRM chunks; a carrier has at most one',
+  ]);
+  const damaged = make(chunk('gmRM', payload));
+  damaged[damaged.indexOf('gmRM') + 4] ^= 1; // the payload, so the CRC fails
+  const bad = await readCarrier(damaged);
+  assert.equal(bad.residualMap, null);
+  assert.deepEqual(bad.notes, ['residual map ignored: PNG chunk gmRM has a bad CRC']);
+  assert.deepEqual(bad.rgb, plain.rgb);
+  const blobDamaged = make(chunk('gmLP', payload));
+  blobDamaged[blobDamaged.indexOf('gmLP') + 4] ^= 1;
+  await assert.rejects(readCarrier(blobDamaged), /PNG chunk 'gmLP' has a bad CRC/);
 });
