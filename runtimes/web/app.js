@@ -20,6 +20,7 @@ import {
 import { canvasSpace, carrierImage, encodeBands, paint, rowBands } from './draw.js';
 import { Phases } from './phases.js';
 import { sha256Small } from './sha256.js';
+import { warmUp } from './warmup.js';
 import { openSessions, shared } from './workers.js';
 
 // "Changed by the model": about half an 8-bit step in linear ProPhoto, well above float noise.
@@ -274,7 +275,12 @@ drop.addEventListener('drop', (e) => {
   if (e.dataTransfer.files[0]) openFile(e.dataTransfer.files[0]);
 });
 
-gamut.ready = openSessions();
+// Ready once the sessions are open and warm (warmup.js): the first file is then as fast as the
+// next. gamut.warmup: the warm-up's seconds.
+gamut.ready = openSessions().then(async (sessions) => {
+  gamut.warmup = await warmUp(ort, sessions);
+  return sessions;
+});
 gamut.ready.then(
   () => setStatus('Ready: drop or pick a carrier file.', 'ready'),
   (err) => setStatus(`Cannot start onnxruntime-web: ${err.message}`, 'error'),

@@ -33,7 +33,8 @@ function failure(err, what) {
   return new GamutError(`${what} is corrupt (${detail})`);
 }
 
-function concat(parts) {
+/** The parts joined (the one part itself when there is one). */
+export function concat(parts) {
   if (parts.length === 1) return parts[0];
   const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
   let at = 0;

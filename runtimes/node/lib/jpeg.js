@@ -7,6 +7,7 @@
 import decodeJpegImage, { init as initJpegImage } from '@jsquash/jpeg/decode.js';
 
 import { GamutError } from './blob.js';
+import { concat } from './inflate.js';
 import { few, MAP_IGNORED } from './limits.js';
 
 const JPEG_BLOB_ID = 'GAMUT-ONNX\0';
@@ -98,13 +99,7 @@ function joinChunks(chunks, what) {
     throw new GamutError(`JPEG ${what} has chunk numbers ${few(seqs)}, expected 1 to ${count}`);
   }
   const parts = [...chunks].sort((a, b) => a.seq - b.seq).map((c) => c.data);
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0].slice() : concat(parts); // a copy, never a view
 }
 
 /** The residual map's chunks joined, or the note why the map is lost (§9: its damage alone). */

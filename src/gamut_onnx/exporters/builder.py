@@ -32,6 +32,22 @@ class GraphBuilder:
         """Element i of a 1-D int64 tensor, as a scalar."""
         return self.op("Gather", vector, self.const(i, np.int64), axis=0)
 
+    def when(self, condition: str, sub: GraphBuilder, result: str, otherwise: str,
+             names: tuple[str, str, str]) -> str:  # fmt: skip
+        """An If: `sub`'s float `result` where `condition` holds, else `otherwise` unchanged
+        (the work in `sub` is skipped). `names`: the then graph, the else graph and its output."""
+        then_name, else_name, else_out = names
+        f32 = onnx.TensorProto.FLOAT
+        then_branch = helper.make_graph(
+            sub.nodes, then_name, [], [helper.make_tensor_value_info(result, f32, None)],
+            sub.initializers,
+        )  # fmt: skip
+        plain = helper.make_node("Identity", [otherwise], [else_out])
+        else_branch = helper.make_graph(
+            [plain], else_name, [], [helper.make_tensor_value_info(else_out, f32, None)]
+        )
+        return self.op("If", condition, then_branch=then_branch, else_branch=else_branch)
+
 
 OPSET = 17
 

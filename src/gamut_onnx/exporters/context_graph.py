@@ -9,7 +9,7 @@ branch passes the first layer through unchanged without reading the grids.
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto, helper
+from onnx import TensorProto
 
 from gamut_onnx.colour import SRGB8_TO_LINEAR
 from gamut_onnx.context import LEVELS
@@ -80,19 +80,8 @@ def with_context(
     [3, K] (int32); `first` unchanged when `has_context` (a [1] bool) is false."""
     sub = GraphBuilder(prefix="ctx_")
     total = context_total(sub, first, row, col, codes, w1_context)
-    f32 = TensorProto.FLOAT
-    then_branch = helper.make_graph(
-        sub.nodes,
-        "with_context",
-        [],
-        [helper.make_tensor_value_info(total, f32, None)],
-        sub.initializers,
-    )
-    plain = helper.make_node("Identity", [first], ["plain_first"])
-    else_branch = helper.make_graph(
-        [plain], "without_context", [], [helper.make_tensor_value_info("plain_first", f32, None)]
-    )
-    return g.op("If", has_context, then_branch=then_branch, else_branch=else_branch)
+    names = ("with_context", "without_context", "plain_first")
+    return g.when(has_context, sub, total, first, names)
 
 
 def context_total(

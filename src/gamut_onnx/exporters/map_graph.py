@@ -11,7 +11,7 @@ products and two additions (never a MatMul, which CUDA may run in TF32).
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto, helper
+from onnx import TensorProto
 
 from gamut_onnx.colour import SRGB8_TO_LINEAR
 from gamut_onnx.exporters.builder import GraphBuilder
@@ -76,21 +76,10 @@ def with_map(g: GraphBuilder, restored: str, columns: str, codes: str, matrix: s
     unchanged when `map_params`' scale is 0."""
     sub = GraphBuilder(prefix="map_")
     corrected = corrected_by_map(sub, restored, columns, codes, matrix)
-    f32 = TensorProto.FLOAT
-    then_branch = helper.make_graph(
-        sub.nodes,
-        "with_map",
-        [],
-        [helper.make_tensor_value_info(corrected, f32, None)],
-        sub.initializers,
-    )
-    plain = helper.make_node("Identity", [restored], ["without_map_out"])
-    else_branch = helper.make_graph(
-        [plain], "without_map", [], [helper.make_tensor_value_info("without_map_out", f32, None)]
-    )
     scale = g.op("Slice", "map_params", g.const([0], I64), g.const([1], I64))
     present = g.op("Greater", scale, g.const([0.0]))
-    return g.op("If", present, then_branch=then_branch, else_branch=else_branch)
+    names = ("with_map", "without_map", "without_map_out")
+    return g.when(present, sub, corrected, restored, names)
 
 
 def corrected_by_map(
