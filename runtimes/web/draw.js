@@ -59,29 +59,37 @@ export async function carrierImage(pool, { width, height, rgb, alpha }, space) {
 }
 
 /**
- * Row bands of linear ProPhoto as ImageData of `space`: one output.onnx run each (8-bit codes,
- * `top` 255) whose worker packs them as RGBA with the alpha, highlighted pixels magenta.
+ * Row bands of linear ProPhoto as ImageData of `space`: one output.onnx run each whose worker
+ * packs the result as RGBA with the alpha: 8-bit codes (`top` 255), highlighted pixels
+ * magenta; or, with `half`, the encoded values as half floats for a float16 canvas.
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {object} output a pool session over output.onnx (workers.js: it takes `bind` and RGBA)
  * @param {AsyncIterable<{top: number, rows: number, data: Float32Array}>|Iterable<object>} bands
  *   their data is copied to the workers, or moved where lib/pool.js's handedOver has it
  * @param {{width: number, space: string, alpha?: Uint8Array|null,
- *   highlight?: Uint8Array|null, parallel?: number}} options alpha, highlight: H*W planes
+ *   highlight?: Uint8Array|null, half?: boolean, parallel?: number}} options alpha, highlight:
+ *   H*W planes
  * @returns {AsyncGenerator<{top: number, image: ImageData}>} in order
  */
 export async function* encodeBands(ort, output, bands, options) {
-  const { width, space, alpha, highlight, parallel = 1 } = options;
+  const { width, space, alpha, highlight, half = false, parallel = 1 } = options;
   // The space's inputs go to each worker once (lib/pool.js's bind).
-  const bound = output.bind(outputFeeds(ort, space, 255));
+  const bound = output.bind(outputFeeds(ort, space, half ? 0 : 255));
+  const fetches = [half ? 'encoded' : 'codes'];
+  const format = { colorSpace: space, ...(half && { pixelFormat: 'rgba-float16' }) };
   // Only the band's rows of a plane travel: a view would carry its whole buffer.
   const rowsOf = (plane, top, rows) => plane?.slice(top * width, (top + rows) * width) ?? null;
   const tasks = async function* () {
     for await (const { top, rows, data } of bands) {
       const prophoto = new ort.Tensor('float32', data, [rows, width, 3]);
-      const packing = { alpha: rowsOf(alpha, top, rows), highlight: rowsOf(highlight, top, rows) };
+      const packing = {
+        half,
+        alpha: rowsOf(alpha, top, rows),
+        highlight: rowsOf(highlight, top, rows),
+      };
       yield () =>
-        bound.run({ prophoto }, ['codes'], { rgba: packing }).then((result) => {
-          const image = new ImageData(result.rgba.data, width, rows, { colorSpace: space });
+        bound.run({ prophoto }, fetches, { rgba: packing }).then((result) => {
+          const image = new ImageData(result.rgba.data, width, rows, format);
           return { top, image };
         });
     }

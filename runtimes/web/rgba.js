@@ -1,5 +1,6 @@
 // 8-bit RGB (H*W*3) and an alpha plane as the RGBA of an ImageData, in one pass of 32-bit
-// writes: the sRGB canvas (draw.js) and the restored bands (worker.js, from output.onnx's codes).
+// writes: the sRGB canvas (draw.js) and the restored bands (worker.js, from output.onnx's codes);
+// and output.onnx's float values as the half-float RGBA of a float16 canvas (rgbaHalf).
 
 const MAGENTA = 0xff00ff; // R 255, G 0, B 255 as the low bytes of a little-endian word
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
@@ -32,5 +33,24 @@ export function rgba(codes, alpha, highlight) {
   }
   if (alpha) for (let i = 0; i < count; i++) words[i] |= alpha[i] << 24;
   else for (let i = 0; i < count; i++) words[i] |= 0xff000000;
+  return out;
+}
+
+/**
+ * Encoded values in [0, 1] (output.onnx's `encoded`, H*W*3) and an alpha plane as the RGBA of a
+ * half-float ImageData ('rgba-float16'): a canvas of colorType 'float16' keeps them to 1/2048.
+ * @param {Float32Array} encoded
+ * @param {Uint8Array|null} alpha H*W straight alpha, or null (opaque)
+ * @returns {Float16Array} H*W*4
+ */
+export function rgbaHalf(encoded, alpha) {
+  const count = encoded.length / 3;
+  const out = new Float16Array(count * 4);
+  for (let i = 0, j = 0; i < count; i++, j += 3) {
+    out[4 * i] = encoded[j];
+    out[4 * i + 1] = encoded[j + 1];
+    out[4 * i + 2] = encoded[j + 2];
+    out[4 * i + 3] = alpha ? alpha[i] / 255 : 1;
+  }
   return out;
 }

@@ -2,12 +2,13 @@
 // one thread each, or the residual map's AVIF decoder (../node/lib/jobs.js). onnxruntime-web runs
 // one session.run at a time and its intra-op threads help these small elementwise graphs little,
 // so tiles run side by side in workers instead, as in Node. A run may ask for its `codes` as
-// the canvas's RGBA (`rgba`): one pass here instead of one on the page's thread; the side
+// the canvas's RGBA (`rgba`; `half`: float16 for a float16 canvas): one pass here instead of one
+// on the page's thread; the side
 // worker also converts the carrier for the sRGB canvas ('carrier').
 // Workers see no import map: the libraries load by their paths under node_modules.
 
 import { answerBuffers, jobHandler } from '../node/lib/jobs.js';
-import { rgba } from './rgba.js';
+import { rgba, rgbaHalf } from './rgba.js';
 
 const ORT = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
 const AVIF = new URL('./node_modules/@jsquash/avif/decode.js', import.meta.url).href;
@@ -44,6 +45,12 @@ async function answer(job) {
   if (job.op === 'carrier') return carrierPixels(job);
   const result = await handle(job);
   if (!job.rgba) return result;
+  if (job.rgba.half) {
+    const { encoded, ...rest } = result;
+    const [rows, width] = encoded.dims;
+    const pixels = rgbaHalf(encoded.data, job.rgba.alpha);
+    return { ...rest, rgba: { type: 'float16', data: pixels, dims: [rows, width, 4] } };
+  }
   const { codes, ...rest } = result;
   const [rows, width] = codes.dims;
   const pixels = rgba(codes.data, job.rgba.alpha, job.rgba.highlight);

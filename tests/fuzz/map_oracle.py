@@ -60,7 +60,8 @@ def _one_line(text: str) -> str | None:
 def compare(python: dict, node: dict) -> str | None:
     """A finding when Node's verdict or values differ from Python's."""
     if python["verdict"] != node.get("verdict"):
-        return f"verdicts differ: Python {python['verdict']}, Node {node.get('verdict')}"
+        said = (node.get("warnings") or [node.get("message", "")])[0][:90]
+        return f"verdicts differ: Python {python['verdict']}, Node {node.get('verdict')} ({said})"
     if python["verdict"] == "error":
         return None
     if len(python["warnings"]) != len(node.get("warnings", [])):

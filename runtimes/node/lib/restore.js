@@ -274,19 +274,22 @@ export async function restorePixels(ort, session, image, options = {}) {
  * @param {Sessions} sessions
  * @param {Uint8Array} bytes the carrier file
  * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, strict?: boolean,
- *   maxPixels?: number, parallel?: number, decodeAvif?: import('./residualmap.js').DecodeAvif}}
- *   options strict: warnings are errors; inflate: for the source ICC record; maxPixels: refuse
- *   larger images from their header (default 250 MP); parallel: graph runs in flight at once (1
- *   for InferenceSessions); decodeAvif: the residual map's decoder (default @jsquash/avif here)
+ *   maxPixels?: number, parallel?: number, decodeAvif?: import('./residualmap.js').DecodeAvif,
+ *   examine?: Function}} options strict: warnings are errors; inflate: for the source ICC
+ *   record; maxPixels: refuse larger images from their header (default 250 MP); parallel: graph
+ *   runs in flight at once (1 for InferenceSessions); decodeAvif: the residual map's decoder
+ *   (default @jsquash/avif here); examine: called with the header and the checked blob (or
+ *   null) before any pixel is decoded, may throw to stop there (e.g. a file without a model)
  * @returns {Promise<Omit<Restored, 'data'> & {image: RestoreImage}>}
  */
 export async function openRestore(ort, sessions, bytes, options) {
-  const { sha256, inflate, strict, maxPixels, parallel = 1, decodeAvif } = options;
+  const { sha256, inflate, strict, maxPixels, parallel = 1, decodeAvif, examine } = options;
   // The residual map is checked and decoded from the header on, while the pixels decode (a
   // worker's decoder runs meanwhile); its warning still comes after the carrier's.
   let mapping = null;
   let mapDone = true;
   const checked = (header, blob) => {
+    examine?.(header, blob);
     if (!header.residualMap || !blob) return;
     const { residualMap, width, height } = header;
     const recorded = blob.residualMapDigest;
