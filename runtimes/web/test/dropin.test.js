@@ -258,7 +258,13 @@ test('drop-in: time to upgrade a 2 MP and a 12 MP carrier', { skip }, async (t) 
       await page.waitForFunction(() => window.upgraded.length, null, { timeout: 300_000 });
       // GAMUT_DROPIN_SCREENSHOT: the first carrier's page, the file as it is beside the canvas.
       const screenshot = process.env.GAMUT_DROPIN_SCREENSHOT;
-      if (screenshot && path === carriers[0]) await page.screenshot({ path: screenshot });
+      if (screenshot && path === carriers[0]) {
+        const clip = await page.evaluate(() => {
+          const { width, height } = document.body.getBoundingClientRect();
+          return { x: 0, y: 0, width: width + 16, height: height + 16 };
+        });
+        await page.screenshot({ path: screenshot, clip });
+      }
       await page.evaluate((src) => {
         const img = Object.assign(new Image(), { src: `${src}?again`, alt: 'again' });
         document.body.append(img);
