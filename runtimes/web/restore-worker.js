@@ -3,7 +3,7 @@
 // carrier, its checks and digest, and driving the graph workers (workers.js) it starts itself,
 // so that the page only paints the bands.
 
-import { GamutError } from '../node/lib/blob.js';
+import { detectFormat } from '../node/lib/carrier.js';
 import { restoreBytes } from './restorer.js';
 import { openSessions } from './workers.js';
 
@@ -22,6 +22,10 @@ const withoutModel = (header, blob) => {
  * for a file that is not a carrier (no model, not a PNG/JPEG/TIFF), or {id, error}.
  */
 async function answer({ id, bytes, half }) {
+  if (!detectFormat(bytes)) {
+    self.postMessage({ id, skip: true }); // WebP, GIF, SVG, ...: no carrier format
+    return;
+  }
   try {
     sessions ??= openSessions();
     const options = { space: 'display-p3', half, keep: false, examine: withoutModel };
@@ -35,8 +39,7 @@ async function answer({ id, bytes, half }) {
     const moved = bands.map((band) => band.data.buffer);
     self.postMessage({ id, width, height, warnings, seconds, bands }, moved);
   } catch (err) {
-    const notOurs = err instanceof GamutError && /not a PNG, TIFF or JPEG/.test(err.message);
-    if (err instanceof NoModel || notOurs) self.postMessage({ id, skip: true });
+    if (err instanceof NoModel) self.postMessage({ id, skip: true });
     else self.postMessage({ id, error: String(err?.message ?? err) });
   }
 }

@@ -57,7 +57,7 @@ export async function upgradeImage(img) {
   }
   for (const warning of result.warnings) console.warn(`gamut-onnx: ${src}: ${warning}`);
   if (!img.isConnected) return null;
-  const canvas = canvasFor(img, result, half);
+  const canvas = canvasFor(img, result);
   await paintBands(canvas, result, half);
   if (!img.isConnected) return null;
   img.replaceWith(canvas);

@@ -16,10 +16,9 @@ import { extname, join, resolve, sep } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { deflateSync } from 'node:zlib';
 
-import { crc32 } from '../../node/lib/crc32.js';
 import { readNpy } from '../../node/test/npy.js';
+import { buildPng } from '../../node/test/pngfile.js';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
@@ -36,27 +35,6 @@ let work;
 let server;
 let origin;
 const requests = [];
-
-/** A PNG of 8-bit RGB pixels without any model. */
-function plainPng(width, height) {
-  const chunk = (type, data) => {
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    out.write(type, 4, 'latin1');
-    data.copy(out, 8);
-    out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const raw = Buffer.alloc(height * (1 + width * 3));
-  for (let i = 0; i < raw.length; i++) raw[i] = i % (1 + width * 3) === 0 ? 0 : (i * 7) & 0xff;
-  const signature = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  return Buffer.concat([signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', Buffer.alloc(0))]); // prettier-ignore
-}
 
 /** The page: images, the one script line, and what the test reads (events, long tasks). */
 function pageHtml(images) {
@@ -96,7 +74,7 @@ before(async () => {
   const files = ['png_map_sealed.png', 'jpeg_q90_context.jpg', 'neg_bad_crc.png',
     'neg_edited_pixels.png']; // prettier-ignore
   for (const name of files) writeFileSync(join(work, name), readFileSync(join(VECTORS, name)));
-  writeFileSync(join(work, 'plain.png'), plainPng(64, 48));
+  writeFileSync(join(work, 'plain.png'), buildPng(64, 48).file); // no model
   writeFileSync(
     join(work, 'index.html'),
     pageHtml([
