@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from gamut_onnx.errors import GamutError
 from gamut_onnx.read.av1 import read_stream
-from gamut_onnx.read.heif_items import item_locations, primary_item_id
+from gamut_onnx.read.heif_items import item_locations, meta_children, primary_item_id
 from gamut_onnx.read.isobmff import (
     boxes,
     first_property,
-    full_box,
     is_heif_or_avif,
     read_heif_header,
     read_item_types,
@@ -32,9 +31,7 @@ def _fail(detail: str) -> GamutError:
 
 
 def _properties(avif: bytes, item: int) -> list:
-    meta = next(box for box in boxes(avif, 0, len(avif), "the map") if box.type == b"meta")
-    full_box(avif, meta)
-    children = {box.type: box for box in boxes(avif, meta.start + 4, meta.end, "'meta'")}
+    children = meta_children(avif)
     if len(read_item_types(avif, children[b"iinf"])) != 1:
         raise _fail("holds more than one item (alpha, metadata or tiles)")
     return read_properties(avif, children[b"iprp"], {item}).get(item, [])
@@ -63,8 +60,8 @@ def _check_properties(avif: bytes, properties: list) -> None:
                 raise _fail(f"has matrix {matrix}, {'full' if full & 0x80 else 'limited'} range")
 
 
-def _check_layout(avif: bytes, item: int) -> None:
-    """ftyp, meta, mdat and nothing else, and mdat is exactly the item's data."""
+def _check_layout(avif: bytes, item: int):
+    """ftyp, meta, mdat and nothing else, and mdat is exactly the item's data; the mdat box."""
     top = list(boxes(avif, 0, len(avif), "the map"))
     if sorted(box.type for box in top) != sorted(TOP_LEVEL):
         names = ", ".join(box.name for box in top)
@@ -75,6 +72,7 @@ def _check_layout(avif: bytes, item: int) -> None:
         raise _fail("does not locate its item in 'mdat'")
     if location.extents != ((mdat.start, mdat.end - mdat.start),):
         raise _fail("has data in 'mdat' beside its item's (or outside it)")
+    return mdat
 
 
 def check_map_avif(avif: bytes, width: int, height: int) -> None:
@@ -90,9 +88,8 @@ def check_map_avif(avif: bytes, width: int, height: int) -> None:
         )
     item = primary_item_id(avif)
     properties = _properties(avif, item)
-    _check_layout(avif, item)
+    mdat = _check_layout(avif, item)
     _check_properties(avif, properties)
-    mdat = next(box for box in boxes(avif, 0, len(avif), "the map") if box.type == b"mdat")
     stream = read_stream(bytes(avif[mdat.start : mdat.end]))
     coded = stream.header
     if (coded.width, coded.height) != (width, height):

@@ -33,7 +33,8 @@ def _sized(data: bytes, pos: int, end: int, size: int) -> tuple[int, int]:
     return unpack(">I" if size == 4 else ">Q", data, pos, end)[0], pos + size
 
 
-def _meta_children(data: bytes) -> dict[bytes, object]:
+def meta_children(data: bytes) -> dict[bytes, object]:
+    """The boxes inside the top-level 'meta' box, by type."""
     top = {box.type: box for box in boxes(data, 0, len(data), "the file")}
     meta = top.get(b"meta")
     if meta is None:
@@ -44,7 +45,7 @@ def _meta_children(data: bytes) -> dict[bytes, object]:
 
 def item_locations(data: bytes) -> dict[int, ItemLocation]:
     """Every item's extents, resolved to file offsets and checked to lie inside the file."""
-    children = _meta_children(data)
+    children = meta_children(data)
     iloc = children.get(b"iloc")
     if iloc is None:
         raise corrupt("no 'iloc' box")
@@ -116,7 +117,7 @@ def item_data(data: bytes, item_id: int, limit: int) -> bytes:
 
 
 def primary_item_id(data: bytes) -> int:
-    pitm = _meta_children(data).get(b"pitm")
+    pitm = meta_children(data).get(b"pitm")
     if pitm is None:
         raise corrupt("no 'pitm' box")
     version, _ = full_box(data, pitm)
