@@ -291,3 +291,40 @@ def test_the_encoders_estimate_equals_the_restore_graphs_map(gated):
     got = session.restore(srgb8, blob, residual_map=MapSamples(m, samples))
     assert np.abs(got - expected).max() < 1e-6
     assert np.abs(got - plain).max() > 1e-3  # the map did something
+
+
+def test_a_large_map_is_searched_on_a_probe_with_few_full_encodes(monkeypatch):
+    # 1,280 rows: the probe path. A structured map: smooth fields, noisier in some bands.
+    h, w = 1280, 192
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:h, 0:w] / 64.0
+    field = np.stack([np.sin(x + c) * np.cos(y / 3 + c) for c in (0.0, 1.0, 2.0)], -1) * 0.01
+    field += rng.normal(0, 0.004, field.shape) * (np.sin(y / 5) > 0)[..., None]
+    gate = np.hypot(np.sin(x), np.cos(y / 2)) > 0.6
+    codes = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    error = field[gate].astype(np.float32)
+    samples, _ = rm.coded_samples(error, gate, codes, rm.WEIGHT_POWER)
+    sizes = {}
+
+    def exact(budget):
+        fits = [q for q in range(rm.LOWEST_QUALITY, 101) if size(q) + rm.HEADER_BYTES <= budget]
+        return max(fits, default=None)
+
+    def size(q):
+        if q not in sizes:
+            sizes[q] = len(rm.avif_of(samples, q))
+        return sizes[q]
+
+    full_encodes = []
+    original = rm.avif_of
+    monkeypatch.setattr(
+        rm, "avif_of", lambda a, q: (full_encodes.append(q) if a.shape[0] == h else None)
+        or original(a, q)
+    )  # fmt: skip
+    for budget in (size(20) + 300, size(45) + 300, size(80) + 300):
+        best = exact(budget)
+        full_encodes.clear()
+        found = rm.largest_within(error, gate, b"b", codes, budget)
+        assert found is not None and len(rm.pack_map(found[0])) <= budget
+        assert 0 <= best - found[1] <= 2, (budget, best, found[1])
+        assert len(full_encodes) <= rm.MAX_FULL_ENCODES, full_encodes
