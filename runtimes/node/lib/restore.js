@@ -8,6 +8,7 @@ import { boundaryEdges, GamutError, readBlob } from './blob.js';
 import { readCarrier } from './carrier.js';
 import { computeGrids, unusedGrids } from './grids.js';
 import { ordered } from './ordered.js';
+import { findOrientation, turn, unturn } from './orientation.js';
 import { MAP_IGNORED, openMap } from './residualmap.js';
 
 export { computeGrids, GRID_NAMES, GRID_ROWS } from './grids.js';
@@ -54,6 +55,8 @@ export const PLAIN_TRANSFORM = 2;
  * @property {number} height
  * @property {Record<string, object>} feeds the inputs shared by every tile (onnxruntime Tensors)
  * @property {Uint8Array|null} samples H*W*3 residual map samples, or null without a map
+ * @property {number} [orientation] how the carrier file shows the fitted image (§4.4; 1: as is):
+ *   the restore runs as fitted and comes out turned like the file
  */
 
 /**
@@ -75,9 +78,14 @@ const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0'))
 const int64 = (ort, ...values) =>
   new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [values.length]);
 
-/** §4.2 item 4: a blob fitted for another size is an error, whatever the digest says. */
-function checkFittedSize(blob, width, height) {
-  if (blob.imageWidth !== width || blob.imageHeight !== height) {
+/**
+ * §4.2 item 4: a blob fitted for another size is an error, whatever the digest says; `turned`
+ * also accepts the size transposed (a carrier turned by 90 degrees, §4.4).
+ */
+function checkFittedSize(blob, width, height, turned = false) {
+  const same = blob.imageWidth === width && blob.imageHeight === height;
+  const swapped = turned && blob.imageWidth === height && blob.imageHeight === width;
+  if (!same && !swapped) {
     throw new GamutError(
       `model was fitted for a ${blob.imageWidth}x${blob.imageHeight} image, ` +
         `but the pixels are ${width}x${height} (resized after encoding?)`,
@@ -104,21 +112,29 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
   const check = (header) => {
     if (header.blob) {
       blob = readBlob(header.blob, { inflate }); // item 3
-      if (fitted) checkFittedSize(blob, header.width, header.height);
+      if (fitted) checkFittedSize(blob, header.width, header.height, true);
     }
     checked?.(header, blob);
   };
   const carrier = await readCarrier(bytes, { maxPixels, check }); // item 1: several gmLP chunks
   decoded?.(carrier, blob);
-  if (!blob) return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL] };
+  if (!blob) {
+    return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL], orientation: 1 };
+  }
   blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
   // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.
   const parts = blob.formatVersion >= 2 ? carrier.digestParts : carrier.legacyDigestParts;
-  const digestOk = equalBytes(await sha256(parts), blob.pixelDigest);
+  const plainOk = equalBytes(await sha256(parts), blob.pixelDigest);
+  // Transcoded or turned since encoding: searched only when the plain check fails (§4.4).
+  const orientation = await findOrientation(carrier, blob, plainOk, sha256, maxPixels);
+  const digestOk = orientation !== null;
   const warnings = [...carrier.notes];
-  if (!digestOk) warnings.push(EDITED);
+  if (!digestOk) {
+    if (fitted) checkFittedSize(blob, carrier.width, carrier.height);
+    warnings.push(EDITED);
+  }
   if (carrier.format === 'jpeg' && blob.formatVersion < 2) warnings.push(WEAK_JPEG_DIGEST);
-  return { carrier, blob, digestOk, warnings };
+  return { carrier, blob, digestOk, warnings, orientation: orientation ?? 1 };
 }
 
 /**
@@ -193,6 +209,18 @@ export function restoreImage(ort, { rgb, width, height }, model, { grids, map } 
  */
 export async function* restoreBands(ort, session, image, options = {}) {
   const { tile = 0, rows = 0, parallel = 1 } = options;
+  if (image.orientation > 1) {
+    // A turned carrier: the whole restore, turned like the file, then its bands.
+    const shown = await restorePixels(ort, session, image, options);
+    const w = image.orientation >= 5 ? image.height : image.width;
+    const h = shown.length / (3 * w);
+    const step = rows || Math.max(1, Math.round(BAND_PIXELS / w));
+    for (let top = 0; top < h; top += step) {
+      const n = Math.min(step, h - top);
+      yield { top, rows: n, data: shown.subarray(top * w * 3, (top + n) * w * 3) };
+    }
+    return;
+  }
   const { rgb, width, height, feeds, samples } = image;
   if (tile && !(tile >= 16)) throw new GamutError(`tile size ${tile} is too small (minimum 16)`);
   const bandRows = tile || rows || Math.max(1, Math.round(BAND_PIXELS / width));
@@ -261,10 +289,12 @@ function cut(plane, width, top, left, rows, cols) {
  */
 export async function restorePixels(ort, session, image, options = {}) {
   const out = new Float32Array(image.width * image.height * 3);
-  for await (const { top, data } of restoreBands(ort, session, image, options)) {
+  const fitted = { ...image, orientation: 1 };
+  for await (const { top, data } of restoreBands(ort, session, fitted, options)) {
     out.set(data, top * image.width * 3);
   }
-  return out;
+  if (!(image.orientation > 1)) return out;
+  return turn({ data: out, width: image.width, height: image.height }, image.orientation, 3).data;
 }
 
 /**
@@ -291,8 +321,9 @@ export async function openRestore(ort, sessions, bytes, options) {
   const checked = (header, blob) => {
     examine?.(header, blob);
     if (!header.residualMap || !blob) return;
-    const { residualMap, width, height } = header;
+    const { residualMap } = header;
     const recorded = blob.residualMapDigest;
+    const [width, height] = [blob.imageWidth, blob.imageHeight]; // the fitted size (§4.4)
     mapping = openMap(residualMap, width, height, header.blob, recorded, sha256, decodeAvif);
     mapDone = false;
     const done = () => (mapDone = true);
@@ -309,8 +340,19 @@ export async function openRestore(ort, sessions, bytes, options) {
     gridding.catch(() => {}); // awaited below unless the checks refuse first
   };
   const reading = { maxPixels, fitted: true, checked, decoded };
-  const { carrier, blob, digestOk, warnings } = await openCarrier(bytes, sha256, inflate, reading);
+  const opened = await openCarrier(bytes, sha256, inflate, reading);
+  const { carrier, blob, digestOk, warnings, orientation } = opened;
   const { width, height } = carrier;
+  let pixels = carrier;
+  if (orientation !== 1) {
+    // Turned since encoding: restored as fitted (grids too), the output turned back (§4.4).
+    const back = unturn({ data: carrier.rgb, width, height }, orientation, 3);
+    pixels = { rgb: back.data, width: back.width, height: back.height };
+    if (blob.context) {
+      const { rgb, width: w, height: h } = pixels;
+      gridding = computeGrids(ort, sessions.grids, rgb, w, h, { parallel: () => parallel });
+    }
+  }
   sessions.restore.warm?.(); // a worker session (lib/pool.js) loads its graph meanwhile
   let map = null;
   if (carrier.residualMap) {
@@ -325,7 +367,7 @@ export async function openRestore(ort, sessions, bytes, options) {
   if (strict && warnings.length) throw new GamutError(warnings[0]);
   const grids = await gridding;
   const model = blob ? modelFeeds(ort, blob) : plainFeeds(ort);
-  const image = restoreImage(ort, carrier, model, { grids, map });
+  const image = { ...restoreImage(ort, pixels, model, { grids, map }), orientation };
   const out = { width, height, warnings, blob, carrier, digestOk, residualMap: !!map, image };
   if (carrier.alpha) out.alpha = carrier.alpha;
   return out;

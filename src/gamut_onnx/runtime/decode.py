@@ -19,6 +19,7 @@ from gamut_onnx.colour.spaces import ColourSpace, named_space
 from gamut_onnx.container.carrier import MAP_IGNORED, Carrier, CarrierHeader
 from gamut_onnx.container.residual_map import MapSamples, decoded_map
 from gamut_onnx.errors import GamutError
+from gamut_onnx.runtime.orientation import find_orientation, turn, unturn
 from gamut_onnx.runtime.session import RestoreSession
 
 NO_MODEL = "no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"
@@ -51,7 +52,7 @@ def check_blob(header: CarrierHeader) -> None:
     """Before the pixels are decoded: the blob must be valid and fitted for this size (a blob
     claiming another size is refused here, at the cost of reading the header)."""
     if header.blob is not None:
-        check_image_size(unpack_blob(header.blob), header.height, header.width)
+        check_image_size(unpack_blob(header.blob), header.height, header.width, turned=True)
 
 
 def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
@@ -59,13 +60,31 @@ def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
     if carrier.blob is None:
         return None, [*carrier.notes, NO_MODEL]
     blob = unpack_blob(carrier.blob)
-    check_image_size(blob, *carrier.srgb8.shape[:2])
+    check_image_size(blob, *carrier.srgb8.shape[:2], turned=True)
     warnings = list(carrier.notes)
-    if blob.pixel_digest != carrier_digest(carrier, blob):
+    plain = blob.pixel_digest == carrier_digest(carrier, blob)
+    orientation = find_orientation(carrier.srgb8, carrier.jpeg_data, blob, plain)
+    if orientation is None:  # edited: restored as it is, if it has the fitted size
+        check_image_size(blob, *carrier.srgb8.shape[:2])
         warnings.append(EDITED)
+    elif orientation != 1:  # turned since encoding: restored as fitted, output turned alike
+        carrier.srgb8 = unturn(carrier.srgb8, orientation)
+        carrier.alpha = None if carrier.alpha is None else unturn(carrier.alpha, orientation)
+        carrier.orientation = orientation
     if carrier.format == "jpeg" and blob.format_version < 2:
         warnings.append(WEAK_JPEG_DIGEST)
     return blob, warnings
+
+
+def shown_size(carrier: Carrier) -> tuple[int, int]:
+    """(height, width) of the carrier as its file shows it (turned back for the restore)."""
+    h, w = carrier.srgb8.shape[:2]
+    return (w, h) if carrier.orientation in (5, 6, 7, 8) else (h, w)
+
+
+def as_given(carrier: Carrier, pixels: np.ndarray) -> np.ndarray:
+    """A restore (in the fitted orientation) turned the way the carrier file shows it."""
+    return pixels if carrier.orientation == 1 else turn(pixels, carrier.orientation)
 
 
 def source_space(blob: Blob | None) -> ColourSpace | IccProfile:
@@ -162,9 +181,10 @@ def decode(
     start = time.perf_counter()
     blob, residual_map, warnings = checked(carrier, strict)
     session = RestoreSession(provider, tile=tile or 0)
+    prophoto = session.restore(carrier.srgb8, blob, residual_map=residual_map)
     return DecodeResult(
-        prophoto=session.restore(carrier.srgb8, blob, residual_map=residual_map),
-        alpha=carrier.alpha,
+        prophoto=as_given(carrier, prophoto),
+        alpha=None if carrier.alpha is None else as_given(carrier, carrier.alpha),
         restored=blob is not None,
         warnings=warnings,
         provider=session.provider,
