@@ -4,22 +4,17 @@
 // carrier tile -> linear ProPhoto, residual map included); this file only reads, checks, feeds
 // and tiles.
 
-import { boundaryEdges, GamutError, readBlob } from './blob.js';
-import { readCarrier } from './carrier.js';
+import { boundaryEdges, GamutError } from './blob.js';
+import { openCarrier } from './checks.js';
 import { computeGrids, unusedGrids } from './grids.js';
 import { ordered } from './ordered.js';
-import { findOrientation, turn, unturn } from './orientation.js';
+import { turn, unturn } from './orientation.js';
 import { MAP_IGNORED, openMap } from './residualmap.js';
 
+export { EDITED, NO_MODEL, openCarrier, WEAK_JPEG_DIGEST } from './checks.js';
 export { computeGrids, GRID_NAMES, GRID_ROWS } from './grids.js';
 
-export const NO_MODEL =
-  'no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)';
 export const MAP_MISSING = "the model's residual map is missing (removed?): restored without it";
-export const EDITED = 'pixels changed after encoding (edited?): restore quality is not guaranteed';
-export const WEAK_JPEG_DIGEST =
-  "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed " +
-  '(they alter the decoded colours): re-encode to get the full check';
 export const NOT_FINITE = 'restore produced non-finite values; refusing the output';
 
 /**
@@ -67,75 +62,9 @@ export const PLAIN_TRANSFORM = 2;
  * @property {object} [output] output.onnx (for the callers that encode)
  */
 
-/**
- * @callback Sha256
- * @param {Uint8Array[]} parts
- * @returns {Promise<Uint8Array>|Uint8Array}
- */
-
-const equalBytes = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 const int64 = (ort, ...values) =>
   new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [values.length]);
-
-/**
- * §4.2 item 4: a blob fitted for another size is an error, whatever the digest says; `turned`
- * also accepts the size transposed (a carrier turned by 90 degrees, §4.4).
- */
-function checkFittedSize(blob, width, height, turned = false) {
-  const same = blob.imageWidth === width && blob.imageHeight === height;
-  const swapped = turned && blob.imageWidth === height && blob.imageHeight === width;
-  if (!same && !swapped) {
-    throw new GamutError(
-      `model was fitted for a ${blob.imageWidth}x${blob.imageHeight} image, ` +
-        `but the pixels are ${width}x${height} (resized after encoding?)`,
-    );
-  }
-}
-
-/**
- * Read carrier, blob and digest check (§4.2 items 1-3 and 5, and item 4 with `fitted`). The blob
- * is checked from the carrier's header, before its pixels are decoded, so a broken or
- * mismatched blob costs no decoding.
- * @param {Uint8Array} bytes
- * @param {Sha256} sha256
- * @param {import('./blob.js').Inflate} [inflate] for the blob's source ICC record (§3.1)
- * @param {{maxPixels?: number, fitted?: boolean, checked?: Function, decoded?: Function}}
- *   [options] maxPixels: the size limit (default 250 MP); fitted: also refuse a blob fitted for
- *   another size (item 4); checked: called with the header and blob once they pass, before the
- *   pixels are decoded; decoded: called with the carrier and blob once the pixels are, before
- *   their digest
- */
-export async function openCarrier(bytes, sha256, inflate, options = {}) {
-  const { maxPixels, fitted = false, checked, decoded } = options;
-  let blob = null;
-  const check = (header) => {
-    if (header.blob) {
-      blob = readBlob(header.blob, { inflate }); // item 3
-      if (fitted) checkFittedSize(blob, header.width, header.height, true);
-    }
-    checked?.(header, blob);
-  };
-  const carrier = await readCarrier(bytes, { maxPixels, check }); // item 1: several gmLP chunks
-  decoded?.(carrier, blob);
-  if (!blob) {
-    return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL], orientation: 1 };
-  }
-  blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
-  // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.
-  const parts = blob.formatVersion >= 2 ? carrier.digestParts : carrier.legacyDigestParts;
-  const plainOk = equalBytes(await sha256(parts), blob.pixelDigest);
-  // Transcoded or turned since encoding: searched only when the plain check fails (§4.4).
-  const orientation = await findOrientation(carrier, blob, plainOk, sha256, maxPixels);
-  const digestOk = orientation !== null;
-  const warnings = [...carrier.notes];
-  if (!digestOk) {
-    if (fitted) checkFittedSize(blob, carrier.width, carrier.height);
-    warnings.push(EDITED);
-  }
-  if (carrier.format === 'jpeg' && blob.formatVersion < 2) warnings.push(WEAK_JPEG_DIGEST);
-  return { carrier, blob, digestOk, warnings, orientation: orientation ?? 1 };
-}
 
 /**
  * The model inputs of a blob (§6.4 step 3): its weights as stored (float16 already converted
@@ -303,7 +232,7 @@ export async function restorePixels(ort, session, image, options = {}) {
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {Sessions} sessions
  * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, strict?: boolean,
+ * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate, strict?: boolean,
  *   maxPixels?: number, parallel?: number, decodeAvif?: import('./residualmap.js').DecodeAvif,
  *   examine?: Function}} options strict: warnings are errors; inflate: for the source ICC
  *   record; maxPixels: refuse larger images from their header (default 250 MP); parallel: graph
@@ -378,7 +307,7 @@ export async function openRestore(ort, sessions, bytes, options) {
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {Sessions} sessions
  * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, tile?: number,
+ * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate, tile?: number,
  *   strict?: boolean, maxPixels?: number, parallel?: number}} options as openRestore's; tile:
  *   square tiles of this edge (default 0: bands of whole rows)
  * @returns {Promise<Restored>}
@@ -393,7 +322,7 @@ export async function restoreWith(ort, sessions, bytes, options) {
 /**
  * What a carrier holds: the keys of `gamut-onnx inspect --json` (less `file`).
  * @param {Uint8Array} bytes
- * @param {Sha256} sha256
+ * @param {import('./checks.js').Sha256} sha256
  * @param {import('./blob.js').Inflate} [inflate]
  * @param {{maxPixels?: number}} [options]
  */
