@@ -85,6 +85,8 @@ def test_jpegtran_turns_restore_turned(original, orientation):
     # Decoders round the IDCT of turned blocks slightly differently: a code or so per pixel.
     assert np.abs(result.prophoto - expected).mean() < 2e-3
     assert np.percentile(np.abs(result.prophoto - expected), 99) < 2e-2
+    again = decode(carrier, provider="cpu", strict=True)  # the carrier was turned back once
+    np.testing.assert_array_equal(again.prophoto, result.prophoto)
 
 
 @needs_jpegtran
@@ -134,3 +136,25 @@ def test_an_edited_turned_png_is_still_an_edit():
     data = png.encode_png(turned, [(PNG_BLOB_CHUNK, carrier.blob)])
     with pytest.raises(GamutError, match="resized after encoding"):  # no orientation fits
         decode(decode_carrier(data), provider="cpu")
+
+
+PHOTOS = Path("/work/shared/data/originals")
+
+
+@needs_jpegtran
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["rototor_Italy-P3.jpg", "samkelleher_IMG_1063.JPG"])
+def test_camera_jpegs_keep_their_digest_through_jpegtran(name):
+    """Real encoders' files (4:2:0, restart markers, Exif): a progressive transcode keeps the
+    digest, and a 90-degree turn matches in orientation 6 only."""
+    if not (PHOTOS / name).exists():
+        pytest.skip(f"{name} not available")
+    data = (PHOTOS / name).read_bytes()
+    digest = coefficient_digest(data)
+    assert coefficient_digest(jpegtran(data, "-progressive")) == digest
+    frame, planes = read_coefficients(jpegtran(data, "-rotate", "90", "-trim"))
+    found = [k for k in range(1, 9) if frame_digest(*unturn_blocks(frame, planes, k)) == digest]
+    frame0 = read_frame(data)
+    mcu = [8 * max(c[i] for c in frame0.components) for i in (1, 2)]
+    whole = frame0.width % mcu[0] == 0 and frame0.height % mcu[1] == 0
+    assert found == ([6] if whole else [])  # -trim drops partial MCUs: then nothing matches

@@ -130,7 +130,7 @@ def inspect(
     """
     from gamut_onnx.blob import unpack_blob
     from gamut_onnx.container.carrier import read_carrier
-    from gamut_onnx.runtime.decode import carrier_digest
+    from gamut_onnx.runtime.decode import matching_orientation
 
     found = read_carrier(carrier)
     h, w = found.srgb8.shape[:2]
@@ -160,7 +160,7 @@ def inspect(
             model_image_size=[blob.image_width, blob.image_height],
             blob_crc32=f"{zlib.crc32(found.blob[:-4]):08x}",
             pixel_digest=blob.pixel_digest.hex(),
-            pixel_digest_ok=blob.pixel_digest == carrier_digest(found, blob),
+            pixel_digest_ok=matching_orientation(found, blob) is not None,
         )
     if found.residual_map is not None:
         info["residual_map_bytes"] = len(found.residual_map)

@@ -48,6 +48,14 @@ def carrier_digest(carrier: Carrier, blob: Blob) -> bytes:
     return carrier.digest if blob.format_version >= 2 else carrier.legacy_digest
 
 
+def matching_orientation(carrier: Carrier, blob: Blob) -> int | None:
+    """How the carrier shows the image the blob was fitted on (1: as it is), or None when its
+    digest matches in no orientation (edited). The byte digest is checked first; the JPEG
+    coefficients and the other orientations only when it fails (blob-format.md 4.4)."""
+    plain = blob.pixel_digest == carrier_digest(carrier, blob)
+    return find_orientation(carrier.srgb8, carrier.jpeg_data, blob, plain)
+
+
 def check_blob(header: CarrierHeader) -> None:
     """Before the pixels are decoded: the blob must be valid and fitted for this size (a blob
     claiming another size is refused here, at the cost of reading the header)."""
@@ -62,8 +70,9 @@ def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
     blob = unpack_blob(carrier.blob)
     check_image_size(blob, *carrier.srgb8.shape[:2], turned=True)
     warnings = list(carrier.notes)
-    plain = blob.pixel_digest == carrier_digest(carrier, blob)
-    orientation = find_orientation(carrier.srgb8, carrier.jpeg_data, blob, plain)
+    if carrier.orientation != 1:  # matched and turned back by an earlier check
+        return blob, warnings
+    orientation = matching_orientation(carrier, blob)
     if orientation is None:  # edited: restored as it is, if it has the fitted size
         check_image_size(blob, *carrier.srgb8.shape[:2])
         warnings.append(EDITED)
