@@ -118,9 +118,12 @@ def test_quantisation_tables_are_read_in_natural_order():
     assert table[7, 7] >= table[0, 1]  # high frequencies quantised harder
 
 
-@pytest.mark.parametrize("orientation", [2, 6, 7])
-def test_a_png_turned_by_numpy_restores_turned(orientation):
-    source = VECTORS / "png_gated_fp16.png"
+@pytest.mark.parametrize(
+    "name, orientation",
+    [("png_gated_fp16", 2), ("png_gated_fp16", 6), ("png_gated_fp16", 7), ("png_context_gated", 8)],
+)
+def test_a_png_turned_by_numpy_restores_turned(name, orientation):
+    source = VECTORS / f"{name}.png"
     carrier = read_carrier(source)
     original = decode(carrier, provider="cpu", strict=True)
     turned = turn(read_carrier(source).srgb8, orientation)

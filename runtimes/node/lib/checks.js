@@ -61,7 +61,8 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
   const carrier = await readCarrier(bytes, { maxPixels, check }); // item 1: several gmLP chunks
   decoded?.(carrier, blob);
   if (!blob) {
-    return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL], orientation: 1 };
+    const warnings = [...carrier.notes, NO_MODEL];
+    return { carrier, blob, digestOk: null, warnings, orientation: 1 };
   }
   blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
   // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.

@@ -295,7 +295,8 @@ function readSos(payload, frame, progressive) {
     components.push(comp);
   }
   const at = 1 + 2 * count;
-  const [ss, se, ah, al] = [payload[at], payload[at + 1], payload[at + 2] >> 4, payload[at + 2] & 15];
+  const [ss, se] = [payload[at], payload[at + 1]];
+  const [ah, al] = [payload[at + 2] >> 4, payload[at + 2] & 15];
   const bad = progressive
     ? ss > se || se > 63 || (ss === 0 && se !== 0) || (ss > 0 && count !== 1) || al > 13
     : ss !== 0 || se !== 63;
@@ -334,7 +335,9 @@ export function decodeCoefficients(bytes, frame) {
     if (end > bytes.length || end < pos + 4) throw new GamutError('JPEG is truncated');
     const payload = bytes.subarray(pos + 4, end);
     if (marker === 0xc4) readDht(payload, tables);
-    else if (marker === 0xdd) restartInterval = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 0;
+    else if (marker === 0xdd) {
+      restartInterval = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 0;
+    }
     else if (marker === 0xda) {
       if (++scans > MAX_SCANS) throw corrupt(`more than ${MAX_SCANS} scans`);
       const scan = readSos(payload, frame, frame.progressive);

@@ -14,7 +14,16 @@ const startsWith = (payload, text) =>
   payload.length >= text.length && [...text].every((ch, i) => payload[i] === ch.charCodeAt(0));
 
 /** Each orientation (Exif numbering) as steps applied to the fitted image (§4.4). */
-export const ORIENTATION_STEPS = { 1: '', 2: 'h', 3: 'hv', 4: 'v', 5: 't', 6: 'th', 7: 'thv', 8: 'tv' };
+export const ORIENTATION_STEPS = {
+  1: '',
+  2: 'h',
+  3: 'hv',
+  4: 'v',
+  5: 't',
+  6: 'th', // turned 90 degrees clockwise
+  7: 'thv',
+  8: 'tv', // turned 270 degrees clockwise
+};
 
 /** Frame, quantisation tables (as defined before the first scan) and colour-transform markers. */
 export function readFrame(bytes) {
@@ -111,7 +120,12 @@ function stepBack(frame, planes, step) {
       ...frame,
       width: frame.height,
       height: frame.width,
-      components: frame.components.map((c) => ({ ...c, h: c.v, v: c.h, table: transpose64(c.table) })),
+      components: frame.components.map((c) => ({
+        ...c,
+        h: c.v,
+        v: c.h,
+        table: transpose64(c.table),
+      })),
     };
   }
   planes = planes.map(({ rows, cols, data }) => {

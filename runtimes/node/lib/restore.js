@@ -232,7 +232,8 @@ export async function restorePixels(ort, session, image, options = {}) {
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {Sessions} sessions
  * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate, strict?: boolean,
+ * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate,
+ *   strict?: boolean,
  *   maxPixels?: number, parallel?: number, decodeAvif?: import('./residualmap.js').DecodeAvif,
  *   examine?: Function}} options strict: warnings are errors; inflate: for the source ICC
  *   record; maxPixels: refuse larger images from their header (default 250 MP); parallel: graph
@@ -307,7 +308,8 @@ export async function openRestore(ort, sessions, bytes, options) {
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {Sessions} sessions
  * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate, tile?: number,
+ * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate,
+ *   tile?: number,
  *   strict?: boolean, maxPixels?: number, parallel?: number}} options as openRestore's; tile:
  *   square tiles of this edge (default 0: bands of whole rows)
  * @returns {Promise<Restored>}

@@ -51,7 +51,9 @@ test('the coefficient digest is what the reference recorded (record 130)', () =>
   }
 });
 
-test('lossless transcodes by jpegtran restore bit-identically', { skip: !HAS_JPEGTRAN }, async () => {
+const withJpegtran = { skip: !HAS_JPEGTRAN };
+
+test('lossless transcodes by jpegtran restore bit-identically', withJpegtran, async () => {
   const original = await restore(BASE, { strict: true });
   for (const args of [['-progressive'], ['-restart', '1'], ['-progressive', '-restart', '2']]) {
     const result = await restore(jpegtran(BASE, ...args), { strict: true });
@@ -59,7 +61,7 @@ test('lossless transcodes by jpegtran restore bit-identically', { skip: !HAS_JPE
   }
 });
 
-test('jpegtran turns restore, turned like the file', { skip: !HAS_JPEGTRAN }, async () => {
+test('jpegtran turns restore, turned like the file', withJpegtran, async () => {
   const original = await restore(BASE, { strict: true });
   const fitted = { data: original.data, width: original.width, height: original.height };
   for (const [orientation, args] of Object.entries(TURNS)) {
@@ -71,27 +73,29 @@ test('jpegtran turns restore, turned like the file', { skip: !HAS_JPEGTRAN }, as
   }
 });
 
-test('a PNG carrier turned by 90 degrees restores turned', async () => {
-  const source = readFileSync(VECTORS + 'png_gated_fp16.png');
-  const original = await restore(source, { strict: true });
-  const { rgb, width, height, blob } = original.carrier;
-  const turned = turn({ data: rgb, width, height }, 6, 3);
-  const raw = new Uint8Array(turned.height * (turned.width * 3 + 1));
-  for (let y = 0; y < turned.height; y++) {
-    const row = turned.data.subarray(y * turned.width * 3, (y + 1) * turned.width * 3);
-    raw.set(row, y * (turned.width * 3 + 1) + 1); // filter type 0
-  }
-  const file = png(
-    ihdr(turned.width, turned.height),
-    chunk('gmLP', blob),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND'),
-  );
-  const result = await restore(file, { strict: true });
-  const expected = turn({ data: original.data, width, height }, 6, 3);
-  assert.deepEqual([result.width, result.height], [height, width]);
-  assert.deepEqual(result.data, expected.data);
-});
+for (const name of ['png_gated_fp16', 'png_context_gated']) {
+  test(`a PNG carrier turned by 90 degrees restores turned (${name})`, async () => {
+    const source = readFileSync(VECTORS + `${name}.png`);
+    const original = await restore(source, { strict: true });
+    const { rgb, width, height, blob } = original.carrier;
+    const turned = turn({ data: rgb, width, height }, 6, 3);
+    const raw = new Uint8Array(turned.height * (turned.width * 3 + 1));
+    for (let y = 0; y < turned.height; y++) {
+      const row = turned.data.subarray(y * turned.width * 3, (y + 1) * turned.width * 3);
+      raw.set(row, y * (turned.width * 3 + 1) + 1); // filter type 0
+    }
+    const file = png(
+      ihdr(turned.width, turned.height),
+      chunk('gmLP', blob),
+      chunk('IDAT', deflateSync(raw)),
+      chunk('IEND'),
+    );
+    const result = await restore(file, { strict: true });
+    const expected = turn({ data: original.data, width, height }, 6, 3);
+    assert.deepEqual([result.width, result.height], [height, width]);
+    assert.deepEqual(result.data, expected.data);
+  });
+}
 
 test('corrupt scan data is one GamutError, never a hang', () => {
   let seed = 7;
