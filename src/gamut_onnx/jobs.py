@@ -154,7 +154,7 @@ def decode_file(
 ) -> dict:
     """Read a carrier, restore, write the image; the report `decode --json` prints."""
     from gamut_onnx.container.carrier import read_carrier
-    from gamut_onnx.runtime.decode import check_blob, shown_size
+    from gamut_onnx.runtime.decode import check_blob
     from gamut_onnx.write import output_format
     from gamut_onnx.write.decoded import decode_to_file
 
@@ -172,7 +172,7 @@ def decode_file(
         strict=options.strict,
         tile=options.tile,
     )
-    h, w = shown_size(found)
+    h, w = found.srgb8.shape[:2]
     return {
         "input": str(carrier),
         "output": str(output),

@@ -63,7 +63,7 @@ class Carrier:
     notes: tuple[str, ...] = ()  # soft problems with the metadata, for the decoder's warnings
     residual_map: bytes | None = None  # PNG and JPEG carriers may hold one beside the blob
     jpeg_data: bytes | None = field(default=None, repr=False)  # for the coefficient digest
-    orientation: int = 1  # how the file is turned from the fitted image (runtime/orientation)
+    orientation: int = 1  # how the file shows the fitted image (set by the decoder's check)
 
     def __post_init__(self) -> None:
         if not self.digest:  # lossless carriers: SHA-256 of the decoded RGB pixels

@@ -22,7 +22,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gamut_onnx.container.jpeg import APP0, APP14, ARITHMETIC, ARITHMETIC_SOF, SOS, _walk
+from gamut_onnx.container.jpeg import (
+    APP0,
+    APP14,
+    ARITHMETIC,
+    ARITHMETIC_SOF,
+    COM,
+    EOI,
+    SOI,
+    SOS,
+    _truncated,
+    _walk,
+)
 from gamut_onnx.errors import GamutError
 
 # The zig-zag order of DQT: entry k of a table is coefficient ZIGZAG[k] in natural order.
@@ -124,7 +135,7 @@ def read_coefficients(data: bytes) -> tuple[JpegFrame, list[np.ndarray]]:
     fd, path = tempfile.mkstemp(suffix=".jpg")  # jpeglib reads files only
     try:
         with os.fdopen(fd, "wb") as file:
-            file.write(data)
+            file.write(coding_only(data))
         with warnings.catch_warnings(), _quiet_stderr():
             warnings.simplefilter("ignore")
             image = jpeglib.read_dct(path)
@@ -137,6 +148,49 @@ def read_coefficients(data: bytes) -> tuple[JpegFrame, list[np.ndarray]]:
     if [p.shape[:2] for p in planes] != grids:
         raise GamutError("JPEG coefficients do not match its frame header")
     return frame, planes
+
+
+def _metadata(marker: int) -> bool:
+    return marker == COM or 0xE0 <= marker <= 0xEF
+
+
+def coding_only(data: bytes) -> bytes:
+    """The JPEG without its APPn and COM segments, wherever they are: all libjpeg needs for the
+    coefficients. jpeglib's marker saving crashes the process on some of them (an empty APP14),
+    so they never reach it."""
+    out = [b"\xff\xd8"]
+    for marker, head, _, end in _walk(data):
+        if marker == SOS:
+            out.append(_scans(data, head, end))
+            return b"".join(out)
+        if marker != SOI and not _metadata(marker):
+            out.append(data[head:end])
+    raise AssertionError("unreachable: _walk ends at SOS or raises")
+
+
+def _scans(data: bytes, start: int, pos: int) -> bytes:
+    """From the first SOS marker to the end of EOI, less the APPn/COM segments between scans."""
+    parts, n = [], len(data)
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= n:
+            raise _truncated("no EOI marker")
+        code = data[pos + 1]
+        if code == EOI:
+            parts.append(data[start : pos + 2])
+            return b"".join(parts)
+        if code == 0xFF:
+            pos += 1
+        elif code == 0x00 or 0xD0 <= code <= 0xD7:
+            pos += 2
+        elif pos + 4 > n:
+            raise _truncated(f"in segment 0x{code:02X}")
+        else:
+            end = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
+            if _metadata(code):
+                parts.append(data[start:pos])
+                start = end
+            pos = end
 
 
 _STDERR_LOCK = threading.Lock()

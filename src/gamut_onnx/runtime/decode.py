@@ -70,25 +70,20 @@ def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
     blob = unpack_blob(carrier.blob)
     check_image_size(blob, *carrier.srgb8.shape[:2], turned=True)
     warnings = list(carrier.notes)
-    if carrier.orientation != 1:  # matched and turned back by an earlier check
-        return blob, warnings
     orientation = matching_orientation(carrier, blob)
     if orientation is None:  # edited: restored as it is, if it has the fitted size
         check_image_size(blob, *carrier.srgb8.shape[:2])
         warnings.append(EDITED)
-    elif orientation != 1:  # turned since encoding: restored as fitted, output turned alike
-        carrier.srgb8 = unturn(carrier.srgb8, orientation)
-        carrier.alpha = None if carrier.alpha is None else unturn(carrier.alpha, orientation)
-        carrier.orientation = orientation
+    # turned since encoding: restored as fitted (fitted_pixels), the output turned alike
+    carrier.orientation = orientation or 1
     if carrier.format == "jpeg" and blob.format_version < 2:
         warnings.append(WEAK_JPEG_DIGEST)
     return blob, warnings
 
 
-def shown_size(carrier: Carrier) -> tuple[int, int]:
-    """(height, width) of the carrier as its file shows it (turned back for the restore)."""
-    h, w = carrier.srgb8.shape[:2]
-    return (w, h) if carrier.orientation in (5, 6, 7, 8) else (h, w)
+def fitted_pixels(carrier: Carrier) -> np.ndarray:
+    """The carrier's pixels in the orientation its model was fitted in (read_blob finds it)."""
+    return unturn(carrier.srgb8, carrier.orientation)
 
 
 def as_given(carrier: Carrier, pixels: np.ndarray) -> np.ndarray:
@@ -122,7 +117,7 @@ def read_map(carrier: Carrier, blob: Blob | None) -> tuple[MapSamples | None, li
     if blob is None:
         return None, [f"{MAP_IGNORED}: the file has no model for it to correct"]
     try:
-        h, w = carrier.srgb8.shape[:2]
+        h, w = blob.image_height, blob.image_width  # the fitted size (maps are fitted too)
         recorded = blob.residual_map_digest
         return decoded_map(carrier.residual_map, h, w, carrier.blob, recorded), []
     except GamutError as exc:
@@ -190,10 +185,10 @@ def decode(
     start = time.perf_counter()
     blob, residual_map, warnings = checked(carrier, strict)
     session = RestoreSession(provider, tile=tile or 0)
-    prophoto = session.restore(carrier.srgb8, blob, residual_map=residual_map)
+    prophoto = session.restore(fitted_pixels(carrier), blob, residual_map=residual_map)
     return DecodeResult(
         prophoto=as_given(carrier, prophoto),
-        alpha=None if carrier.alpha is None else as_given(carrier, carrier.alpha),
+        alpha=carrier.alpha,
         restored=blob is not None,
         warnings=warnings,
         provider=session.provider,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from gamut_onnx.colour.cms import IccProfile
 from gamut_onnx.colour.spaces import space_name
 from gamut_onnx.container.carrier import Carrier
-from gamut_onnx.runtime.decode import ahead, as_given, checked, output_space, shown_size
+from gamut_onnx.runtime.decode import ahead, as_given, checked, fitted_pixels, output_space
 from gamut_onnx.runtime.session import RestoreSession
 from gamut_onnx.write import coded_space, output_format, resolve_depth, write_restored
 
@@ -46,19 +46,19 @@ def decode_to_file(
     target = coded_space(fmt, output_space(space, blob))
     depth = resolve_depth(fmt, depth, target)
     session = RestoreSession(provider, tile=tile or 0)
-    alpha = None if carrier.alpha is None else as_given(carrier, carrier.alpha)
+    alpha = carrier.alpha
 
     def bands():
         if carrier.orientation == 1:
             restored = session.bands(carrier.srgb8, blob, residual_map=residual_map)
         else:  # a turned carrier: the whole restore, turned like the file, then its bands
-            whole = session.restore(carrier.srgb8, blob, residual_map=residual_map)
+            whole = session.restore(fitted_pixels(carrier), blob, residual_map=residual_map)
             whole = as_given(carrier, whole)
             restored = ((top, whole[top : top + 256]) for top in range(0, len(whole), 256))
         for top, rows in ahead(restored):
             yield rows, None if alpha is None else alpha[top : top + rows.shape[0]]
 
-    h, w = shown_size(carrier)
+    h, w = carrier.srgb8.shape[:2]
     write_restored(output, bands(), w, h, alpha is not None, target, depth)
     return DecodeReport(
         restored=blob is not None,
