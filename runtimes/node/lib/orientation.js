@@ -3,7 +3,9 @@
 // when the digest does not match as the file is, the other orientations are tried; the one that
 // matches is turned back, restored as fitted, and the output turned like the file.
 
+import { decodeJpeg } from './jpeg.js';
 import { digestParts, ORIENTATION_STEPS, readCoefficients, unturnBlocks } from './jpegdigest.js';
+import { baselineJpeg } from './jpegwrite.js';
 
 const equalBytes = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
 
@@ -79,4 +81,22 @@ export async function findOrientation(carrier, blob, plainOk, sha256, maxPixels)
     if (equalBytes(await sha256([back.data]), blob.pixelDigest)) return orientation;
   }
   return null;
+}
+
+/**
+ * A turned carrier's pixels in the orientation its model was fitted in. A JPEG's coefficients
+ * are turned back and decoded (the pixels the untouched carrier gives: decoders round the IDCT
+ * of turned blocks differently); lossless pixels are turned back.
+ * @returns {Promise<{rgb: Uint8Array, width: number, height: number}>}
+ */
+export async function fittedPixels(carrier, orientation, maxPixels) {
+  const { rgb, width, height, jpegBytes } = carrier;
+  if (!jpegBytes) {
+    const back = unturn({ data: rgb, width, height }, orientation, 3);
+    return { rgb: back.data, width: back.width, height: back.height };
+  }
+  const fitted = unturnBlocks(readCoefficients(jpegBytes, maxPixels), orientation);
+  const { width: w, height: h } = fitted.frame;
+  const decoded = await decodeJpeg({ bytes: baselineJpeg(fitted), width: w, height: h });
+  return { rgb: decoded, width: w, height: h };
 }

@@ -8,7 +8,7 @@ import { boundaryEdges, GamutError } from './blob.js';
 import { openCarrier } from './checks.js';
 import { computeGrids, unusedGrids } from './grids.js';
 import { ordered } from './ordered.js';
-import { turn, unturn } from './orientation.js';
+import { fittedPixels, turn } from './orientation.js';
 import { MAP_IGNORED, openMap } from './residualmap.js';
 
 export { EDITED, NO_MODEL, openCarrier, WEAK_JPEG_DIGEST } from './checks.js';
@@ -276,8 +276,7 @@ export async function openRestore(ort, sessions, bytes, options) {
   let pixels = carrier;
   if (orientation !== 1) {
     // Turned since encoding: restored as fitted (grids too), the output turned back (§4.4).
-    const back = unturn({ data: carrier.rgb, width, height }, orientation, 3);
-    pixels = { rgb: back.data, width: back.width, height: back.height };
+    pixels = await fittedPixels(carrier, orientation, maxPixels);
     if (blob.context) {
       const { rgb, width: w, height: h } = pixels;
       gridding = computeGrids(ort, sessions.grids, rgb, w, h, { parallel: () => parallel });

@@ -264,6 +264,48 @@ def frame_digest(frame: JpegFrame, planes: list[np.ndarray]) -> bytes:
     return digest.digest()
 
 
+def baseline_jpeg(frame: JpegFrame, planes: list[np.ndarray]) -> bytes:
+    """A baseline JPEG of these coefficients, with the frame's size, sampling and tables
+    (libjpeg writes it, through jpeglib). Decoded, it gives the pixels of any JPEG with these
+    coefficients: how a turned carrier is turned back exactly, as decoders round the IDCT of
+    turned blocks differently."""
+    import jpeglib
+    from jpeglib.dct_jpeg import DCTJPEG
+
+    planes = [np.ascontiguousarray(p) for p in planes]
+    rgb = frame.adobe == 0 or (not frame.jfif and [c[0] for c in frame.components] == [82, 71, 66])
+    fd, path = tempfile.mkstemp(suffix=".jpg")
+    os.close(fd)
+    try:
+        image = DCTJPEG(
+            path=None,
+            content=None,
+            height=frame.height,
+            width=frame.width,
+            block_dims=np.array([p.shape[:2] for p in planes], "int32"),
+            samp_factor=np.array([[h, v] for _, h, v in frame.components], "int32"),
+            jpeg_color_space=jpeglib.Colorspace["JCS_RGB" if rgb else "JCS_YCbCr"],
+            num_scans=1,
+            quant_tbl_no=np.arange(len(planes)),
+            markers=None,
+            huffmans=None,
+            Y=planes[0],
+            Cb=planes[1],
+            Cr=planes[2],
+            K=None,
+            qt=np.stack([np.ascontiguousarray(t, np.uint16) for t in frame.tables]),
+            progressive_mode=None,
+        )
+        with _quiet_stderr():
+            image.write_dct(path)
+        with open(path, "rb") as file:
+            return file.read()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise GamutError("JPEG coefficients cannot be written back (libjpeg)") from exc
+    finally:
+        os.unlink(path)
+
+
 def coefficient_digest(data: bytes) -> bytes:
     """The coefficient digest of a JPEG (what blobs record in their record 130)."""
     return frame_digest(*read_coefficients(data))

@@ -19,7 +19,8 @@ from gamut_onnx.colour.spaces import ColourSpace, named_space
 from gamut_onnx.container.carrier import MAP_IGNORED, Carrier, CarrierHeader
 from gamut_onnx.container.residual_map import MapSamples, decoded_map
 from gamut_onnx.errors import GamutError
-from gamut_onnx.runtime.orientation import find_orientation, turn, unturn
+from gamut_onnx.runtime.orientation import find_orientation, turn
+from gamut_onnx.runtime.orientation import fitted_pixels as _fitted_pixels
 from gamut_onnx.runtime.session import RestoreSession
 
 NO_MODEL = "no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"
@@ -83,7 +84,7 @@ def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
 
 def fitted_pixels(carrier: Carrier) -> np.ndarray:
     """The carrier's pixels in the orientation its model was fitted in (read_blob finds it)."""
-    return unturn(carrier.srgb8, carrier.orientation)
+    return _fitted_pixels(carrier.srgb8, carrier.jpeg_data, carrier.orientation)
 
 
 def as_given(carrier: Carrier, pixels: np.ndarray) -> np.ndarray:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from gamut_onnx.blob import Blob, pixel_digest
+from gamut_onnx.container.jpeg import decode_jpeg
 from gamut_onnx.container.jpeg_coefficients import (
     ORIENTATION_STEPS,
+    baseline_jpeg,
     frame_digest,
     read_coefficients,
     unturn_blocks,
@@ -69,3 +71,14 @@ def find_orientation(
         if orientation != 1 and pixel_digest(unturn(srgb8, orientation)) == blob.pixel_digest:
             return orientation
     return None
+
+
+def fitted_pixels(srgb8: np.ndarray, jpeg_data: bytes | None, orientation: int) -> np.ndarray:
+    """A carrier's pixels in the orientation its model was fitted in. A turned JPEG's
+    coefficients are turned back and decoded (the pixels the untouched carrier gives: decoders
+    round the IDCT of turned blocks differently); lossless pixels are turned back."""
+    if orientation == 1:
+        return srgb8
+    if jpeg_data is None:
+        return unturn(srgb8, orientation)
+    return decode_jpeg(baseline_jpeg(*unturn_blocks(*read_coefficients(jpeg_data), orientation)))
