@@ -16,6 +16,7 @@ from gamut_onnx.codec import decode
 from gamut_onnx.container import jpeg, png
 from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, decode_carrier, read_carrier
 from gamut_onnx.container.jpeg_coefficients import (
+    baseline_jpeg,
     coefficient_digest,
     frame_digest,
     read_coefficients,
@@ -163,3 +164,15 @@ def test_camera_jpegs_keep_their_digest_through_jpegtran(name):
 def test_the_turned_vector_restores_to_the_untouched_one_turned():
     turned = np.load(VECTORS / "jpeg_coef_rotate90.npy")
     np.testing.assert_array_equal(turned, turn(np.load(VECTORS / "jpeg_coef_baseline.npy"), 6))
+
+
+@needs_jpegtran
+@pytest.mark.parametrize("subsampling", ["420", "422"])
+def test_turned_back_coefficients_decode_to_the_original_pixels(subsampling):
+    """Subsampled frames too (jpeglib orders sampling factors vertical first)."""
+    codecs = pytest.importorskip("imagecodecs")
+    pixels = (np.random.default_rng(0).random((48, 64, 3)) * 255).astype(np.uint8)
+    data = bytes(codecs.jpeg8_encode(pixels, level=85, subsampling=subsampling))
+    frame, planes = unturn_blocks(*read_coefficients(jpegtran(data, "-rotate", "90")), 6)
+    written = baseline_jpeg(frame, planes)
+    np.testing.assert_array_equal(jpeg.decode_jpeg(written), jpeg.decode_jpeg(data))

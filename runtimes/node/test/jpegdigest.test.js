@@ -13,8 +13,9 @@ import { deflateSync } from 'node:zlib';
 
 import { restore } from '../index.js';
 import { readBlob } from '../lib/blob.js';
-import { probeJpeg } from '../lib/jpeg.js';
+import { decodeJpeg, probeJpeg } from '../lib/jpeg.js';
 import { digestParts, readCoefficients } from '../lib/jpegdigest.js';
+import { baselineJpeg } from '../lib/jpegwrite.js';
 import { turn } from '../lib/orientation.js';
 import { chunk, ihdr, png } from './pngfile.js';
 
@@ -95,6 +96,19 @@ for (const name of ['png_gated_fp16', 'png_context_gated']) {
     assert.deepEqual(result.data, expected.data);
   });
 }
+
+test('coefficients written back decode to the same pixels (4:2:0, partial MCUs)', async () => {
+  const bytes = new Uint8Array(readFileSync(VECTORS + 'jpeg_coef_420_progressive.jpg'));
+  const coefficients = readCoefficients(bytes);
+  const written = baselineJpeg(coefficients);
+  const { width, height } = coefficients.frame;
+  const digest = (c) => sha256(digestParts(c));
+  assert.deepEqual(digest(readCoefficients(written)), digest(coefficients)); // ids, tables kept
+  assert.deepEqual(
+    await decodeJpeg({ bytes: written, width, height }),
+    await decodeJpeg({ bytes, width, height }),
+  );
+});
 
 test('corrupt scan data is one GamutError, never a hang', () => {
   let seed = 7;

@@ -283,7 +283,8 @@ def baseline_jpeg(frame: JpegFrame, planes: list[np.ndarray]) -> bytes:
             height=frame.height,
             width=frame.width,
             block_dims=np.array([p.shape[:2] for p in planes], "int32"),
-            samp_factor=np.array([[h, v] for _, h, v in frame.components], "int32"),
+            # jpeglib orders sampling factors vertical first
+            samp_factor=np.array([[v, h] for _, h, v in frame.components], "int32"),
             jpeg_color_space=jpeglib.Colorspace["JCS_RGB" if rgb else "JCS_YCbCr"],
             num_scans=1,
             quant_tbl_no=np.arange(len(planes)),
