@@ -135,7 +135,7 @@ def test_an_edited_turned_png_is_still_an_edit():
     turned = turn(carrier.srgb8, 6)
     turned[0, 0] ^= 1
     data = png.encode_png(turned, [(PNG_BLOB_CHUNK, carrier.blob)])
-    with pytest.raises(GamutError, match="resized after encoding"):  # no orientation fits
+    with pytest.raises(GamutError, match="turned, but not losslessly"):  # no orientation fits
         decode(decode_carrier(data), provider="cpu")
 
 

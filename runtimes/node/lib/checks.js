@@ -73,7 +73,14 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
   const digestOk = orientation !== null;
   const warnings = [...carrier.notes];
   if (!digestOk) {
-    if (fitted) checkFittedSize(blob, carrier.width, carrier.height);
+    const { width, height } = carrier;
+    if (fitted && (blob.imageWidth !== width || blob.imageHeight !== height)) {
+      throw new GamutError(
+        `model was fitted for a ${blob.imageWidth}x${blob.imageHeight} image, but the ` +
+          `pixels are ${width}x${height}: turned, but not losslessly (jpegtran without ` +
+          '-perfect?), or edited',
+      );
+    }
     warnings.push(EDITED);
   }
   if (carrier.format === 'jpeg' && blob.formatVersion < 2) warnings.push(WEAK_JPEG_DIGEST);

@@ -73,7 +73,13 @@ def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
     warnings = list(carrier.notes)
     orientation = matching_orientation(carrier, blob)
     if orientation is None:  # edited: restored as it is, if it has the fitted size
-        check_image_size(blob, *carrier.srgb8.shape[:2])
+        height, width = carrier.srgb8.shape[:2]
+        if (blob.image_height, blob.image_width) != (height, width):
+            raise GamutError(
+                f"model was fitted for a {blob.image_width}x{blob.image_height} image, but the "
+                f"pixels are {width}x{height}: turned, but not losslessly (jpegtran without "
+                "-perfect?), or edited"
+            )
         warnings.append(EDITED)
     # turned since encoding: restored as fitted (fitted_pixels), the output turned alike
     carrier.orientation = orientation or 1
