@@ -68,6 +68,7 @@ TRANSFER_CODES = {0: "icc", 1: "linear", 2: "srgb", 3: "romm", 4: "gamma22", 5: 
 TRANSFER_CODES |= {6: "pq", 7: "hlg"}
 RECORD_SOURCE_ICC = 128  # ancillary (>= 128): zlib-deflated ICC profile of the source photo
 RECORD_MAP_DIGEST = 129  # ancillary: SHA-256 of the carrier's residual map (section 9)
+RECORD_JPEG_DIGEST = 130  # ancillary: the JPEG carrier's coefficient digest (section 4.3)
 MAP_DIGEST_BYTES = 32
 MAX_RECORD_INFLATED = 4 << 20  # an ICC profile beyond 4 MB is not a photo's profile
 
@@ -89,9 +90,12 @@ def boundary_edges(blob: Blob) -> np.ndarray:
     return np.array([blob.boundary_margin, 255 - blob.boundary_margin], np.float32)
 
 
-def check_image_size(blob: Blob, height: int, width: int) -> None:
-    """A model only fits the image it was fitted on; a resized carrier is an error."""
-    if (blob.image_height, blob.image_width) != (height, width):
+def check_image_size(blob: Blob, height: int, width: int, turned: bool = False) -> None:
+    """A model only fits the image it was fitted on; a resized carrier is an error. `turned`
+    also accepts the size transposed: a carrier turned by 90 degrees, which the decoder turns
+    back (runtime/orientation.py)."""
+    sizes = ((height, width), (width, height)) if turned else ((height, width),)
+    if (blob.image_height, blob.image_width) not in sizes:
         raise GamutError(
             f"model was fitted for a {blob.image_width}x{blob.image_height} image, "
             f"but the pixels are {width}x{height} (resized after encoding?)"
@@ -127,6 +131,9 @@ class Blob:
     # SHA-256 of the residual map beside this blob (container/residual_map.map_digest), when
     # the encoder wrote one: an edit of the map cannot also rewrite it without breaking the CRC
     residual_map_digest: bytes | None = field(default=None, repr=False)
+    # A JPEG carrier's coefficient digest (container/jpeg_coefficients.py): survives lossless
+    # transcodes and rotations, which change the header's byte digest
+    jpeg_digest: bytes | None = field(default=None, repr=False)
 
     @property
     def source_space(self) -> str:
@@ -154,6 +161,10 @@ def _records(blob: Blob) -> bytes:
         if len(blob.residual_map_digest) != MAP_DIGEST_BYTES:
             raise GamutError("a residual map digest is 32 bytes")
         out += struct.pack("<BI", RECORD_MAP_DIGEST, MAP_DIGEST_BYTES) + blob.residual_map_digest
+    if blob.jpeg_digest is not None:
+        if len(blob.jpeg_digest) != MAP_DIGEST_BYTES:
+            raise GamutError("a JPEG coefficient digest is 32 bytes")
+        out += struct.pack("<BI", RECORD_JPEG_DIGEST, MAP_DIGEST_BYTES) + blob.jpeg_digest
     return out
 
 
@@ -204,10 +215,11 @@ def _fail(reason: str) -> GamutError:
     return GamutError(f"invalid weight blob: {reason}")
 
 
-def _read_records(data: bytes) -> tuple[bytes | None, bytes | None]:
-    """(source ICC profile, residual map digest) from the records (inflation bounded); unknown
-    ancillary records are skipped, unknown critical ones (type < 128) need a newer reader."""
-    icc, map_digest, pos = None, None, 0
+def _read_records(data: bytes) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """(source ICC profile, residual map digest, JPEG coefficient digest) from the records
+    (inflation bounded); unknown ancillary records are skipped, unknown critical ones
+    (type < 128) need a newer reader."""
+    icc, map_digest, jpeg_digest, pos = None, None, None, 0
     while pos < len(data):
         if pos + 5 > len(data):
             raise _fail("truncated record header")
@@ -229,9 +241,13 @@ def _read_records(data: bytes) -> tuple[bytes | None, bytes | None]:
             if length != MAP_DIGEST_BYTES:
                 raise _fail(f"residual map digest record is {length} bytes, not 32")
             map_digest = payload
+        elif kind == RECORD_JPEG_DIGEST:
+            if length != MAP_DIGEST_BYTES:
+                raise _fail(f"JPEG coefficient digest record is {length} bytes, not 32")
+            jpeg_digest = payload
         elif kind < 128:
             raise _fail(f"record type {kind} needs a newer gamut-onnx")
-    return icc, map_digest
+    return icc, map_digest, jpeg_digest
 
 
 def unpack_blob(data: bytes) -> Blob:
@@ -301,9 +317,9 @@ def unpack_blob(data: bytes) -> Blob:
         raise _fail("weights contain NaN or infinity")
     if any(np.abs(w).max() > MAX_WEIGHT for w in weights):
         raise _fail(f"weights exceed +-{MAX_WEIGHT:g} (a restore could overflow)")
-    icc, map_digest = (None, None)
+    icc, map_digest, jpeg_digest = (None, None, None)
     if has_records:
-        icc, map_digest = _read_records(data[weights_end:-CRC_BYTES])
+        icc, map_digest, jpeg_digest = _read_records(data[weights_end:-CRC_BYTES])
     if (source[0] == "icc") != (icc is not None):
         raise _fail("source colour space says ICC, but there is no profile record, or vice versa")
     return Blob(
@@ -324,4 +340,5 @@ def unpack_blob(data: bytes) -> Blob:
         hidden_layers=layers,
         context=layout == LAYOUT_CONTEXT,
         residual_map_digest=map_digest,
+        jpeg_digest=jpeg_digest,
     )

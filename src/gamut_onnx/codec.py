@@ -80,14 +80,16 @@ TRAIN_MARGINS = {"png": 0, "tiff": 0, "jpeg": 8}
 
 def reduce_to_carrier(
     srgb8: np.ndarray, carrier: str, jpeg_quality: int
-) -> tuple[np.ndarray, bytes | None, bytes]:
-    """(pixels a decoder will see, bare JPEG bytes or None, digest the blob must record)."""
+) -> tuple[np.ndarray, bytes | None, bytes, bytes | None]:
+    """(pixels a decoder will see, bare JPEG bytes or None, digest the blob must record, and
+    for JPEG the coefficient digest it records too)."""
     if carrier != "jpeg":
-        return srgb8, None, pixel_digest(srgb8)
+        return srgb8, None, pixel_digest(srgb8), None
     from gamut_onnx.container import jpeg
+    from gamut_onnx.container.jpeg_coefficients import coefficient_digest
 
     bare = jpeg.encode_jpeg(srgb8, jpeg_quality)
-    return jpeg.decode_jpeg(bare), bare, jpeg.scan_digest(bare)
+    return jpeg.decode_jpeg(bare), bare, jpeg.scan_digest(bare), coefficient_digest(bare)
 
 
 def gate_restore(
@@ -161,6 +163,7 @@ class Prepared:
     bare_jpeg: bytes | None = field(repr=False)
     carrier_with: Callable[[bytes | None], bytes] | None = field(repr=False)  # PNG/TIFF
     digest: bytes
+    jpeg_digest: bytes | None  # JPEG: the coefficient digest (blob-format.md section 4.3)
     carrier: str
     config: object
     weight_dtype: str
@@ -208,7 +211,7 @@ def prepare(
     start = time.perf_counter()
     prophoto = np.asarray(prophoto, np.float32)
     srgb8, og = reduce_to_srgb8(prophoto)  # one pass for the carrier and the OG mask
-    seen, bare_jpeg, digest = reduce_to_carrier(srgb8, carrier, jpeg_quality)
+    seen, bare_jpeg, digest, jpeg_digest = reduce_to_carrier(srgb8, carrier, jpeg_quality)
     candidates = candidate_modes(gate, BOUNDARY_MARGINS[carrier])
     alpha8 = alpha_to_8bit(alpha)
     return Prepared(
@@ -221,6 +224,7 @@ def prepare(
         bare_jpeg=bare_jpeg,
         carrier_with=None if bare_jpeg is not None else start_carrier(carrier, srgb8, alpha8),
         digest=digest,
+        jpeg_digest=jpeg_digest,
         carrier=carrier,
         config=config,
         weight_dtype=weight_dtype or config.weight_dtype,
@@ -250,6 +254,7 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
                 prep.config.octaves,
                 image_size=seen.shape[:2],
                 digest=prep.digest,
+                jpeg_digest=prep.jpeg_digest,
                 weight_dtype=prep.weight_dtype,
                 gated=gated,
                 boundary_margin=margin,

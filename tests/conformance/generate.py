@@ -6,7 +6,8 @@ Writes small carriers made by the real encoder from generated scenes, the restor
 ProPhoto each must decode to (float32 .npy, from the Python runtime), the graphs' intermediate
 tensors (grids, map samples, output codes), negative vectors, and manifest.json.
 `--intermediates` adds the intermediate tensors to the vectors as they are; `--map-vectors`
-adds the hostile-map vectors (hostile_maps.py). Regenerate only
+adds the hostile-map vectors (hostile_maps.py); `--jpeg-vectors` the JPEG coefficient-digest
+vectors (jpeg_transcodes.py, needs jpegtran). Regenerate only
 with an intentional format change (and bump the format version when the change is not backward
 compatible); tests/test_conformance.py fails on drift.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from hostile_maps import map_vectors
+from jpeg_transcodes import jpeg_vectors
 
 from gamut_onnx.blob import FORMAT_VERSION, HEADER_BYTES, unpack_blob
 from gamut_onnx.codec import decode, encode
@@ -245,6 +247,19 @@ def add_map_vectors(folder: Path) -> None:
     (folder / "manifest.json").write_text(json.dumps(data, indent=2) + "\n")
 
 
+def add_jpeg_vectors(folder: Path) -> None:
+    """Add the JPEG coefficient-digest vectors (jpeg_transcodes.py) to the vectors as they are."""
+    data = json.loads((folder / "manifest.json").read_text())
+    fresh = jpeg_vectors((folder / "jpeg_q90_gated.jpg").read_bytes())
+    names = {name for name, *_ in fresh}
+    kept = [entry for entry in data["vectors"] if entry["name"] not in names]
+    added: list[dict] = []
+    _write_entries(folder, added, fresh)
+    add_intermediates(folder, added)
+    data["vectors"] = kept + added
+    (folder / "manifest.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
 def _restore_entry(folder: Path, name: str, file: str, data: bytes, expect: str, message=None):
     """Save the Python runtime's restore of `data` and return its manifest entry."""
     result = decode(decode_carrier(data), provider="cpu")
@@ -280,6 +295,7 @@ def generate(folder: Path) -> list[dict]:
     negative += map_negatives(carriers["png_residual_map"])
     _write_entries(folder, manifest, negative)
     _write_entries(folder, manifest, map_vectors())
+    _write_entries(folder, manifest, jpeg_vectors(carriers["jpeg_q90_gated"]))
     add_intermediates(folder, manifest)
     (folder / "manifest.json").write_text(
         json.dumps({"format_version": FORMAT_VERSION, "vectors": manifest}, indent=2) + "\n"
@@ -336,6 +352,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--map-vectors"]:
         add_map_vectors(HERE / "vectors")
         print(f"added the hostile-map vectors to {HERE / 'vectors'}")
+    elif sys.argv[1:] == ["--jpeg-vectors"]:
+        add_jpeg_vectors(HERE / "vectors")
+        print(f"added the JPEG coefficient-digest vectors to {HERE / 'vectors'}")
     elif sys.argv[1:] == ["--intermediates"]:
         update_intermediates(HERE / "vectors")
         print(f"added intermediate tensors to {HERE / 'vectors'}")

@@ -22,6 +22,8 @@ export const MAX_WEIGHT = 65504;
 export const RECORD_SOURCE_ICC = 128;
 /** Record type 129: SHA-256 of the carrier's residual map, blob-digest field zeroed (§3.1). */
 export const RECORD_MAP_DIGEST = 129;
+/** Record type 130: the JPEG carrier's coefficient digest (§4.3). */
+export const RECORD_JPEG_DIGEST = 130;
 /** Bound on the inflated source ICC profile, as the reference reader's. */
 export const MAX_ICC_BYTES = 4 << 20;
 
@@ -80,6 +82,7 @@ const NAMED_SPACES = {
  *   asynchronous inflater runs
  * @property {Uint8Array|null} residualMapDigest SHA-256 of the carrier's residual map (record
  *   129), in blobs written with one
+ * @property {Uint8Array|null} jpegDigest the JPEG carrier's coefficient digest (record 130)
  * @property {number} crc32
  * @property {number} byteLength
  * @property {{w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array,
@@ -161,16 +164,18 @@ function inflateIcc(deflated, inflate) {
 }
 
 /**
- * Records (§3.1): the source ICC profile and the residual map's digest; unknown ancillary types
- * (>= 128) are skipped, unknown critical ones (< 128) need a newer reader.
+ * Records (§3.1): the source ICC profile, the residual map's digest and the JPEG coefficient
+ * digest; unknown ancillary types (>= 128) are skipped, unknown critical ones (< 128) need a
+ * newer reader.
  * @returns {{found: boolean, icc: Uint8Array|Promise<Uint8Array>|null,
- *   mapDigest: Uint8Array|null}}
+ *   mapDigest: Uint8Array|null, jpegDigest: Uint8Array|null}}
  */
 function readRecords(bytes, inflate) {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   let found = false;
   let icc = null;
   let mapDigest = null;
+  let jpegDigest = null;
   let pos = 0;
   while (pos < bytes.length) {
     if (pos + 5 > bytes.length) throw fail('truncated record header');
@@ -186,11 +191,14 @@ function readRecords(bytes, inflate) {
     } else if (type === RECORD_MAP_DIGEST) {
       if (length !== 32) throw fail(`residual map digest record is ${length} bytes, not 32`);
       mapDigest = payload.slice();
+    } else if (type === RECORD_JPEG_DIGEST) {
+      if (length !== 32) throw fail(`JPEG coefficient digest record is ${length} bytes, not 32`);
+      jpegDigest = payload.slice();
     } else if (type < 128) {
       throw fail(`record type ${type} needs a newer gamut-onnx`);
     }
   }
-  return { found, icc, mapDigest };
+  return { found, icc, mapDigest, jpegDigest };
 }
 
 /**
@@ -312,6 +320,7 @@ export function readBlob(bytes, { inflate } = {}) {
     sourceSpace: spaceName(source[0], source[1]),
     sourceIcc: records.icc,
     residualMapDigest: records.mapDigest,
+    jpegDigest: records.jpegDigest ?? null,
     crc32: stored,
     byteLength: n,
     weights: /** @type {Blob['weights']} */ (weights),

@@ -47,6 +47,7 @@ const READERS = {
  * @property {Uint8Array[]} digestParts the bytes the pixel digest hashes, in order (§4.2)
  * @property {Uint8Array[]} legacyDigestParts the same for version-1 blobs (JPEG: without the
  *   APP0/APP14 segments; PNG, TIFF: digestParts)
+ * @property {Uint8Array|null} jpegBytes a JPEG's file, for its coefficient digest (§4.3)
  */
 
 /** Container by magic bytes, never by file name (§7). */
@@ -105,6 +106,7 @@ export async function readCarrier(bytes, { maxPixels = DEFAULT_MAX_PIXELS, check
     residualMap: head.residualMap ?? null,
     digestParts: head.digestParts ?? [rgb],
     legacyDigestParts: head.legacyDigestParts ?? [rgb],
+    jpegBytes: format === 'jpeg' ? bytes : null,
   };
 }
 

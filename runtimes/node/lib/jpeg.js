@@ -22,8 +22,13 @@ const isApp = (m) => m >= 0xe0 && m <= 0xef;
 // APP0 (JFIF: YCbCr) and APP14 (Adobe: its transform flag) change how decoders colour the pixels.
 const DECODE_AFFECTING_APPS = [0xe0, 0xee];
 
+/** Neither runtime decodes arithmetic coding: refused from the frame header, in both alike. */
+export const ARITHMETIC =
+  'arithmetic-coded JPEG is not supported: transcode it with jpegtran -optimize';
+const isArithmeticSof = (m) => [0xc9, 0xca, 0xcb, 0xcd, 0xce, 0xcf].includes(m);
+
 /** Marker segments from SOI up to and including the first SOS header. */
-function jpegSegments(bytes) {
+export function jpegSegments(bytes) {
   const segments = [];
   let pos = 2;
   for (;;) {
@@ -121,6 +126,7 @@ function joinMap(chunks) {
 export function probeJpeg(bytes) {
   const segments = jpegSegments(bytes);
   const sof = segments.find((s) => isSof(s.marker));
+  if (sof && isArithmeticSof(sof.marker)) throw new GamutError(ARITHMETIC);
   if (!sof || sof.payload.length < 6)
     throw new GamutError('JPEG has no frame header (SOF) before its scan');
   const p = sof.payload;

@@ -4,21 +4,17 @@
 // carrier tile -> linear ProPhoto, residual map included); this file only reads, checks, feeds
 // and tiles.
 
-import { boundaryEdges, GamutError, readBlob } from './blob.js';
-import { readCarrier } from './carrier.js';
+import { boundaryEdges, GamutError } from './blob.js';
+import { openCarrier } from './checks.js';
 import { computeGrids, unusedGrids } from './grids.js';
 import { ordered } from './ordered.js';
+import { fittedPixels, turn } from './orientation.js';
 import { MAP_IGNORED, openMap } from './residualmap.js';
 
+export { EDITED, NO_MODEL, openCarrier, WEAK_JPEG_DIGEST } from './checks.js';
 export { computeGrids, GRID_NAMES, GRID_ROWS } from './grids.js';
 
-export const NO_MODEL =
-  'no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)';
 export const MAP_MISSING = "the model's residual map is missing (removed?): restored without it";
-export const EDITED = 'pixels changed after encoding (edited?): restore quality is not guaranteed';
-export const WEAK_JPEG_DIGEST =
-  "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed " +
-  '(they alter the decoded colours): re-encode to get the full check';
 export const NOT_FINITE = 'restore produced non-finite values; refusing the output';
 
 /**
@@ -54,6 +50,8 @@ export const PLAIN_TRANSFORM = 2;
  * @property {number} height
  * @property {Record<string, object>} feeds the inputs shared by every tile (onnxruntime Tensors)
  * @property {Uint8Array|null} samples H*W*3 residual map samples, or null without a map
+ * @property {number} [orientation] how the carrier file shows the fitted image (§4.4; 1: as is):
+ *   the restore runs as fitted and comes out turned like the file
  */
 
 /**
@@ -64,62 +62,9 @@ export const PLAIN_TRANSFORM = 2;
  * @property {object} [output] output.onnx (for the callers that encode)
  */
 
-/**
- * @callback Sha256
- * @param {Uint8Array[]} parts
- * @returns {Promise<Uint8Array>|Uint8Array}
- */
-
-const equalBytes = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 const int64 = (ort, ...values) =>
   new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [values.length]);
-
-/** §4.2 item 4: a blob fitted for another size is an error, whatever the digest says. */
-function checkFittedSize(blob, width, height) {
-  if (blob.imageWidth !== width || blob.imageHeight !== height) {
-    throw new GamutError(
-      `model was fitted for a ${blob.imageWidth}x${blob.imageHeight} image, ` +
-        `but the pixels are ${width}x${height} (resized after encoding?)`,
-    );
-  }
-}
-
-/**
- * Read carrier, blob and digest check (§4.2 items 1-3 and 5, and item 4 with `fitted`). The blob
- * is checked from the carrier's header, before its pixels are decoded, so a broken or
- * mismatched blob costs no decoding.
- * @param {Uint8Array} bytes
- * @param {Sha256} sha256
- * @param {import('./blob.js').Inflate} [inflate] for the blob's source ICC record (§3.1)
- * @param {{maxPixels?: number, fitted?: boolean, checked?: Function, decoded?: Function}}
- *   [options] maxPixels: the size limit (default 250 MP); fitted: also refuse a blob fitted for
- *   another size (item 4); checked: called with the header and blob once they pass, before the
- *   pixels are decoded; decoded: called with the carrier and blob once the pixels are, before
- *   their digest
- */
-export async function openCarrier(bytes, sha256, inflate, options = {}) {
-  const { maxPixels, fitted = false, checked, decoded } = options;
-  let blob = null;
-  const check = (header) => {
-    if (header.blob) {
-      blob = readBlob(header.blob, { inflate }); // item 3
-      if (fitted) checkFittedSize(blob, header.width, header.height);
-    }
-    checked?.(header, blob);
-  };
-  const carrier = await readCarrier(bytes, { maxPixels, check }); // item 1: several gmLP chunks
-  decoded?.(carrier, blob);
-  if (!blob) return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL] };
-  blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
-  // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.
-  const parts = blob.formatVersion >= 2 ? carrier.digestParts : carrier.legacyDigestParts;
-  const digestOk = equalBytes(await sha256(parts), blob.pixelDigest);
-  const warnings = [...carrier.notes];
-  if (!digestOk) warnings.push(EDITED);
-  if (carrier.format === 'jpeg' && blob.formatVersion < 2) warnings.push(WEAK_JPEG_DIGEST);
-  return { carrier, blob, digestOk, warnings };
-}
 
 /**
  * The model inputs of a blob (§6.4 step 3): its weights as stored (float16 already converted
@@ -193,6 +138,18 @@ export function restoreImage(ort, { rgb, width, height }, model, { grids, map } 
  */
 export async function* restoreBands(ort, session, image, options = {}) {
   const { tile = 0, rows = 0, parallel = 1 } = options;
+  if (image.orientation > 1) {
+    // A turned carrier: the whole restore, turned like the file, then its bands.
+    const shown = await restorePixels(ort, session, image, options);
+    const w = image.orientation >= 5 ? image.height : image.width;
+    const h = shown.length / (3 * w);
+    const step = rows || Math.max(1, Math.round(BAND_PIXELS / w));
+    for (let top = 0; top < h; top += step) {
+      const n = Math.min(step, h - top);
+      yield { top, rows: n, data: shown.subarray(top * w * 3, (top + n) * w * 3) };
+    }
+    return;
+  }
   const { rgb, width, height, feeds, samples } = image;
   if (tile && !(tile >= 16)) throw new GamutError(`tile size ${tile} is too small (minimum 16)`);
   const bandRows = tile || rows || Math.max(1, Math.round(BAND_PIXELS / width));
@@ -261,10 +218,12 @@ function cut(plane, width, top, left, rows, cols) {
  */
 export async function restorePixels(ort, session, image, options = {}) {
   const out = new Float32Array(image.width * image.height * 3);
-  for await (const { top, data } of restoreBands(ort, session, image, options)) {
+  const fitted = { ...image, orientation: 1 };
+  for await (const { top, data } of restoreBands(ort, session, fitted, options)) {
     out.set(data, top * image.width * 3);
   }
-  return out;
+  if (!(image.orientation > 1)) return out;
+  return turn({ data: out, width: image.width, height: image.height }, image.orientation, 3).data;
 }
 
 /**
@@ -273,7 +232,8 @@ export async function restorePixels(ort, session, image, options = {}) {
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {Sessions} sessions
  * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, strict?: boolean,
+ * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate,
+ *   strict?: boolean,
  *   maxPixels?: number, parallel?: number, decodeAvif?: import('./residualmap.js').DecodeAvif,
  *   examine?: Function}} options strict: warnings are errors; inflate: for the source ICC
  *   record; maxPixels: refuse larger images from their header (default 250 MP); parallel: graph
@@ -291,8 +251,9 @@ export async function openRestore(ort, sessions, bytes, options) {
   const checked = (header, blob) => {
     examine?.(header, blob);
     if (!header.residualMap || !blob) return;
-    const { residualMap, width, height } = header;
+    const { residualMap } = header;
     const recorded = blob.residualMapDigest;
+    const [width, height] = [blob.imageWidth, blob.imageHeight]; // the fitted size (§4.4)
     mapping = openMap(residualMap, width, height, header.blob, recorded, sha256, decodeAvif);
     mapDone = false;
     const done = () => (mapDone = true);
@@ -309,8 +270,18 @@ export async function openRestore(ort, sessions, bytes, options) {
     gridding.catch(() => {}); // awaited below unless the checks refuse first
   };
   const reading = { maxPixels, fitted: true, checked, decoded };
-  const { carrier, blob, digestOk, warnings } = await openCarrier(bytes, sha256, inflate, reading);
+  const opened = await openCarrier(bytes, sha256, inflate, reading);
+  const { carrier, blob, digestOk, warnings, orientation } = opened;
   const { width, height } = carrier;
+  let pixels = carrier;
+  if (orientation !== 1) {
+    // Turned since encoding: restored as fitted (grids too), the output turned back (§4.4).
+    pixels = await fittedPixels(carrier, orientation, maxPixels);
+    if (blob.context) {
+      const { rgb, width: w, height: h } = pixels;
+      gridding = computeGrids(ort, sessions.grids, rgb, w, h, { parallel: () => parallel });
+    }
+  }
   sessions.restore.warm?.(); // a worker session (lib/pool.js) loads its graph meanwhile
   let map = null;
   if (carrier.residualMap) {
@@ -325,7 +296,7 @@ export async function openRestore(ort, sessions, bytes, options) {
   if (strict && warnings.length) throw new GamutError(warnings[0]);
   const grids = await gridding;
   const model = blob ? modelFeeds(ort, blob) : plainFeeds(ort);
-  const image = restoreImage(ort, carrier, model, { grids, map });
+  const image = { ...restoreImage(ort, pixels, model, { grids, map }), orientation };
   const out = { width, height, warnings, blob, carrier, digestOk, residualMap: !!map, image };
   if (carrier.alpha) out.alpha = carrier.alpha;
   return out;
@@ -336,7 +307,8 @@ export async function openRestore(ort, sessions, bytes, options) {
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {Sessions} sessions
  * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: Sha256, inflate?: import('./blob.js').Inflate, tile?: number,
+ * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate,
+ *   tile?: number,
  *   strict?: boolean, maxPixels?: number, parallel?: number}} options as openRestore's; tile:
  *   square tiles of this edge (default 0: bands of whole rows)
  * @returns {Promise<Restored>}
@@ -351,7 +323,7 @@ export async function restoreWith(ort, sessions, bytes, options) {
 /**
  * What a carrier holds: the keys of `gamut-onnx inspect --json` (less `file`).
  * @param {Uint8Array} bytes
- * @param {Sha256} sha256
+ * @param {import('./checks.js').Sha256} sha256
  * @param {import('./blob.js').Inflate} [inflate]
  * @param {{maxPixels?: number}} [options]
  */

@@ -198,7 +198,8 @@ const noVenv = !existsSync(PYTHON) && 'no .venv';
 
 test('inspect matches `gamut-onnx inspect --json`', { skip: noVenv }, async () => {
   const cli = fileURLToPath(new URL('../../../.venv/bin/gamut-onnx', import.meta.url));
-  for (const file of ['png_source_icc.png', 'v1_jpeg_q90_gated.jpg', 'neg_jpeg_app14.jpg']) {
+  const files = ['png_source_icc.png', 'v1_jpeg_q90_gated.jpg', 'neg_jpeg_app14.jpg'];
+  for (const file of [...files, 'jpeg_coef_progressive.jpg', 'jpeg_coef_rotate90.jpg']) {
     const { stdout } = await promisify(execFile)(cli, ['inspect', VECTORS + file, '--json']);
     const { file: _, ...theirs } = JSON.parse(stdout);
     assert.deepEqual(await inspect(readFileSync(VECTORS + file)), theirs, file);

@@ -138,7 +138,7 @@ def inspect(
     """
     from gamut_onnx.blob import unpack_blob
     from gamut_onnx.container.carrier import read_carrier
-    from gamut_onnx.runtime.decode import carrier_digest
+    from gamut_onnx.runtime.decode import matching_orientation
 
     found = read_carrier(carrier)
     h, w = found.srgb8.shape[:2]
@@ -168,7 +168,7 @@ def inspect(
             model_image_size=[blob.image_width, blob.image_height],
             blob_crc32=f"{zlib.crc32(found.blob[:-4]):08x}",
             pixel_digest=blob.pixel_digest.hex(),
-            pixel_digest_ok=blob.pixel_digest == carrier_digest(found, blob),
+            pixel_digest_ok=matching_orientation(found, blob) is not None,
         )
     if found.residual_map is not None:
         info["residual_map_bytes"] = len(found.residual_map)
@@ -214,7 +214,7 @@ def export_onnx(
         raise GamutError("--bake needs the onnx package: pip install 'gamut-onnx[export]'")
     from gamut_onnx.container.carrier import read_carrier
     from gamut_onnx.exporters.graph import bake_restore_graph
-    from gamut_onnx.runtime.decode import checked
+    from gamut_onnx.runtime.decode import checked, fitted_pixels
     from gamut_onnx.runtime.feeds import UNUSED_SAMPLES
     from gamut_onnx.runtime.session import RestoreSession
 
@@ -225,9 +225,10 @@ def export_onnx(
     for message in warnings:
         warn(message)
     params = residual_map.params if residual_map else None
-    feeds = RestoreSession("cpu").feeds(carrier.srgb8, blob, map_params=params)
+    pixels = fitted_pixels(carrier)  # a baked graph restores the image as fitted
+    feeds = RestoreSession("cpu").feeds(pixels, blob, map_params=params)
     feeds["origin"] = np.zeros(2, np.int64)
     feeds["map_samples"] = residual_map.samples if residual_map else UNUSED_SAMPLES
-    h, w = carrier.srgb8.shape[:2]
+    h, w = pixels.shape[:2]
     write_atomic(output, bake_restore_graph(feeds, h, w).SerializeToString())
     typer.echo(f"{output}: standalone model for {w}x{h} pixels")

@@ -12,7 +12,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -62,6 +62,8 @@ class Carrier:
     legacy_digest: bytes = b""  # what format-1 blobs recorded (differs for JPEG only)
     notes: tuple[str, ...] = ()  # soft problems with the metadata, for the decoder's warnings
     residual_map: bytes | None = None  # PNG and JPEG carriers may hold one beside the blob
+    jpeg_data: bytes | None = field(default=None, repr=False)  # for the coefficient digest
+    orientation: int = 1  # how the file shows the fitted image (set by the decoder's check)
 
     def __post_init__(self) -> None:
         if not self.digest:  # lossless carriers: SHA-256 of the decoded RGB pixels
@@ -237,6 +239,7 @@ def _pixels(data: bytes, header: CarrierHeader) -> Carrier:
             *digests,
             header.notes,
             residual_map=header.residual_map,
+            jpeg_data=data,
         )
     srgb8, alpha = tiff.decode_tiff_pixels(data)
     return Carrier(srgb8, alpha, header.blob, "tiff", header.icc, notes=header.notes)

@@ -24,6 +24,10 @@ SOI, EOI, SOS, COM = 0xD8, 0xD9, 0xDA, 0xFE
 APP0, APP1, APP2, APP9, APP14 = 0xE0, 0xE1, 0xE2, 0xE9, 0xEE
 _STANDALONE = {0x01, *range(0xD0, 0xD9)}  # TEM, RST0-7, SOI: no length field
 _NOT_SOF = {0xC4, 0xC8, 0xCC}  # DHT, JPG, DAC share the 0xC0-0xCF range with the SOFn markers
+ARITHMETIC_SOF = {0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+# Neither Pillow's libjpeg-turbo nor the Node runtime's coefficient reader decodes arithmetic
+# coding, so all runtimes refuse it from the frame header, with this line.
+ARITHMETIC = "arithmetic-coded JPEG is not supported: transcode it with jpegtran -optimize"
 
 ICC_ID = b"ICC_PROFILE\x00"
 # The blob lives in APP9 segments. The common APPn are all taken: APP0 JFIF/JFXX, APP1 Exif and
@@ -138,6 +142,8 @@ def frame_size(data: bytes) -> tuple[int, int]:
     (carriers are; say what the others are), before any pixel is decoded."""
     for marker, _, start, end in _walk(data):
         if 0xC0 <= marker <= 0xCF and marker not in _NOT_SOF:
+            if marker in ARITHMETIC_SOF:
+                raise GamutError(ARITHMETIC)
             if end - start < 6:
                 raise GamutError("JPEG frame header (SOF) is corrupt")
             precision, height, width, components = struct.unpack_from(">BHHB", data, start)

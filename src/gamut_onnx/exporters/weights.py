@@ -27,6 +27,7 @@ def blob_from_model(
     boundary_margin: int = 0,
     source: dict | None = None,
     context: bool = False,
+    jpeg_digest: bytes | None = None,
 ) -> bytes:
     """Pack a fitted module into blob bytes for a carrier of `image_size` (H, W) and `digest`;
     `source` holds the photo's colour space as Blob fields (codec.source_fields). Without
@@ -50,6 +51,7 @@ def blob_from_model(
             gated=gated,
             boundary_margin=boundary_margin,
             context=context,
+            jpeg_digest=jpeg_digest,
             **(source or {}),
         )
     )

@@ -19,6 +19,8 @@ from gamut_onnx.colour.spaces import ColourSpace, named_space
 from gamut_onnx.container.carrier import MAP_IGNORED, Carrier, CarrierHeader
 from gamut_onnx.container.residual_map import MapSamples, decoded_map
 from gamut_onnx.errors import GamutError
+from gamut_onnx.runtime.orientation import find_orientation, turn
+from gamut_onnx.runtime.orientation import fitted_pixels as _fitted_pixels
 from gamut_onnx.runtime.session import RestoreSession
 
 NO_MODEL = "no gamut-onnx model in this file: decoding as plain sRGB (clip-and-expand)"
@@ -47,11 +49,19 @@ def carrier_digest(carrier: Carrier, blob: Blob) -> bytes:
     return carrier.digest if blob.format_version >= 2 else carrier.legacy_digest
 
 
+def matching_orientation(carrier: Carrier, blob: Blob) -> int | None:
+    """How the carrier shows the image the blob was fitted on (1: as it is), or None when its
+    digest matches in no orientation (edited). The byte digest is checked first; the JPEG
+    coefficients and the other orientations only when it fails (blob-format.md 4.4)."""
+    plain = blob.pixel_digest == carrier_digest(carrier, blob)
+    return find_orientation(carrier.srgb8, carrier.jpeg_data, blob, plain)
+
+
 def check_blob(header: CarrierHeader) -> None:
     """Before the pixels are decoded: the blob must be valid and fitted for this size (a blob
     claiming another size is refused here, at the cost of reading the header)."""
     if header.blob is not None:
-        check_image_size(unpack_blob(header.blob), header.height, header.width)
+        check_image_size(unpack_blob(header.blob), header.height, header.width, turned=True)
 
 
 def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
@@ -59,13 +69,33 @@ def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
     if carrier.blob is None:
         return None, [*carrier.notes, NO_MODEL]
     blob = unpack_blob(carrier.blob)
-    check_image_size(blob, *carrier.srgb8.shape[:2])
+    check_image_size(blob, *carrier.srgb8.shape[:2], turned=True)
     warnings = list(carrier.notes)
-    if blob.pixel_digest != carrier_digest(carrier, blob):
+    orientation = matching_orientation(carrier, blob)
+    if orientation is None:  # edited: restored as it is, if it has the fitted size
+        height, width = carrier.srgb8.shape[:2]
+        if (blob.image_height, blob.image_width) != (height, width):
+            raise GamutError(
+                f"model was fitted for a {blob.image_width}x{blob.image_height} image, but the "
+                f"pixels are {width}x{height}: turned, but not losslessly (jpegtran without "
+                "-perfect?), or edited"
+            )
         warnings.append(EDITED)
+    # turned since encoding: restored as fitted (fitted_pixels), the output turned alike
+    carrier.orientation = orientation or 1
     if carrier.format == "jpeg" and blob.format_version < 2:
         warnings.append(WEAK_JPEG_DIGEST)
     return blob, warnings
+
+
+def fitted_pixels(carrier: Carrier) -> np.ndarray:
+    """The carrier's pixels in the orientation its model was fitted in (read_blob finds it)."""
+    return _fitted_pixels(carrier.srgb8, carrier.jpeg_data, carrier.orientation)
+
+
+def as_given(carrier: Carrier, pixels: np.ndarray) -> np.ndarray:
+    """A restore (in the fitted orientation) turned the way the carrier file shows it."""
+    return pixels if carrier.orientation == 1 else turn(pixels, carrier.orientation)
 
 
 def source_space(blob: Blob | None) -> ColourSpace | IccProfile:
@@ -94,7 +124,7 @@ def read_map(carrier: Carrier, blob: Blob | None) -> tuple[MapSamples | None, li
     if blob is None:
         return None, [f"{MAP_IGNORED}: the file has no model for it to correct"]
     try:
-        h, w = carrier.srgb8.shape[:2]
+        h, w = blob.image_height, blob.image_width  # the fitted size (maps are fitted too)
         recorded = blob.residual_map_digest
         return decoded_map(carrier.residual_map, h, w, carrier.blob, recorded), []
     except GamutError as exc:
@@ -162,8 +192,9 @@ def decode(
     start = time.perf_counter()
     blob, residual_map, warnings = checked(carrier, strict)
     session = RestoreSession(provider, tile=tile or 0)
+    prophoto = session.restore(fitted_pixels(carrier), blob, residual_map=residual_map)
     return DecodeResult(
-        prophoto=session.restore(carrier.srgb8, blob, residual_map=residual_map),
+        prophoto=as_given(carrier, prophoto),
         alpha=carrier.alpha,
         restored=blob is not None,
         warnings=warnings,

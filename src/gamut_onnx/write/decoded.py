@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from gamut_onnx.colour.cms import IccProfile
 from gamut_onnx.colour.spaces import space_name
 from gamut_onnx.container.carrier import Carrier
-from gamut_onnx.runtime.decode import ahead, checked, output_space
+from gamut_onnx.runtime.decode import ahead, as_given, checked, fitted_pixels, output_space
 from gamut_onnx.runtime.session import RestoreSession
 from gamut_onnx.write import (
     check_quality,
@@ -59,7 +59,12 @@ def decode_to_file(
     alpha = carrier.alpha
 
     def bands():
-        restored = session.bands(carrier.srgb8, blob, residual_map=residual_map)
+        if carrier.orientation == 1:
+            restored = session.bands(carrier.srgb8, blob, residual_map=residual_map)
+        else:  # a turned carrier: the whole restore, turned like the file, then its bands
+            whole = session.restore(fitted_pixels(carrier), blob, residual_map=residual_map)
+            whole = as_given(carrier, whole)
+            restored = ((top, whole[top : top + 256]) for top in range(0, len(whole), 256))
         for top, rows in ahead(restored):
             yield rows, None if alpha is None else alpha[top : top + rows.shape[0]]
 
