@@ -9,6 +9,7 @@ import { readCarrier } from './carrier.js';
 import { computeGrids, unusedGrids } from './grids.js';
 import { ordered } from './ordered.js';
 import { MAP_IGNORED, openMap } from './residualmap.js';
+import { readSidecar } from './sidecar.js';
 
 export { computeGrids, GRID_NAMES, GRID_ROWS } from './grids.js';
 
@@ -20,6 +21,14 @@ export const WEAK_JPEG_DIGEST =
   "this model (blob format 1) cannot tell whether the JPEG's APP0/APP14 segments were changed " +
   '(they alter the decoded colours): re-encode to get the full check';
 export const NOT_FINITE = 'restore produced non-finite values; refusing the output';
+/**
+ * How the one warning of a fallback decode starts: a damaged model is not a damaged photo, so
+ * without strict the CLI writes the plain sRGB photo (as the Python CLI does).
+ */
+export const MODEL_IGNORED = 'damaged gamut-onnx model ignored';
+/** The fallback's warning: what was wrong, and what was written instead. */
+export const modelIgnored = (reason) =>
+  `${MODEL_IGNORED} (${reason}): decoding as plain sRGB (clip-and-expand)`;
 
 /**
  * Pixels per restore run when no tile size is given: bands of whole rows of about this many.
@@ -85,6 +94,28 @@ function checkFittedSize(blob, width, height) {
   }
 }
 
+/** A sidecar's payloads in place of the header's, or its damage as the model's damage. */
+function fromSidecar(sidecar) {
+  try {
+    return { ...readSidecar(sidecar), modelDamage: null };
+  } catch (err) {
+    if (!(err instanceof GamutError)) throw err;
+    return { blob: null, residualMap: null, modelDamage: err.message };
+  }
+}
+
+/** The header's own model can be used: readable, valid and fitted for this size. */
+function usable(header, inflate) {
+  if (!header.blob || header.modelDamage) return false;
+  try {
+    checkFittedSize(readBlob(header.blob, { inflate }), header.width, header.height);
+    return true;
+  } catch (err) {
+    if (!(err instanceof GamutError)) throw err;
+    return false;
+  }
+}
+
 /**
  * Read carrier, blob and digest check (§4.2 items 1-3 and 5, and item 4 with `fitted`). The blob
  * is checked from the carrier's header, before its pixels are decoded, so a broken or
@@ -92,25 +123,48 @@ function checkFittedSize(blob, width, height) {
  * @param {Uint8Array} bytes
  * @param {Sha256} sha256
  * @param {import('./blob.js').Inflate} [inflate] for the blob's source ICC record (§3.1)
- * @param {{maxPixels?: number, fitted?: boolean, checked?: Function, decoded?: Function}}
- *   [options] maxPixels: the size limit (default 250 MP); fitted: also refuse a blob fitted for
- *   another size (item 4); checked: called with the header and blob once they pass, before the
- *   pixels are decoded; decoded: called with the carrier and blob once the pixels are, before
- *   their digest
+ * @param {{maxPixels?: number, fitted?: boolean, checked?: Function, decoded?: Function,
+ *   fallback?: boolean, sidecar?: Uint8Array}} [options] maxPixels: the size limit (default
+ *   250 MP); fitted: also refuse a blob fitted for another size (item 4); checked: called with
+ *   the header and blob once they pass, before the pixels are decoded; decoded: called with the
+ *   carrier and blob once the pixels are, before their digest; fallback: a damaged model (its
+ *   container, the blob, its size) is no model plus one warning instead of an error; sidecar:
+ *   the bytes of the carrier's sidecar file, whose model is used when the file has no usable one
+ * @returns {Promise<{carrier: object, blob: object|null, digestOk: boolean|null,
+ *   warnings: string[], model: 'embedded'|'sidecar'|'none'|'ignored'}>}
  */
 export async function openCarrier(bytes, sha256, inflate, options = {}) {
-  const { maxPixels, fitted = false, checked, decoded } = options;
+  const { maxPixels, fitted = false, checked, decoded, fallback = false, sidecar } = options;
   let blob = null;
+  let source = null;
+  let ignored = null;
+  let fromSide = false;
   const check = (header) => {
-    if (header.blob) {
-      blob = readBlob(header.blob, { inflate }); // item 3
-      if (fitted) checkFittedSize(blob, header.width, header.height);
+    fromSide = !!sidecar && !usable(header, inflate);
+    source = fromSide ? { ...header, ...fromSidecar(sidecar) } : header;
+    try {
+      if (source.modelDamage) throw new GamutError(source.modelDamage);
+      if (source.blob) {
+        blob = readBlob(source.blob, { inflate }); // item 3
+        if (fitted) checkFittedSize(blob, header.width, header.height);
+      }
+    } catch (err) {
+      if (!(err instanceof GamutError) || !fallback) throw err;
+      [blob, ignored] = [null, modelIgnored(err.message)];
+      source = { ...source, blob: null, residualMap: null };
     }
-    checked?.(header, blob);
+    checked?.(source, blob);
   };
   const carrier = await readCarrier(bytes, { maxPixels, check }); // item 1: several gmLP chunks
+  if (fromSide || ignored) {
+    Object.assign(carrier, { blob: source.blob, residualMap: source.residualMap, notes: [] });
+  }
+  const embedded = fromSide ? 'sidecar' : 'embedded';
   decoded?.(carrier, blob);
-  if (!blob) return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL] };
+  if (ignored) return { carrier, blob, digestOk: null, warnings: [ignored], model: 'ignored' };
+  if (!blob) {
+    return { carrier, blob, digestOk: null, warnings: [...carrier.notes, NO_MODEL], model: 'none' };
+  }
   blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
   // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.
   const parts = blob.formatVersion >= 2 ? carrier.digestParts : carrier.legacyDigestParts;
@@ -118,7 +172,7 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
   const warnings = [...carrier.notes];
   if (!digestOk) warnings.push(EDITED);
   if (carrier.format === 'jpeg' && blob.formatVersion < 2) warnings.push(WEAK_JPEG_DIGEST);
-  return { carrier, blob, digestOk, warnings };
+  return { carrier, blob, digestOk, warnings, model: embedded };
 }
 
 /**
@@ -279,11 +333,15 @@ export async function restorePixels(ort, session, image, options = {}) {
  *   record; maxPixels: refuse larger images from their header (default 250 MP); parallel: graph
  *   runs in flight at once (1 for InferenceSessions); decodeAvif: the residual map's decoder
  *   (default @jsquash/avif here); examine: called with the header and the checked blob (or
- *   null) before any pixel is decoded, may throw to stop there (e.g. a file without a model)
+ *   null) before any pixel is decoded, may throw to stop there (e.g. a file without a model);
+ *   fallback (ignored with strict): a damaged model gives the plain sRGB expansion and one
+ *   warning; sidecar: the bytes of the carrier's sidecar file (`photo.jpg.gamut`), used when
+ *   the file holds no usable model (a page cannot see neighbouring files: fetch them itself)
  * @returns {Promise<Omit<Restored, 'data'> & {image: RestoreImage}>}
  */
 export async function openRestore(ort, sessions, bytes, options) {
   const { sha256, inflate, strict, maxPixels, parallel = 1, decodeAvif, examine } = options;
+  const fallback = !strict && !!options.fallback;
   // The residual map is checked and decoded from the header on, while the pixels decode (a
   // worker's decoder runs meanwhile); its warning still comes after the carrier's.
   let mapping = null;
@@ -308,8 +366,10 @@ export async function openRestore(ort, sessions, bytes, options) {
     gridding = computeGrids(ort, sessions.grids, rgb, width, height, { parallel: gridRuns });
     gridding.catch(() => {}); // awaited below unless the checks refuse first
   };
-  const reading = { maxPixels, fitted: true, checked, decoded };
-  const { carrier, blob, digestOk, warnings } = await openCarrier(bytes, sha256, inflate, reading);
+  const { sidecar } = options;
+  const reading = { maxPixels, fitted: true, checked, decoded, fallback, sidecar };
+  const opened = await openCarrier(bytes, sha256, inflate, reading);
+  const { carrier, blob, digestOk, warnings, model: source } = opened;
   const { width, height } = carrier;
   sessions.restore.warm?.(); // a worker session (lib/pool.js) loads its graph meanwhile
   let map = null;
@@ -327,6 +387,7 @@ export async function openRestore(ort, sessions, bytes, options) {
   const model = blob ? modelFeeds(ort, blob) : plainFeeds(ort);
   const image = restoreImage(ort, carrier, model, { grids, map });
   const out = { width, height, warnings, blob, carrier, digestOk, residualMap: !!map, image };
+  out.model = source;
   if (carrier.alpha) out.alpha = carrier.alpha;
   return out;
 }

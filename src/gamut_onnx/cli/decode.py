@@ -65,7 +65,11 @@ def decode(
         str, typer.Option(help="onnxruntime provider: auto, cpu or cuda.")
     ] = "auto",
     strict: Annotated[
-        bool, typer.Option(help="Fail instead of warning (no model, edits).")
+        bool,
+        typer.Option(
+            help="Fail instead of warning (no model, a damaged model, edits); without it a "
+            "damaged model gives the plain sRGB photo."
+        ),
     ] = False,
     tile: Annotated[
         int,
@@ -110,7 +114,10 @@ def decode(
 
 
 def decode_line(report: dict) -> str:
+    model = report.get("model")
     what = "restored" if report["restored"] else "expanded (no model)"
+    what = "expanded (damaged model ignored)" if model == "ignored" else what
+    what += " from its sidecar" if report["restored"] and model == "sidecar" else ""
     what += " with its residual map" if report.get("residual_map") else ""
     return (
         f"{report['output']}: {report['width']}x{report['height']} {what} in "

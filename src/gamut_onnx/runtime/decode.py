@@ -28,6 +28,15 @@ WEAK_JPEG_DIGEST = (
     "(they alter the decoded colours): re-encode to get the full check"
 )
 MAP_MISSING = "the model's residual map is missing (removed?): restored without it"
+# A damaged model is not a damaged photo: without --strict the CLI writes the plain sRGB
+# photo (as for a file without a model) and says why in one warning, as libultrahdr falls back
+# to the SDR image when its gain map is unusable.
+MODEL_IGNORED = "damaged gamut-onnx model ignored"
+
+
+def model_ignored(reason: str) -> str:
+    """The one warning of a fallback decode: what was wrong, and what was written instead."""
+    return f"{MODEL_IGNORED} ({reason}): decoding as plain sRGB (clip-and-expand)"
 
 
 @dataclass
@@ -48,18 +57,29 @@ def carrier_digest(carrier: Carrier, blob: Blob) -> bytes:
 
 
 def check_blob(header: CarrierHeader) -> None:
-    """Before the pixels are decoded: the blob must be valid and fitted for this size (a blob
-    claiming another size is refused here, at the cost of reading the header)."""
+    """Before the pixels are decoded: the blob must be readable, valid and fitted for this size
+    (a blob claiming another size is refused here, at the cost of reading the header)."""
+    if header.model_damage is not None:
+        raise GamutError(header.model_damage)
     if header.blob is not None:
         check_image_size(unpack_blob(header.blob), header.height, header.width)
 
 
-def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
-    """The carrier's blob checked against its pixels, plus warnings for soft problems."""
-    if carrier.blob is None:
-        return None, [*carrier.notes, NO_MODEL]
-    blob = unpack_blob(carrier.blob)
-    check_image_size(blob, *carrier.srgb8.shape[:2])
+def read_blob(carrier: Carrier, fallback: bool = False) -> tuple[Blob | None, list[str]]:
+    """The carrier's blob checked against its pixels, plus warnings for soft problems. A model
+    that cannot be used (unreadable container, invalid blob, fitted for another size) is an
+    error, or with `fallback` no model and one warning saying why."""
+    try:
+        if carrier.model_damage is not None:
+            raise GamutError(carrier.model_damage)
+        if carrier.blob is None:
+            return None, [*carrier.notes, NO_MODEL]
+        blob = unpack_blob(carrier.blob)
+        check_image_size(blob, *carrier.srgb8.shape[:2])
+    except GamutError as exc:
+        if not fallback:
+            raise
+        return None, [model_ignored(str(exc))]
     warnings = list(carrier.notes)
     if blob.pixel_digest != carrier_digest(carrier, blob):
         warnings.append(EDITED)
@@ -101,13 +121,18 @@ def read_map(carrier: Carrier, blob: Blob | None) -> tuple[MapSamples | None, li
         return None, [f"{MAP_IGNORED}: {exc}"]
 
 
-def checked(carrier: Carrier, strict: bool) -> tuple[Blob | None, MapSamples | None, list]:
-    """Blob, residual map and warnings of a carrier; --strict turns a warning into an error."""
+def checked(
+    carrier: Carrier, strict: bool, fallback: bool = False
+) -> tuple[Blob | None, MapSamples | None, list]:
+    """Blob, residual map and warnings of a carrier; --strict turns a warning into an error;
+    `fallback` (never with strict) decodes a carrier whose model is damaged as plain sRGB."""
     from gamut_onnx.runtime.backend import conflict_message, installed_builds
 
-    blob, warnings = read_blob(carrier)
-    residual_map, map_warnings = read_map(carrier, blob)
-    warnings += map_warnings
+    blob, warnings = read_blob(carrier, fallback and not strict)
+    residual_map = None
+    if not (warnings and warnings[0].startswith(MODEL_IGNORED)):  # one line says it all
+        residual_map, map_warnings = read_map(carrier, blob)
+        warnings += map_warnings
     conflict = conflict_message(installed_builds())
     if conflict:  # restores on the CPU provider still work; say how to repair the install
         warnings.append(conflict)
@@ -156,11 +181,17 @@ def ahead(items: Iterator, depth: int = 1) -> Iterator:
 
 
 def decode(
-    carrier: Carrier, *, provider: str = "auto", strict: bool = False, tile: int | None = None
+    carrier: Carrier,
+    *,
+    provider: str = "auto",
+    strict: bool = False,
+    tile: int | None = None,
+    fallback: bool = False,
 ) -> DecodeResult:
-    """Restore linear ProPhoto from a carrier; strict turns warnings into errors."""
+    """Restore linear ProPhoto from a carrier; strict turns warnings into errors; `fallback`
+    expands a carrier whose model is damaged as plain sRGB, with a warning, instead of failing."""
     start = time.perf_counter()
-    blob, residual_map, warnings = checked(carrier, strict)
+    blob, residual_map, warnings = checked(carrier, strict, fallback)
     session = RestoreSession(provider, tile=tile or 0)
     return DecodeResult(
         prophoto=session.restore(carrier.srgb8, blob, residual_map=residual_map),
