@@ -13,7 +13,9 @@ import { MAX_SIDECAR_BYTES, SIDECAR_SUFFIX } from './lib/sidecar.js';
 
 const USAGE =
   'usage: gamut-onnx-restore IN.(png|tif|jpg) OUT.tif [--strict] [--max-pixels N]\n' +
-  '  --max-pixels N  refuse larger images (default: GAMUT_ONNX_MAX_PIXELS, else 250000000)';
+  '  --strict        fail instead of warning (no model, a damaged model, edited pixels)\n' +
+  '  --max-pixels N  refuse larger images (default: GAMUT_ONNX_MAX_PIXELS, else 250000000)\n' +
+  'IN.gamut beside IN (gamut-onnx detach) is used when IN holds no usable model.';
 
 async function main(argv) {
   if (argv.includes('-h') || argv.includes('--help')) {
