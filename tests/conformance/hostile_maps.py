@@ -101,8 +101,8 @@ OUTSIDE_THE_PROFILE = {
 
 
 def bad_crc(data: bytes) -> bytes:
-    """The PNG with its gmRM chunk's CRC broken."""
-    at = data.index(PNG_MAP_CHUNK)
+    """The PNG with its map chunk's CRC broken (gmRm, or gmRM in the committed vectors)."""
+    at = data.find(PNG_MAP_CHUNK) if PNG_MAP_CHUNK in data else data.index(LEGACY_PNG_MAP_CHUNK)
     length = struct.unpack_from(">I", data, at - 4)[0]
     crc = at + 4 + length
     return data[:crc] + bytes(b ^ 0xFF for b in data[crc : crc + 4]) + data[crc + 4 :]

@@ -149,6 +149,8 @@ def inspect(
         "alpha": found.alpha is not None,
         "has_model": found.blob is not None,
     }
+    if found.model_damage is not None:  # the model's chunk or segments cannot be read
+        info["model_damage"] = found.model_damage
     if found.blob is not None:
         blob = unpack_blob(found.blob)
         info.update(
