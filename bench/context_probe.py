@@ -33,7 +33,7 @@ from gamut_onnx.colour import (
 from gamut_onnx.context import CONTEXT_INPUTS, context_inputs
 from gamut_onnx.fit import encode_pool, load_init, preset, training_pixels
 from gamut_onnx.fit.race import pool_loss
-from gamut_onnx.fit.train import Training
+from gamut_onnx.fit.step import Training
 from gamut_onnx.read import read_prophoto
 from gamut_onnx.runtime import RestoreSession
 

@@ -21,7 +21,7 @@ from common import gated_scores, print_means
 
 from gamut_onnx.colour import boundary_mask, out_of_gamut_mask, prophoto_to_srgb8
 from gamut_onnx.fit import encode_pool, load_init, preset, training_pixels
-from gamut_onnx.fit.train import learning_rate
+from gamut_onnx.fit.step import learning_rate
 from gamut_onnx.read import read_prophoto
 
 

@@ -67,10 +67,10 @@ def pool_loss(model, pool) -> float:
     """A fitted model's mean squared error over its whole training pool: a steadier yardstick
     than the last batch's loss when two fits drew different batches (CPU against CUDA)."""
     from gamut_onnx.fit import model_parameters
-    from gamut_onnx.fit.train import _gradients
+    from gamut_onnx.fit.step import gradients
 
     params = [p.unsqueeze(0) for p in model_parameters(model)]
-    _, loss = _gradients(params, pool[0].unsqueeze(0), pool[1].unsqueeze(0))
+    _, loss = gradients(params, pool[0].unsqueeze(0), pool[1].unsqueeze(0))
     return float(loss[0])
 
 

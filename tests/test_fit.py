@@ -17,7 +17,7 @@ from gamut_onnx.fit import (  # noqa: E402
     sample_indices,
     training_pixels,
 )
-from gamut_onnx.fit.train import _gradients  # noqa: E402
+from gamut_onnx.fit.step import gradients  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_hand_written_gradients_match_autograd():
     expected = []
     for layer in (model[0], model[2], model[4]):
         expected += [layer.weight.grad.t(), layer.bias.grad]
-    grads, got_loss = _gradients(model_parameters(model), features, targets)
+    grads, got_loss = gradients(model_parameters(model), features, targets)
     assert float(got_loss) == pytest.approx(float(loss.detach()), rel=1e-6)
     for g, e in zip(grads, expected, strict=True):
         torch.testing.assert_close(g, e, rtol=1e-5, atol=1e-7)
@@ -87,8 +87,8 @@ def test_own_adam_equals_torch_adam_bit_for_bit():
     for step in range(1, 41):
         lr = 5e-3 / step  # a changing rate, as the cosine schedule sets it
         mine.lr = reference.param_groups[0]["lr"] = lr
-        mine.step(_gradients(ours, features, targets)[0])
-        grads = _gradients([p.detach() for p in theirs], features, targets)[0]
+        mine.step(gradients(ours, features, targets)[0])
+        grads = gradients([p.detach() for p in theirs], features, targets)[0]
         for p, g in zip(theirs, grads, strict=True):
             p.grad = g
         reference.step()

@@ -13,7 +13,7 @@ import tifffile
 from conftest import FAST_FIT, check_ok, run_cli
 
 from gamut_onnx.colour import icc
-from gamut_onnx.colour.spaces import NAMED_SPACES, from_prophoto_matrix
+from gamut_onnx.colour.spaces import NAMED_SPACES, from_prophoto_matrix, space_name
 from gamut_onnx.colour.transfer import TRANSFERS
 from gamut_onnx.container import png
 from gamut_onnx.container.png import make_chunk
@@ -22,7 +22,7 @@ from gamut_onnx.read import read_prophoto
 from gamut_onnx.read.isobmff import read_heif_header
 from gamut_onnx.read.jxl_header import read_header
 from gamut_onnx.sample import synthetic_scene
-from gamut_onnx.write import write_restored_image
+from gamut_onnx.write import coded_space, write_restored_image
 
 P3_XY = (0.680, 0.320, 0.265, 0.690, 0.150, 0.060)
 GAMMA_P3_ICC = imagecodecs.cms_profile(
@@ -81,8 +81,9 @@ def test_decode_defaults_to_the_source_space_with_icc_and_cicp(p3_carrier, tmp_p
         (".tif", ("--space", "prophoto-linear", "--depth", "float"), "prophoto-linear", "float"),
         (".tif", ("--space", "prophoto"), "prophoto", "tiff"),
         (".png", ("--space", "rec2020-pq"), "rec2020-pq", "pq"),
+        (".png", ("--space", "rec2020"), "rec2020", "oetf"),
     ],
-    ids=["avif10", "avif12-rec2020", "jxl", "float-tiff", "prophoto-tiff", "png-pq"],
+    ids=["avif10", "avif12-rec2020", "jxl", "float-tiff", "prophoto-tiff", "png-pq", "png-oetf"],
 )
 def test_every_output_format_reads_back_in_its_space(
     p3_carrier, tmp_path, suffix, args, space, check
@@ -92,7 +93,10 @@ def test_every_output_format_reads_back_in_its_space(
     data = out.read_bytes()
     if check.startswith("avif"):
         header = read_heif_header(data)
-        assert header.nclx[:2] == NAMED_SPACES[space].cicp and header.bit_depth == int(check[4:])
+        # Rec. 2020 goes out with the sRGB curve (13): code 1 is read two ways by viewers.
+        coded = coded_space("avif", NAMED_SPACES[space])
+        assert header.nclx[:2] == coded.cicp and header.bit_depth == int(check[4:])
+        assert coded.cicp == (9, 13) if space == "rec2020" else coded == NAMED_SPACES[space]
         assert imagecodecs.avif_decode(data).max() < (1 << int(check[4:]))
     elif check == "jxl":
         assert read_header(data).colour.primaries_name == "p3"
@@ -102,10 +106,14 @@ def test_every_output_format_reads_back_in_its_space(
             page = tif.pages.first
             assert page.dtype == (np.float32 if check == "float" else np.uint16)
             assert page.tags.valueof(34675) == icc.profile_for(NAMED_SPACES[space])
+    elif check == "oetf":  # the exact camera curve in the profile, no cICP viewers misread
+        assert b"cICP" not in chunks(out)
+        assert png.iccp_profile(chunks(out)) == icc.profile_for(NAMED_SPACES[space])
     else:  # PQ: cICP only, since an ICC matrix/TRC profile cannot say PQ
         assert chunks(out)[b"cICP"] == [bytes([9, 16, 0, 1])] and b"iCCP" not in chunks(out)
     restored = read_prophoto(out)
-    assert restored.space_name == space
+    written = coded_space(suffix.lstrip("."), NAMED_SPACES[space])
+    assert restored.space_name == space_name(written)
     assert restored.prophoto.shape == read_prophoto(p3_carrier["source"]).prophoto.shape
 
 
@@ -197,3 +205,24 @@ def test_bands_are_produced_ahead_in_order_and_errors_reach_the_writer():
     stream = ahead(iter(range(10**6)))  # a writer that stops early does not hang the producer
     assert next(stream) == 0
     stream.close()
+
+
+def test_avif_is_lossless_unless_a_quality_is_asked_for(p3_carrier, tmp_path):
+    lossless, lossy = tmp_path / "lossless.avif", tmp_path / "q90.avif"
+    png16 = tmp_path / "p3.png"
+    check_ok(run_cli("decode", p3_carrier["carrier"], "-o", png16, "--space", "display-p3"))
+    report = json.loads(check_ok(run_cli("decode", p3_carrier["carrier"], "-o", lossless,
+                                         "--json")).stdout)  # fmt: skip
+    assert report["quality"] == 100 and report["depth"] == "10"
+    report = json.loads(check_ok(run_cli("decode", p3_carrier["carrier"], "-o", lossy,
+                                         "--quality", "90", "--json")).stdout)  # fmt: skip
+    assert report["quality"] == 90
+    # Lossless: the 10-bit codes are the 16-bit PNG's, rounded; quality 90 is not.
+    ten_bit = np.rint(imagecodecs.png_decode(png16.read_bytes()) / 65535 * 1023)
+    assert np.abs(imagecodecs.avif_decode(lossless.read_bytes()) - ten_bit).max() <= 1
+    assert np.abs(imagecodecs.avif_decode(lossy.read_bytes()) - ten_bit).max() > 1
+    assert lossy.stat().st_size < lossless.stat().st_size
+    refused = run_cli("decode", p3_carrier["carrier"], "-o", tmp_path / "x.png", "--quality", "90")
+    assert refused.returncode == 1 and refused.stderr.strip().count("\n") == 0
+    assert "--quality applies to AVIF output only" in refused.stderr
+    assert not (tmp_path / "x.png").exists()

@@ -46,6 +46,7 @@ class DecodeOptions:
     provider: str = "auto"
     strict: bool = False
     tile: int = 0  # 0: the provider's default (runtime/session.py)
+    quality: int | None = None  # AVIF only; None: lossless
 
 
 def check_paths(source: Path, output: Path) -> None:
@@ -159,12 +160,12 @@ def decode_file(
     from gamut_onnx.container.carrier import read_carrier
     from gamut_onnx.container.sidecar import sidecar_path
     from gamut_onnx.runtime.decode import check_blob
-    from gamut_onnx.write import output_format
+    from gamut_onnx.write import check_quality, output_format
     from gamut_onnx.write.decoded import decode_to_file
 
     start = time.perf_counter()
     carrier, output = Path(carrier), Path(output)
-    output_format(output)
+    check_quality(output_format(output), options.quality)
     check_paths(carrier, output)
     side = sidecar_path(carrier)
     early = check_blob if options.strict and not side.is_file() else None
@@ -177,6 +178,7 @@ def decode_file(
         provider=options.provider,
         strict=options.strict,
         tile=options.tile,
+        quality=options.quality,
         fallback=not options.strict,
     )
     h, w = found.srgb8.shape[:2]
@@ -191,6 +193,7 @@ def decode_file(
         "residual_map": report.residual_map,
         "space": report.space,
         "depth": report.depth,
+        "quality": report.quality,
         "provider": report.provider,
         "decode_s": report.decode_s,
         "total_s": time.perf_counter() - start,

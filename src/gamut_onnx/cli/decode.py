@@ -61,6 +61,10 @@ def decode(
         str | None,
         typer.Option(help="Bits: 16 (PNG, TIFF, JXL), 10 or 12 (AVIF), float (linear TIFF)."),
     ] = None,
+    quality: Annotated[
+        int | None,
+        typer.Option(min=0, max=100, help="AVIF encoder quality, 0-100; default 100, lossless."),
+    ] = None,
     provider: Annotated[
         str, typer.Option(help="onnxruntime provider: auto, cpu or cuda.")
     ] = "auto",
@@ -96,7 +100,9 @@ def decode(
     """
     from gamut_onnx.jobs import DecodeOptions, decode_file
 
-    options = DecodeOptions(space=space, depth=depth, provider=provider, strict=strict, tile=tile)
+    options = DecodeOptions(
+        space=space, depth=depth, provider=provider, strict=strict, tile=tile, quality=quality
+    )
     if is_batch(carriers, output) or ray:
         run_batch_command(
             "decode", carriers, output, options, fmt=fmt, recursive=recursive, jobs=jobs,
@@ -119,10 +125,12 @@ def decode_line(report: dict) -> str:
     what = "expanded (damaged model ignored)" if model == "ignored" else what
     what += " from its sidecar" if report["restored"] and model == "sidecar" else ""
     what += " with its residual map" if report.get("residual_map") else ""
+    quality = report.get("quality")
+    coding = "" if quality is None else " lossless" if quality == 100 else f" quality {quality}"
     return (
         f"{report['output']}: {report['width']}x{report['height']} {what} in "
         f"{report['decode_s']:.2f} s ({report['provider']}), {report['space']} "
-        f"{'float32' if report['depth'] == 'float' else report['depth'] + '-bit'}"
+        f"{'float32' if report['depth'] == 'float' else report['depth'] + '-bit'}{coding}"
     )
 
 

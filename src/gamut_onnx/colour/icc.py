@@ -2,8 +2,11 @@
 (sRGB), the restored outputs (every named space of colour/spaces.py) and the linear ProPhoto
 profile LittleCMS converts into (colour/cms.py). Reading profiles is LittleCMS's job.
 
-Output profiles carry the space's colorants adapted to the ICC's D50 with CAT02, the adaptation
-our conversions use, so a colour-managed viewer reads our pixels as we wrote them.
+Output profiles carry the space's colorants adapted to the ICC's D50 with Bradford, as every
+maker's profiles and every viewer's display profiles do: a viewer then takes a D65 space (Display
+P3, Adobe RGB, Rec. 2020, sRGB) to a D65 display without any adaptation, exactly as our matrices
+do. ProPhoto's D50 white is the one place the two adaptations meet: ICC viewers adapt it to a
+D65 display with Bradford, our conversions with CAT02 (the method's, colour-science's).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def _m(*rows: float) -> np.ndarray:
 
 
 SRGB_XYZ_D50 = _m(0.4360, 0.3851, 0.1431, 0.2225, 0.7169, 0.0606, 0.0139, 0.0971, 0.7141)
+BRADFORD = _m(0.8951, 0.2664, -0.1614, -0.7502, 1.7135, 0.0367, 0.0389, -0.0685, 1.0296)
 # Bradford adaptation D65 (0.95047, 1, 1.08883) -> PCS D50, for the sRGB profile's 'chad' tag.
 BRADFORD_D65_TO_D50 = _m(
     1.047840, 0.022898, -0.050181, 0.029554, 0.990492, -0.017066, -0.009246, 0.015063, 0.751839
@@ -131,10 +135,20 @@ SRGB_ICC: bytes = build_matrix_trc_icc(
 )
 
 
+def _adaptation_to_pcs(cone: np.ndarray, white_xy: tuple[float, float]) -> np.ndarray:
+    """Von Kries adaptation in the `cone` space from a white point's xy to the PCS's D50."""
+    source, target = cone @ xy_to_XYZ(white_xy), cone @ np.array(PCS_D50)
+    return np.linalg.inv(cone) @ np.diagflat(target / source) @ cone
+
+
 def cat02_to_pcs(white_xy: tuple[float, float]) -> np.ndarray:
     """CAT02 adaptation from a white point's xy to the ICC PCS illuminant (D50)."""
-    source, target = CAT02 @ xy_to_XYZ(white_xy), CAT02 @ np.array(PCS_D50)
-    return np.linalg.inv(CAT02) @ np.diagflat(target / source) @ CAT02
+    return _adaptation_to_pcs(CAT02, white_xy)
+
+
+def bradford_to_pcs(white_xy: tuple[float, float]) -> np.ndarray:
+    """Linear Bradford adaptation to D50, what ICC profile makers use (ICC.1:2022 Annex E)."""
+    return _adaptation_to_pcs(BRADFORD, white_xy)
 
 
 def named_space_of(icc: bytes) -> ColourSpace | None:
@@ -159,7 +173,7 @@ def profile_for(space: ColourSpace) -> bytes | None:
         if space.transfer == "linear":
             return PROPHOTO_LINEAR_ICC
     primaries = PRIMARIES[space.primaries]
-    chad = cat02_to_pcs(primaries.white)
+    chad = bradford_to_pcs(primaries.white)
     colorants = chad @ primaries.to_xyz
     description = f"{primaries.label}, {space.transfer}, gamut-onnx"
     return build_matrix_trc_icc(colorants, PARAMETRIC_TRC[space.transfer], description, chad)

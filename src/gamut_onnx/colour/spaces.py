@@ -181,6 +181,9 @@ LABELS = {
     "srgb": "sRGB",
     "srgb-linear": "linear sRGB",
 }
+# H.273 transfer codes that name a camera OETF (BT.709, BT.601, BT.2020 10/12-bit): viewers decode
+# them either with its exact inverse or as a display's BT.1886 gamma 2.4 (Chromium).
+OETF_CICP_TRANSFERS = frozenset({1, 6, 14, 15})
 _CICP_PRIMARIES = {p.cicp: p.name for p in PRIMARIES.values() if p.cicp is not None}
 _CICP_TRANSFERS = {code: name for name, (_, _, code, _) in TRANSFERS.items() if code is not None}
 _CICP_TRANSFERS |= {14: "bt709", 15: "bt709", 6: "bt709"}  # BT.2020 10/12-bit and BT.601 OETFs

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+import gamut_onnx.evaluate.softclip as softclip
 from gamut_onnx.codec import decode, encode
 from gamut_onnx.colour import out_of_gamut_mask, prophoto_to_srgb8, prophoto_to_srgb_linear
 from gamut_onnx.container import jpeg
 from gamut_onnx.container.carrier import decode_carrier, encode_carrier
 from gamut_onnx.errors import GamutError
-from gamut_onnx.evaluate import softclip
 from gamut_onnx.metrics import delta_e_2000, prophoto_to_lab, psnr, rmse
 from gamut_onnx.paths import find_photos
 from gamut_onnx.read import read_prophoto

@@ -16,7 +16,9 @@ from gamut_onnx.fit.config import (
 )
 from gamut_onnx.fit.initial import init_path, initial_model, load_init, read_init, save_init
 from gamut_onnx.fit.model import build_model, encode_features, load_parameters, model_parameters
-from gamut_onnx.fit.train import FitResult, encode_pool, fit, sample_indices, train, training_pixels
+from gamut_onnx.fit.pool import encode_pool, sample_indices, training_pixels
+from gamut_onnx.fit.step import train
+from gamut_onnx.fit.train import FitResult, fit
 
 __all__ = [
     "PIXEL_CHOICES",

@@ -15,18 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from gamut_onnx.fit.adam import Adam
+from gamut_onnx.fit.captured import train_captured
 from gamut_onnx.fit.config import FitConfig, check_config, cpu_threads, resolve_device
 from gamut_onnx.fit.initial import initial_model
 from gamut_onnx.fit.model import load_parameters, model_parameters
-from gamut_onnx.fit.train import (
-    FitResult,
-    _gradients,
-    featurise,
-    learning_rate,
-    pool_arrays,
-    train,
-    training_pixels,
-)
+from gamut_onnx.fit.pool import featurise, pool_arrays, training_pixels
+from gamut_onnx.fit.step import gradients, learning_rate, train
+from gamut_onnx.fit.train import FitResult
 
 Pool = tuple[np.ndarray, np.ndarray]  # pool_arrays: MLP inputs [n, 5 or 21], residuals [n, 3]
 
@@ -108,8 +103,6 @@ def _train_together(encoded: list, single: list, config: FitConfig, device: str)
         torch.Generator(device=device).manual_seed(config.seed) for _ in encoded
     ]  # one per model, seeded as a lone fit's: the same batches
     if device.startswith("cuda"):  # a captured graph: no per-step launches (fit/captured.py)
-        from gamut_onnx.fit.captured import train_captured
-
         return train_captured(encoded, single, config, generators, device)
     return _train_stacked(encoded, single, config, generators, device)
 
@@ -134,6 +127,6 @@ def _train_stacked(pools: list, single: list, config: FitConfig, generators: lis
         targets = torch.stack(
             [t.index_select(0, i) for (_, t), i in zip(pools, picks, strict=True)]
         )
-        grads, loss = _gradients(params, features, targets)
+        grads, loss = gradients(params, features, targets)
         optimiser.step(grads)
     return params, loss.tolist()

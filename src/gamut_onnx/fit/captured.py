@@ -21,7 +21,7 @@ import numpy as np
 
 from gamut_onnx.fit.adam import BETA1, BETA2, EPS
 from gamut_onnx.fit.config import FitConfig
-from gamut_onnx.fit.train import _gradients, learning_rate
+from gamut_onnx.fit.step import gradients, learning_rate
 
 CHUNK = 50  # steps per captured graph: long enough to hide launches, short enough to capture fast
 
@@ -63,7 +63,7 @@ class CapturedTrainer:
         picks = self.index[:, j].reshape(-1)
         features = self.features.index_select(0, picks).view(self.models, self.batch, -1)
         targets = self.targets.index_select(0, picks).view(self.models, self.batch, 3)
-        grads, loss = _gradients(self.params, features, targets)
+        grads, loss = gradients(self.params, features, targets)
         torch._foreach_lerp_(self.first, grads, 1 - BETA1)
         torch._foreach_mul_(self.second, BETA2)
         torch._foreach_addcmul_(self.second, grads, grads, 1 - BETA2)

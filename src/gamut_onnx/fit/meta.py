@@ -22,7 +22,8 @@ from gamut_onnx.fit.adam import Adam
 from gamut_onnx.fit.config import resolve_device
 from gamut_onnx.fit.initial import initial_model, read_init, save_init
 from gamut_onnx.fit.model import model_parameters
-from gamut_onnx.fit.train import encode_pool, train, training_pixels
+from gamut_onnx.fit.pool import encode_pool, training_pixels
+from gamut_onnx.fit.step import train
 
 
 def random_crops(

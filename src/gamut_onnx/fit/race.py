@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gamut_onnx.context import CONTEXT_INPUTS
+from gamut_onnx.fit.captured import train_captured
 from gamut_onnx.fit.config import FitConfig
-from gamut_onnx.fit.train import Training
+from gamut_onnx.fit.step import Training
 
 POOL_CHUNK = 65_536
 
@@ -98,8 +99,6 @@ def race_captured(
     to the end as two models of one captured graph (fit/captured.py), about the time of one.
     The plain model trains on the pool with its context columns zeroed, so its context rows get
     zero gradients and stay exactly zero; the pool loss picks."""
-    from gamut_onnx.fit.captured import train_captured
-
     plain_features = features.clone()
     plain_features[:, -CONTEXT_INPUTS:] = 0
     pools = [(plain_features, targets), (features, targets)]

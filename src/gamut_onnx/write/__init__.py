@@ -15,7 +15,7 @@ import numpy as np
 
 from gamut_onnx.colour.cms import IccProfile
 from gamut_onnx.colour.icc import profile_for
-from gamut_onnx.colour.spaces import ColourSpace, space_name
+from gamut_onnx.colour.spaces import OETF_CICP_TRANSFERS, ColourSpace, space_name
 from gamut_onnx.errors import GamutError
 from gamut_onnx.files import open_atomic
 from gamut_onnx.write.encoding import Band, encoded_bands
@@ -39,11 +39,18 @@ def output_format(path: str | os.PathLike) -> str:
 
 def coded_space(fmt: str, space: ColourSpace | IccProfile) -> ColourSpace | IccProfile:
     """AVIF and JPEG XL are tagged with codes, not ICC profiles: an ICC space goes out as the
-    named space it describes (Apple's "Display P3" profile as display-p3), when there is one."""
-    if fmt in ("avif", "jxl") and isinstance(space, IccProfile):
+    named space it describes (Apple's "Display P3" profile as display-p3), when there is one.
+    Their code for the BT.709/BT.2020 camera curve is read two ways (the exact inverse OETF, or
+    Chromium's BT.1886 gamma 2.4: up to 80 8-bit codes apart), so those go out with the sRGB
+    curve, whose code every viewer reads alike; the primaries stay."""
+    if fmt not in ("avif", "jxl"):
+        return space
+    if isinstance(space, IccProfile):
         from gamut_onnx.colour.cms import nearest_named_space
 
-        return nearest_named_space(space) or space
+        space = nearest_named_space(space) or space
+    if isinstance(space, ColourSpace) and space.transfer == "bt709":
+        return ColourSpace(space.primaries, "srgb")
     return space
 
 
@@ -69,13 +76,27 @@ def resolve_depth(fmt: str, depth: str | None, space: ColourSpace | IccProfile) 
     return depth
 
 
+def check_quality(fmt: str, quality: int | None) -> None:
+    """--quality is for the one lossy output; PNG, TIFF and JPEG XL are always lossless."""
+    if quality is None:
+        return
+    if fmt != "avif":
+        raise GamutError(f"--quality applies to AVIF output only ({fmt.upper()} is lossless)")
+    if not 0 <= quality <= 100:
+        raise GamutError(f"--quality must be 0-100 (100: lossless), not {quality}")
+
+
 def _tags(space, depth: str) -> tuple[bytes | None, tuple | None]:
-    """(ICC profile, cICP codes) that describe the output."""
+    """(ICC profile, cICP codes) that describe the output. A camera-OETF transfer code is left
+    out: viewers that prefer cICP read it as BT.1886, the ICC profile says the exact curve."""
     if isinstance(space, IccProfile):
         return space.data, None
     if depth == "float":
         space = ColourSpace(space.primaries, "linear")
-    return profile_for(space), space.cicp
+    icc, cicp = profile_for(space), space.cicp
+    if icc is not None and cicp is not None and cicp[1] in OETF_CICP_TRANSFERS:
+        cicp = None
+    return icc, cicp
 
 
 def write_restored(
@@ -86,10 +107,13 @@ def write_restored(
     has_alpha: bool,
     space: ColourSpace | IccProfile,
     depth: str | None = None,
+    quality: int | None = None,
 ) -> None:
-    """Encode the restored rows in `space` and write them atomically to `path`."""
+    """Encode the restored rows in `space` and write them atomically to `path`; `quality`
+    (AVIF only, 0-100) trades precision for size, lossless when None."""
     fmt = output_format(path)
     depth = resolve_depth(fmt, depth, space)
+    check_quality(fmt, quality)
     if fmt == "jxl":
         from gamut_onnx.write.jxl import jxl_space
 
@@ -108,9 +132,10 @@ def write_restored(
 
             write_tiff(out, encoded, width, height, channels, icc, depth)
         elif fmt == "avif":
-            from gamut_onnx.write.avif import avif_bytes
+            from gamut_onnx.write.avif import LOSSLESS, avif_bytes
 
-            out.write(avif_bytes(np.concatenate(list(encoded), axis=0), int(depth), cicp))
+            image = np.concatenate(list(encoded), axis=0)
+            out.write(avif_bytes(image, int(depth), cicp, LOSSLESS if quality is None else quality))
         else:
             from gamut_onnx.write.jxl import jxl_bytes
 
@@ -123,12 +148,13 @@ def write_restored_image(
     alpha: np.ndarray | None,
     space: ColourSpace | IccProfile,
     depth: str | None = None,
+    quality: int | None = None,
 ) -> None:
     """`write_restored` for a whole image in memory (the Python API's DecodeResult)."""
     if not np.isfinite(prophoto).all():
         raise GamutError("restored image contains NaN or infinite values")
     h, w = prophoto.shape[:2]
-    write_restored(path, [(prophoto, alpha)], w, h, alpha is not None, space, depth)
+    write_restored(path, [(prophoto, alpha)], w, h, alpha is not None, space, depth, quality)
 
 
 def write_restored_tiff(

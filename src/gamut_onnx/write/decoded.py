@@ -13,7 +13,14 @@ from gamut_onnx.colour.spaces import space_name
 from gamut_onnx.container.carrier import Carrier
 from gamut_onnx.runtime.decode import ahead, checked, output_space
 from gamut_onnx.runtime.session import RestoreSession
-from gamut_onnx.write import coded_space, output_format, resolve_depth, write_restored
+from gamut_onnx.write import (
+    check_quality,
+    coded_space,
+    output_format,
+    resolve_depth,
+    write_restored,
+)
+from gamut_onnx.write.avif import LOSSLESS
 
 
 @dataclass
@@ -27,6 +34,7 @@ class DecodeReport:
     space: str  # the output's colour space, as --space names it (or "icc")
     depth: str
     residual_map: bool = False
+    quality: int | None = None  # AVIF's encoder quality (100: lossless); None for other formats
 
 
 def decode_to_file(
@@ -38,12 +46,14 @@ def decode_to_file(
     provider: str = "auto",
     strict: bool = False,
     tile: int | None = None,
+    quality: int | None = None,
     fallback: bool = False,
 ) -> DecodeReport:
     """Restore and write `output` (format from its suffix) in `space`, streaming row bands;
     `fallback`: a damaged model gives the plain sRGB photo and a warning (runtime/decode.py)."""
     start = time.perf_counter()
     fmt = output_format(output)
+    check_quality(fmt, quality)
     blob, residual_map, warnings = checked(carrier, strict, fallback)
     target = coded_space(fmt, output_space(space, blob))
     depth = resolve_depth(fmt, depth, target)
@@ -56,7 +66,7 @@ def decode_to_file(
             yield rows, None if alpha is None else alpha[top : top + rows.shape[0]]
 
     h, w = carrier.srgb8.shape[:2]
-    write_restored(output, bands(), w, h, alpha is not None, target, depth)
+    write_restored(output, bands(), w, h, alpha is not None, target, depth, quality)
     return DecodeReport(
         restored=blob is not None,
         warnings=warnings,
@@ -65,4 +75,5 @@ def decode_to_file(
         space="icc" if isinstance(target, IccProfile) else space_name(target),
         depth=depth,
         residual_map=residual_map is not None,
+        quality=(LOSSLESS if quality is None else quality) if fmt == "avif" else None,
     )
