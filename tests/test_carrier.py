@@ -11,11 +11,15 @@ import pytest
 import tifffile
 from PIL import Image
 
+from gamut_onnx.codec import decode
 from gamut_onnx.colour import romm_encode
 from gamut_onnx.colour.icc import PROPHOTO_ICC, SRGB_ICC
 from gamut_onnx.container import png
 from gamut_onnx.container.carrier import (
+    LEGACY_PNG_BLOB_CHUNK,
+    LEGACY_PNG_MAP_CHUNK,
     PNG_BLOB_CHUNK,
+    PNG_MAP_CHUNK,
     carrier_format_for,
     decode_carrier,
     encode_carrier,
@@ -67,9 +71,23 @@ def test_png_chunk_order_and_colorimetry():
         assert types.index(ctype) < types.index(b"IDAT")
 
 
-def test_png_blob_chunk_name_bits():
-    ancillary, private, reserved, safe_to_copy = (bool(b & 0x20) for b in PNG_BLOB_CHUNK)
-    assert ancillary and private and not reserved and not safe_to_copy
+@pytest.mark.parametrize("name", [PNG_BLOB_CHUNK, PNG_MAP_CHUNK])
+def test_png_chunk_name_bits(name):
+    """Ancillary, private, reserved bit clear and safe-to-copy, so that editors which re-encode
+    the pixels (pngcrush) keep the model; the legacy names were unsafe-to-copy."""
+    ancillary, private, reserved, safe_to_copy = (bool(b & 0x20) for b in name)
+    assert ancillary and private and not reserved and safe_to_copy
+    legacy = {PNG_BLOB_CHUNK: LEGACY_PNG_BLOB_CHUNK, PNG_MAP_CHUNK: LEGACY_PNG_MAP_CHUNK}[name]
+    assert legacy[:3] == name[:3] and not legacy[3] & 0x20
+
+
+def test_legacy_chunk_name_is_read_and_both_names_are_ambiguous():
+    old = decode_carrier(_png_with([(LEGACY_PNG_BLOB_CHUNK, BLOB)]))
+    assert old.blob == BLOB and old.model_damage is None
+    both = decode_carrier(_png_with([(LEGACY_PNG_BLOB_CHUNK, BLOB), (PNG_BLOB_CHUNK, BLOB)]))
+    assert both.blob is None and "both gmLP and gmLp" in both.model_damage
+    with pytest.raises(GamutError, match="both gmLP and gmLp"):
+        decode(both, provider="cpu")
 
 
 def test_png_overhead_is_chunks_only():
@@ -139,11 +157,16 @@ def _png_with(chunks: list[tuple[bytes, bytes]], pixels=SRGB8) -> bytes:
     return png.encode_png(pixels, chunks)
 
 
-def test_bad_crc_names_chunk():
+def test_bad_crc_of_the_model_chunk_loses_the_model_not_the_photo():
     data = bytearray(encode_carrier("png", SRGB8, None, BLOB))
     data[data.index(PNG_BLOB_CHUNK) + 100] ^= 0xFF
-    with pytest.raises(GamutError, match="gmLP.*CRC"):
-        decode_carrier(bytes(data), "x.png")
+    found = decode_carrier(bytes(data), "x.png")
+    assert found.blob is None and np.array_equal(found.srgb8, SRGB8)
+    with pytest.raises(GamutError, match="gmLp has a bad CRC"):
+        decode(found, provider="cpu")
+    plain = decode(found, provider="cpu", fallback=True)
+    assert not plain.restored and len(plain.warnings) == 1
+    assert plain.warnings[0].startswith("damaged gamut-onnx model ignored (PNG chunk gmLp")
 
 
 @pytest.mark.parametrize("fmt", ["png", "tiff"])
@@ -185,8 +208,8 @@ def test_palette_png(tmp_path):
 
 def test_two_blob_chunks():
     data = _png_with([(PNG_BLOB_CHUNK, b"a"), (PNG_BLOB_CHUNK, b"b")])
-    with pytest.raises(GamutError, match="2 gmLP"):
-        decode_carrier(data)
+    with pytest.raises(GamutError, match="2 gmLp"):
+        decode(decode_carrier(data), provider="cpu")
 
 
 @pytest.mark.parametrize(

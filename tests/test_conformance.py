@@ -106,3 +106,19 @@ def test_intermediate_tensors_are_what_the_python_runtime_computes(name):
         codes = OutputEncoder().run(restored, output_space(named_space(space)), 16)
         expected = np.load(VECTORS / file).astype(np.int32)
         assert np.abs(codes - expected).max() <= entry["codes_max_error"], space
+
+
+def test_the_safe_to_copy_chunk_names_carry_the_same_model():
+    """png_safe_to_copy_chunks is png_residual_map with gmLP/gmRM renamed gmLp/gmRm: the same
+    restore, map included, and writers write only the new names."""
+    from gamut_onnx.container import png
+    from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, PNG_MAP_CHUNK
+
+    fresh = ENTRIES["png_safe_to_copy_chunks"]
+    types = [t for t, _ in png.iter_chunks((VECTORS / fresh["file"]).read_bytes())]
+    assert PNG_BLOB_CHUNK in types and PNG_MAP_CHUNK in types
+    assert b"gmLP" not in types and b"gmRM" not in types
+    legacy = ENTRIES["png_residual_map"]
+    outputs = [np.load(VECTORS / entry["output"]) for entry in (fresh, legacy)]
+    assert np.abs(outputs[0] - outputs[1]).max() <= 1e-6  # an ulp: written by a later onnxruntime
+    assert fresh["map_params"] == legacy["map_params"]

@@ -158,9 +158,15 @@ def test_weights_that_could_overflow_are_refused_before_restoring(tmp_path):
     struct.pack_into("<I", blob, len(blob) - 4, zlib.crc32(bytes(blob[:-4])))
     path = tmp_path / "overflow.png"
     path.write_bytes(encode_carrier("png", srgb8, None, bytes(blob)))
-    result = run_cli("decode", path, "-o", tmp_path / "r.png", "--json")
+    result = run_cli("decode", path, "-o", tmp_path / "r.png", "--json", "--strict")
     assert result.returncode == 1 and "exceed" in result.stderr
     assert "error" in json.loads(result.stdout)  # --json failures are JSON on stdout too
+    plain = run_cli("decode", path, "-o", tmp_path / "p.png", "--json")  # the photo, not the model
+    assert (
+        plain.returncode == 0
+        and "model ignored (invalid weight blob: weights exceed" in plain.stderr
+    )
+    assert json.loads(plain.stdout)["model"] == "ignored"
 
 
 def test_a_malformed_srgb_chunk_on_a_good_decode_prints_nothing(tmp_path):

@@ -26,7 +26,12 @@ from hostile_maps import (  # noqa: E402
     with_chunks,
 )
 
-from gamut_onnx.container.carrier import PNG_MAP_CHUNK, decode_carrier  # noqa: E402
+from gamut_onnx.container import png  # noqa: E402
+from gamut_onnx.container.carrier import (  # noqa: E402
+    LEGACY_PNG_MAP_CHUNK,
+    PNG_MAP_CHUNK,
+    decode_carrier,
+)
 from gamut_onnx.container.residual_map import pack_map, unpack_map  # noqa: E402
 from gamut_onnx.errors import GamutError  # noqa: E402
 from gamut_onnx.runtime.decode import MAP_MISSING, decode  # noqa: E402
@@ -88,7 +93,9 @@ def test_damaged_png_map_chunks_only_lose_the_map(plain):
     data = sealed_png()
     assert_ignored(bad_crc(data), "bad CRC", plain)
     packed = decode_carrier(data).residual_map
-    assert_ignored(with_chunks(data, {PNG_MAP_CHUNK: [packed, packed]}), "2 gmRM chunks", plain)
+    assert_ignored(with_chunks(data, {PNG_MAP_CHUNK: [packed, packed]}), "2 gmRm chunks", plain)
+    both = png.insert_chunks(data, [(LEGACY_PNG_MAP_CHUNK, packed)])  # the old and new name
+    assert_ignored(both, "both gmRM and gmRm", plain)
 
 
 @pytest.mark.parametrize("name, make, fragment", JPEG_DAMAGE)

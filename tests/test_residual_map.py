@@ -181,7 +181,7 @@ def test_damaged_or_foreign_maps_warn_and_restore_without(italy):
         assert strict.returncode != 0 and "Traceback" not in strict.stderr
         assert "residual map ignored" in strict.stderr and not (folder / "out.tif").exists()
     twice = decode_carrier(replace_map_chunks(data, [packed, packed]))  # only the map is lost
-    assert twice.residual_map is None and "2 gmRM chunks" in twice.notes[0]
+    assert twice.residual_map is None and "2 gmRm chunks" in twice.notes[0]
 
 
 def test_cli_refuses_an_explicit_map_on_tiff_before_reading(tmp_path):

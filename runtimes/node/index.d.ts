@@ -90,6 +90,8 @@ export interface Restored {
   digestOk: boolean | null;
   /** the carrier's residual map (spec §9) was applied */
   residualMap: boolean;
+  /** where the model came from: the file, its sidecar, none, or a damaged one ignored */
+  model: 'embedded' | 'sidecar' | 'none' | 'ignored';
 }
 
 /** InferenceSession-like runners of the three graphs, as openSessions() returns them. */
@@ -122,6 +124,17 @@ export interface RestoreOptions {
   tile?: number;
   /** turn the no-model and edited-pixels warnings into errors */
   strict?: boolean;
+  /**
+   * a damaged model (its chunk or segments, the blob, a size it was not fitted for) gives the
+   * plain sRGB expansion and one warning instead of a GamutError, as the CLI does without
+   * --strict (ignored with strict); `model` then says 'ignored'
+   */
+  fallback?: boolean;
+  /**
+   * the bytes of the carrier's sidecar file (`photo.jpg.gamut`, docs/blob-format.md §10), whose
+   * model is used when the file holds no usable one; `model` then says 'sidecar'
+   */
+  sidecar?: Uint8Array | ArrayBuffer;
   /** worker threads running the graphs (one single-threaded session each); default: the cores */
   threads?: number;
   /**

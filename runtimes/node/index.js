@@ -161,6 +161,8 @@ async function prepare(options) {
   // The residual map's AVIF decodes in a worker while this thread decodes the carrier.
   const decodeAvif = (avif) => workerPool(options.threads).avif(avif);
   const settings = { sha256, inflate, tile, strict, maxPixels, parallel, decodeAvif };
+  settings.fallback = !!options.fallback;
+  if (options.sidecar) settings.sidecar = asBytes(options.sidecar);
   return { sessions, tile, settings };
 }
 
@@ -168,8 +170,11 @@ async function prepare(options) {
  * Restore wide-gamut colour from a carrier file (PNG, TIFF or JPEG bytes).
  * @param {Uint8Array|ArrayBuffer} carrierBytes
  * @param {{modelPath?: string, graphs?: object, sessions?: object, tile?: number,
- *   strict?: boolean, threads?: number, maxPixels?: number}} [options] strict: the no-model and
- *   edited-pixels warnings become errors; tile: restore in square tiles of this edge (default:
+ *   strict?: boolean, threads?: number, maxPixels?: number, fallback?: boolean,
+ *   sidecar?: Uint8Array}} [options] strict: the no-model and edited-pixels warnings become
+ *   errors; fallback (not with strict): a damaged model gives the plain sRGB expansion and one
+ *   warning instead of a GamutError; sidecar: the bytes of the carrier's `.gamut` sidecar, used
+ *   when the file holds no usable model; tile: restore in square tiles of this edge (default:
  *   bands of whole rows; results do not depend on it); maxPixels: larger images are refused from
  *   their header (default: the environment variable GAMUT_ONNX_MAX_PIXELS, else 250,000,000);
  *   sessions: your own {restore, grids, output} InferenceSessions instead of openSessions()'

@@ -153,8 +153,12 @@ def decode_file(
     output: str | os.PathLike,
     options: DecodeOptions = DecodeOptions(),
 ) -> dict:
-    """Read a carrier, restore, write the image; the report `decode --json` prints."""
+    """Read a carrier, restore, write the image; the report `decode --json` prints.
+
+    Without --strict a damaged model gives the plain sRGB photo and one warning (the photo is
+    fine); a file without a usable model takes the model of its sidecar (`FILE.gamut`)."""
     from gamut_onnx.container.carrier import read_carrier
+    from gamut_onnx.container.sidecar import sidecar_path
     from gamut_onnx.runtime.decode import check_blob
     from gamut_onnx.write import check_quality, output_format
     from gamut_onnx.write.decoded import decode_to_file
@@ -163,7 +167,9 @@ def decode_file(
     carrier, output = Path(carrier), Path(output)
     check_quality(output_format(output), options.quality)
     check_paths(carrier, output)
-    found = read_carrier(carrier, check=check_blob)
+    side = sidecar_path(carrier)
+    early = check_blob if options.strict and not side.is_file() else None
+    found, source = with_sidecar(read_carrier(carrier, check=early), side)
     report = decode_to_file(
         found,
         output,
@@ -173,6 +179,7 @@ def decode_file(
         strict=options.strict,
         tile=options.tile,
         quality=options.quality,
+        fallback=not options.strict,
     )
     h, w = found.srgb8.shape[:2]
     return {
@@ -181,6 +188,8 @@ def decode_file(
         "width": w,
         "height": h,
         "restored": report.restored,
+        "model": source if report.restored or source == "none" else "ignored",
+        **({"sidecar": str(side)} if source == "sidecar" else {}),
         "residual_map": report.residual_map,
         "space": report.space,
         "depth": report.depth,
@@ -190,3 +199,30 @@ def decode_file(
         "total_s": time.perf_counter() - start,
         "warnings": report.warnings,
     }
+
+
+def with_sidecar(found, side: Path):
+    """(carrier, where its model comes from: "embedded", "sidecar" or "none"). The sidecar is
+    used when the file holds no usable model; a damaged sidecar is the model's damage."""
+    import dataclasses
+
+    from gamut_onnx.blob import check_image_size, unpack_blob
+    from gamut_onnx.container.sidecar import read_sidecar
+
+    embedded = found.blob is not None or found.model_damage is not None
+    if found.blob is not None and found.model_damage is None:
+        try:
+            check_image_size(unpack_blob(found.blob), *found.srgb8.shape[:2])
+            return found, "embedded"
+        except GamutError:
+            pass
+    if not side.is_file():
+        return found, "embedded" if embedded else "none"
+    try:
+        model = read_sidecar(side)
+    except GamutError as exc:
+        return dataclasses.replace(found, blob=None, model_damage=str(exc)), "sidecar"
+    replaced = dataclasses.replace(
+        found, blob=model.blob, residual_map=model.residual_map, model_damage=None, notes=()
+    )
+    return replaced, "sidecar"

@@ -6,8 +6,9 @@ Writes small carriers made by the real encoder from generated scenes, the restor
 ProPhoto each must decode to (float32 .npy, from the Python runtime), the graphs' intermediate
 tensors (grids, map samples, output codes), negative vectors, and manifest.json.
 `--intermediates` adds the intermediate tensors to the vectors as they are; `--map-vectors`
-adds the hostile-map vectors (hostile_maps.py); `--jpeg-vectors` the JPEG coefficient-digest
-vectors (jpeg_transcodes.py, needs jpegtran). Regenerate only
+adds the hostile-map vectors (hostile_maps.py), `--chunk-names` the PNG chunk-name vectors
+(chunk_names.py), `--jpeg-vectors` the JPEG coefficient-digest vectors (jpeg_transcodes.py,
+needs jpegtran), leaving the other vectors' files untouched. Regenerate only
 with an intentional format change (and bump the format version when the change is not backward
 compatible); tests/test_conformance.py fails on drift.
 """
@@ -22,6 +23,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from chunk_names import chunk_name_vectors
 from hostile_maps import map_vectors
 from jpeg_transcodes import jpeg_vectors
 
@@ -234,23 +236,10 @@ def _write_entries(folder: Path, manifest: list[dict], vectors: list) -> None:
             manifest.append({"name": name, "file": file, "expect": outcome, "message": fragment})
 
 
-def add_map_vectors(folder: Path) -> None:
-    """Add the hostile-map vectors (hostile_maps.py) to the vectors as they are."""
+def add_vectors(folder: Path, fresh: list) -> None:
+    """Add (or replace) these vectors, leaving the others as they are: hostile maps
+    (hostile_maps.py), chunk names (chunk_names.py), JPEG transcodes (jpeg_transcodes.py)."""
     data = json.loads((folder / "manifest.json").read_text())
-    fresh = map_vectors()
-    names = {name for name, *_ in fresh}
-    kept = [entry for entry in data["vectors"] if entry["name"] not in names]
-    added: list[dict] = []
-    _write_entries(folder, added, fresh)
-    add_intermediates(folder, added)
-    data["vectors"] = kept + added
-    (folder / "manifest.json").write_text(json.dumps(data, indent=2) + "\n")
-
-
-def add_jpeg_vectors(folder: Path) -> None:
-    """Add the JPEG coefficient-digest vectors (jpeg_transcodes.py) to the vectors as they are."""
-    data = json.loads((folder / "manifest.json").read_text())
-    fresh = jpeg_vectors((folder / "jpeg_q90_gated.jpg").read_bytes())
     names = {name for name, *_ in fresh}
     kept = [entry for entry in data["vectors"] if entry["name"] not in names]
     added: list[dict] = []
@@ -296,6 +285,7 @@ def generate(folder: Path) -> list[dict]:
     _write_entries(folder, manifest, negative)
     _write_entries(folder, manifest, map_vectors())
     _write_entries(folder, manifest, jpeg_vectors(carriers["jpeg_q90_gated"]))
+    _write_entries(folder, manifest, chunk_name_vectors())
     add_intermediates(folder, manifest)
     (folder / "manifest.json").write_text(
         json.dumps({"format_version": FORMAT_VERSION, "vectors": manifest}, indent=2) + "\n"
@@ -350,11 +340,15 @@ def update_intermediates(folder: Path) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--map-vectors"]:
-        add_map_vectors(HERE / "vectors")
+        add_vectors(HERE / "vectors", map_vectors())
         print(f"added the hostile-map vectors to {HERE / 'vectors'}")
     elif sys.argv[1:] == ["--jpeg-vectors"]:
-        add_jpeg_vectors(HERE / "vectors")
-        print(f"added the JPEG coefficient-digest vectors to {HERE / 'vectors'}")
+        vectors = HERE / "vectors"
+        add_vectors(vectors, jpeg_vectors((vectors / "jpeg_q90_gated.jpg").read_bytes()))
+        print(f"added the JPEG coefficient-digest vectors to {vectors}")
+    elif sys.argv[1:] == ["--chunk-names"]:
+        add_vectors(HERE / "vectors", chunk_name_vectors())
+        print(f"added the PNG chunk-name vectors to {HERE / 'vectors'}")
     elif sys.argv[1:] == ["--intermediates"]:
         update_intermediates(HERE / "vectors")
         print(f"added intermediate tensors to {HERE / 'vectors'}")

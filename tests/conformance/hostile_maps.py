@@ -13,7 +13,13 @@ import numpy as np
 
 from gamut_onnx.blob import unpack_blob
 from gamut_onnx.container import jpeg, png
-from gamut_onnx.container.carrier import PNG_BLOB_CHUNK, PNG_MAP_CHUNK, decode_carrier
+from gamut_onnx.container.carrier import (
+    LEGACY_PNG_BLOB_CHUNK,
+    LEGACY_PNG_MAP_CHUNK,
+    PNG_BLOB_CHUNK,
+    PNG_MAP_CHUNK,
+    decode_carrier,
+)
 from gamut_onnx.container.residual_map import unpack_map
 from gamut_onnx.exporters.residual_map import sealed
 
@@ -22,11 +28,14 @@ AVIF = imagecodecs.AVIF
 
 
 def with_chunks(data: bytes, replace: dict[bytes, list[bytes]]) -> bytes:
-    """The PNG with the chunks of the types in `replace` swapped for those payloads."""
+    """The PNG with the chunks of the types in `replace` (and their legacy names, which the
+    committed vectors use) swapped for those payloads."""
+    names = [(PNG_BLOB_CHUNK, LEGACY_PNG_BLOB_CHUNK), (PNG_MAP_CHUNK, LEGACY_PNG_MAP_CHUNK)]
+    drop = {*replace, *(name for pair in names if set(pair) & set(replace) for name in pair)}
     kept = b"".join(
         png.make_chunk(kind, body)
-        for kind, body in png.iter_chunks(data, tolerate=replace.keys())
-        if kind not in replace
+        for kind, body in png.iter_chunks(data, tolerate=drop)
+        if kind not in drop
     )
     chunks = [(kind, body) for kind, bodies in replace.items() for body in bodies]
     return png.insert_chunks(png.PNG_SIGNATURE + kept, chunks)
@@ -92,8 +101,8 @@ OUTSIDE_THE_PROFILE = {
 
 
 def bad_crc(data: bytes) -> bytes:
-    """The PNG with its gmRM chunk's CRC broken."""
-    at = data.index(PNG_MAP_CHUNK)
+    """The PNG with its map chunk's CRC broken (gmRm, or gmRM in the committed vectors)."""
+    at = data.find(PNG_MAP_CHUNK) if PNG_MAP_CHUNK in data else data.index(LEGACY_PNG_MAP_CHUNK)
     length = struct.unpack_from(">I", data, at - 4)[0]
     crc = at + 4 + length
     return data[:crc] + bytes(b ^ 0xFF for b in data[crc : crc + 4]) + data[crc + 4 :]
@@ -135,7 +144,8 @@ def map_vectors() -> list[tuple[str, bytes, str, str, str]]:
         ("neg_map_edited", sealed_png(change=scale), ".png", "warning", "changed after encoding"),
         ("neg_map_missing", with_chunks(good, {PNG_MAP_CHUNK: []}), ".png", "warning", "missing"),
         ("neg_map_bad_crc", bad_crc(good), ".png", "warning", "bad CRC"),
-        ("neg_map_two_chunks", with_chunks(good, {PNG_MAP_CHUNK: [packed, packed]}), ".png",
+        # under the legacy name, as committed (readers keep reading gmRM)
+        ("neg_map_two_chunks", with_chunks(good, {LEGACY_PNG_MAP_CHUNK: [packed, packed]}), ".png",
          "warning", "2 gmRM chunks"),
     ]  # fmt: skip
     mapped_jpeg = (VECTORS / "jpeg_residual_map.jpg").read_bytes()

@@ -31,6 +31,7 @@ const READERS = {
  * @property {number} height
  * @property {Uint8Array|null} blob
  * @property {Uint8Array|null} residualMap the optional residual map's payload (§9)
+ * @property {string|null} modelDamage why the model's container cannot be read (blob null)
  */
 
 /**
@@ -42,6 +43,7 @@ const READERS = {
  * @property {Uint8Array|null} alpha H*W straight alpha, or null
  * @property {Uint8Array|null} blob the raw weight blob, or null when the file has none
  * @property {Uint8Array|null} residualMap the optional residual map's payload (§9; PNG, JPEG)
+ * @property {string|null} modelDamage why the model's container cannot be read (blob null)
  * @property {string[]} notes soft problems with the metadata, for the warnings (a TIFF blob tag
  *   another program rewrote)
  * @property {Uint8Array[]} digestParts the bytes the pixel digest hashes, in order (§4.2)
@@ -87,7 +89,9 @@ export async function readCarrier(bytes, { maxPixels = DEFAULT_MAX_PIXELS, check
   const head = await guarded(format, () => probe(bytes, maxPixels));
   const { width, height, channels, blob } = head;
   checkPixels(format.toUpperCase(), width, height, maxPixels);
-  if (check) await check({ format, width, height, blob, residualMap: head.residualMap ?? null });
+  const residualMap = head.residualMap ?? null;
+  const modelDamage = head.modelDamage ?? null;
+  if (check) await check({ format, width, height, blob, residualMap, modelDamage });
   const pixels = await guarded(format, () => decode(head));
   if (pixels.length !== width * height * channels) {
     throw new GamutError(
@@ -103,7 +107,8 @@ export async function readCarrier(bytes, { maxPixels = DEFAULT_MAX_PIXELS, check
     alpha,
     blob,
     notes: head.notes,
-    residualMap: head.residualMap ?? null,
+    residualMap,
+    modelDamage,
     digestParts: head.digestParts ?? [rgb],
     legacyDigestParts: head.legacyDigestParts ?? [rgb],
     jpegBytes: format === 'jpeg' ? bytes : null,

@@ -107,14 +107,19 @@ function joinChunks(chunks, what) {
   return parts.length === 1 ? parts[0].slice() : concat(parts); // a copy, never a view
 }
 
-/** The residual map's chunks joined, or the note why the map is lost (§9: its damage alone). */
-function joinMap(chunks) {
-  if (chunks.includes(null)) return { map: null, damage: 'JPEG segment GAMUT-RESMAP is too short' };
+/**
+ * The blob's or the residual map's chunks joined, or why they cannot be: damage to them loses
+ * the model or the map (§9), not the photo; the decoder decides what that means.
+ */
+function joinLenient(chunks, id, what) {
+  if (chunks.includes(null)) {
+    return { payload: null, damage: `JPEG segment ${id.slice(0, -1)} is too short` };
+  }
   try {
-    return { map: joinChunks(chunks, 'residual map (APP9 GAMUT-RESMAP)'), damage: null };
+    return { payload: joinChunks(chunks, what), damage: null };
   } catch (err) {
     if (!(err instanceof GamutError)) throw err;
-    return { map: null, damage: err.message };
+    return { payload: null, damage: err.message };
   }
 }
 
@@ -149,8 +154,8 @@ export function probeJpeg(bytes) {
     const id = ids.find((candidate) => hasId(p, candidate));
     if (!id) continue;
     if (p.length < id.length + 2) {
-      if (id === JPEG_MAP_ID) {
-        chunks[id].push(null);
+      if (id !== ICC_ID) {
+        chunks[id].push(null); // the blob's or the map's damage is theirs alone
         continue;
       }
       throw new GamutError(`JPEG segment ${id.slice(0, -1)} is too short`);
@@ -160,8 +165,13 @@ export function probeJpeg(bytes) {
   }
   // The ICC profile is not used here; its chunks are checked as the reference reader does.
   joinChunks(chunks[ICC_ID], 'ICC profile (APP2)');
-  const blob = joinChunks(chunks[JPEG_BLOB_ID], 'blob (APP9 GAMUT-ONNX)');
-  const { map, damage } = joinMap(chunks[JPEG_MAP_ID]);
+  const joined = joinLenient(chunks[JPEG_BLOB_ID], JPEG_BLOB_ID, 'blob (APP9 GAMUT-ONNX)');
+  const { payload: blob, damage: modelDamage } = joined;
+  const { payload: map, damage } = joinLenient(
+    chunks[JPEG_MAP_ID],
+    JPEG_MAP_ID,
+    'residual map (APP9 GAMUT-RESMAP)',
+  );
   // Digest (§4.2): the segments before the scan except SOI, COM and APPn (version 2 keeps APP0
   // and APP14; version 1 kept no APPn), then SOS .. EOI.
   const sos = segments[segments.length - 1];
@@ -180,6 +190,7 @@ export function probeJpeg(bytes) {
     channels: 3,
     bytes,
     blob,
+    modelDamage,
     notes: damage ? [`${MAP_IGNORED}: ${damage}`] : [],
     residualMap: map,
     digestParts: digest(DECODE_AFFECTING_APPS),

@@ -9,6 +9,12 @@ import { crc32 } from './crc32.js';
 import { inflateBounded } from './inflate.js';
 import { checkPixels, MAP_IGNORED, MAX_METADATA_BYTES, repr } from './limits.js';
 
+// The model's chunks: gmLp (blob) and gmRm (residual map), safe-to-copy (4th letter lower
+// case), so editors that re-encode the pixels keep them; the pixel digest tells when the pixels
+// changed. gmLP and gmRM are the unsafe-to-copy names written before: still read, never written.
+const BLOB_CHUNKS = ['gmLp', 'gmLP'];
+const MAP_CHUNKS = ['gmRm', 'gmRM'];
+
 const ADAM7 = [
   // first column, column step, first row, row step of the seven passes
   [0, 8, 0, 8],
@@ -27,12 +33,12 @@ const ADAM7 = [
  */
 export async function probePng(bytes, maxPixels) {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const blobs = [];
+  const blobs = { gmLp: [], gmLP: [] };
   const idat = [];
   const iccp = [];
   let header = null;
   let metadata = 0;
-  const maps = [];
+  const maps = { gmRm: [], gmRM: [] };
   let pos = 8;
   for (;;) {
     if (pos + 12 > bytes.length) throw new GamutError('PNG is truncated (no IEND chunk)');
@@ -44,14 +50,15 @@ export async function probePng(bytes, maxPixels) {
     }
     const end = pos + 12 + length;
     if (end > bytes.length) throw new GamutError(`PNG is truncated (in chunk ${repr(typeBytes)})`);
-    // Every chunk CRC is checked (§7): a damaged gmLP must not pass as "no blob"; a damaged
-    // gmRM only loses the map (§9), so it is kept as null.
+    // Every chunk CRC is checked (§7): a damaged model chunk must not pass as "no blob" (it is
+    // the model's damage, kept as null); a damaged map chunk only loses the map (§9).
     const data = bytes.subarray(pos + 8, end - 4);
     if (crc32(bytes.subarray(pos + 4, end - 4)) !== dv.getUint32(end - 4)) {
-      if (type !== 'gmRM' || !header) {
+      const ours = blobs[type] ?? maps[type];
+      if (!ours || !header) {
         throw new GamutError(`PNG chunk ${repr(typeBytes)} has a bad CRC (the file is corrupted)`);
       }
-      maps.push(null);
+      ours.push(null);
       pos = end;
       continue;
     }
@@ -73,30 +80,38 @@ export async function probePng(bytes, maxPixels) {
       if (metadata > MAX_METADATA_BYTES) {
         throw new GamutError(`PNG holds more than ${MAX_METADATA_BYTES >> 20} MB of metadata`);
       }
-      if (type === 'gmLP') blobs.push(data);
+      (blobs[type] ?? maps[type])?.push(data);
       if (type === 'iCCP') iccp.push(data);
-      if (type === 'gmRM') maps.push(data);
     }
     pos = end;
   }
-  const blob = onlyChunk(blobs, 'gmLP');
   if (!idat.length) throw new GamutError('PNG has no image data (no IDAT chunk)');
   if (iccp.length) await checkIccp(iccp[0]);
-  try {
-    return { ...header, blob, idat, notes: [], residualMap: onlyChunk(maps, 'gmRM') };
-  } catch (err) {
-    if (!(err instanceof GamutError)) throw err;
-    return { ...header, blob, idat, notes: [`${MAP_IGNORED}: ${err.message}`], residualMap: null };
-  }
+  const { payload: blob, damage: modelDamage } = onlyChunk(blobs, BLOB_CHUNKS);
+  const { payload: residualMap, damage } = onlyChunk(maps, MAP_CHUNKS);
+  const notes = damage ? [`${MAP_IGNORED}: ${damage}`] : [];
+  return { ...header, blob, idat, notes, residualMap, modelDamage };
 }
 
-/** A copy of the one chunk of a kind a carrier holds at most one of (gmLP, gmRM), or null. */
-function onlyChunk(found, type) {
-  if (found.length > 1) {
-    throw new GamutError(`PNG holds ${found.length} ${type} chunks; a carrier has at most one`);
+/**
+ * A copy of the one chunk of a kind a carrier holds at most one of (gmLp or gmLP, gmRm or
+ * gmRM), or null, and what is wrong when there is no usable one.
+ */
+function onlyChunk(found, [name, legacy]) {
+  if (found[name].length && found[legacy].length) {
+    const damage = `PNG holds both ${legacy} and ${name} chunks (old and new name); it may hold one`;
+    return { payload: null, damage };
   }
-  if (found.length && found[0] === null) throw new GamutError(`PNG chunk ${type} has a bad CRC`);
-  return found.length ? found[0].slice() : null;
+  const type = found[name].length ? name : legacy;
+  const chunks = found[type];
+  if (chunks.length > 1) {
+    const damage = `PNG holds ${chunks.length} ${type} chunks; a carrier has at most one`;
+    return { payload: null, damage };
+  }
+  if (chunks.length && chunks[0] === null) {
+    return { payload: null, damage: `PNG chunk ${type} has a bad CRC` };
+  }
+  return { payload: chunks.length ? chunks[0].slice() : null, damage: null };
 }
 
 /** Only 8-bit RGB/RGBA PNGs are sRGB carriers; say what to do with the others. */

@@ -5,17 +5,24 @@
 // and tiles.
 
 import { boundaryEdges, GamutError } from './blob.js';
-import { openCarrier } from './checks.js';
 import { computeGrids, unusedGrids } from './grids.js';
+import { MAP_MISSING, NOT_FINITE, openCarrier } from './opencarrier.js';
 import { ordered } from './ordered.js';
 import { fittedPixels, turn } from './orientation.js';
 import { MAP_IGNORED, openMap } from './residualmap.js';
 
-export { EDITED, NO_MODEL, openCarrier, WEAK_JPEG_DIGEST } from './checks.js';
 export { computeGrids, GRID_NAMES, GRID_ROWS } from './grids.js';
 
-export const MAP_MISSING = "the model's residual map is missing (removed?): restored without it";
-export const NOT_FINITE = 'restore produced non-finite values; refusing the output';
+export {
+  EDITED,
+  MAP_MISSING,
+  MODEL_IGNORED,
+  modelIgnored,
+  NO_MODEL,
+  NOT_FINITE,
+  openCarrier,
+  WEAK_JPEG_DIGEST,
+} from './opencarrier.js';
 
 /**
  * Pixels per restore run when no tile size is given: bands of whole rows of about this many.
@@ -232,18 +239,22 @@ export async function restorePixels(ort, session, image, options = {}) {
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {Sessions} sessions
  * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate,
+ * @param {{sha256: import('./opencarrier.js').Sha256, inflate?: import('./blob.js').Inflate,
  *   strict?: boolean,
  *   maxPixels?: number, parallel?: number, decodeAvif?: import('./residualmap.js').DecodeAvif,
  *   examine?: Function}} options strict: warnings are errors; inflate: for the source ICC
  *   record; maxPixels: refuse larger images from their header (default 250 MP); parallel: graph
  *   runs in flight at once (1 for InferenceSessions); decodeAvif: the residual map's decoder
  *   (default @jsquash/avif here); examine: called with the header and the checked blob (or
- *   null) before any pixel is decoded, may throw to stop there (e.g. a file without a model)
+ *   null) before any pixel is decoded, may throw to stop there (e.g. a file without a model);
+ *   fallback (ignored with strict): a damaged model gives the plain sRGB expansion and one
+ *   warning; sidecar: the bytes of the carrier's sidecar file (`photo.jpg.gamut`), used when
+ *   the file holds no usable model (a page cannot see neighbouring files: fetch them itself)
  * @returns {Promise<Omit<Restored, 'data'> & {image: RestoreImage}>}
  */
 export async function openRestore(ort, sessions, bytes, options) {
   const { sha256, inflate, strict, maxPixels, parallel = 1, decodeAvif, examine } = options;
+  const fallback = !strict && !!options.fallback;
   // The residual map is checked and decoded from the header on, while the pixels decode (a
   // worker's decoder runs meanwhile); its warning still comes after the carrier's.
   let mapping = null;
@@ -269,9 +280,10 @@ export async function openRestore(ort, sessions, bytes, options) {
     gridding = computeGrids(ort, sessions.grids, rgb, width, height, { parallel: gridRuns });
     gridding.catch(() => {}); // awaited below unless the checks refuse first
   };
-  const reading = { maxPixels, fitted: true, checked, decoded };
+  const { sidecar } = options;
+  const reading = { maxPixels, fitted: true, checked, decoded, fallback, sidecar };
   const opened = await openCarrier(bytes, sha256, inflate, reading);
-  const { carrier, blob, digestOk, warnings, orientation } = opened;
+  const { carrier, blob, digestOk, warnings, model: source, orientation } = opened;
   const { width, height } = carrier;
   let pixels = carrier;
   if (orientation !== 1) {
@@ -298,6 +310,7 @@ export async function openRestore(ort, sessions, bytes, options) {
   const model = blob ? modelFeeds(ort, blob) : plainFeeds(ort);
   const image = { ...restoreImage(ort, pixels, model, { grids, map }), orientation };
   const out = { width, height, warnings, blob, carrier, digestOk, residualMap: !!map, image };
+  out.model = source;
   if (carrier.alpha) out.alpha = carrier.alpha;
   return out;
 }
@@ -307,7 +320,7 @@ export async function openRestore(ort, sessions, bytes, options) {
  * @param {object} ort the onnxruntime module (for its Tensor class)
  * @param {Sessions} sessions
  * @param {Uint8Array} bytes the carrier file
- * @param {{sha256: import('./checks.js').Sha256, inflate?: import('./blob.js').Inflate,
+ * @param {{sha256: import('./opencarrier.js').Sha256, inflate?: import('./blob.js').Inflate,
  *   tile?: number,
  *   strict?: boolean, maxPixels?: number, parallel?: number}} options as openRestore's; tile:
  *   square tiles of this edge (default 0: bands of whole rows)
@@ -323,7 +336,7 @@ export async function restoreWith(ort, sessions, bytes, options) {
 /**
  * What a carrier holds: the keys of `gamut-onnx inspect --json` (less `file`).
  * @param {Uint8Array} bytes
- * @param {import('./checks.js').Sha256} sha256
+ * @param {import('./opencarrier.js').Sha256} sha256
  * @param {import('./blob.js').Inflate} [inflate]
  * @param {{maxPixels?: number}} [options]
  */

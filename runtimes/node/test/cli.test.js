@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import UTIF from 'utif2';
 
 import { encodeRestoredTiff, PROPHOTO_ICC, restore, restoreTiff } from '../index.js';
+import { crc32 } from '../lib/crc32.js';
 import { readNpy } from './npy.js';
 
 const run = promisify(execFile);
@@ -125,14 +126,14 @@ test('bad input: one line on stderr, exit 1, no output file', async () => {
   const junk = join(work, 'junk.png');
   writeFileSync(junk, 'not an image');
   const cases = [
-    [join(VECTORS, 'neg_bad_crc.png'), 'error: invalid weight blob: CRC32 mismatch'],
-    [join(VECTORS, 'neg_unknown_version.png'), 'error: invalid weight blob: format version 4'],
+    [join(VECTORS, 'neg_bad_crc.png'), 'error: invalid weight blob: CRC32 mismatch', '--strict'],
+    [join(VECTORS, 'neg_unknown_version.png'), 'error: invalid weight blob: format version 4', '--strict'],
     [junk, 'error: not a PNG, TIFF or JPEG carrier'],
     [join(work, 'missing.png'), 'error: cannot read'],
   ];
-  for (const [input, message] of cases) {
+  for (const [input, message, ...flags] of cases) {
     const out = join(work, 'bad.tif');
-    const { code, stderr } = await cli(input, out);
+    const { code, stderr } = await cli(input, out, ...flags);
     assert.equal(code, 1);
     assert.equal(stderr.trim().split('\n').length, 1, stderr);
     assert.ok(stderr.startsWith(message), stderr);
@@ -156,4 +157,58 @@ test('warnings go to stderr and the file is still written; usage errors exit 2',
   const strict = await cli(join(VECTORS, 'neg_edited_pixels.png'), join(work, 's.tif'), '--strict');
   assert.equal(strict.code, 1);
   assert.equal((await cli('only-one-argument.png')).code, 2);
+});
+
+test('a damaged model is not a damaged photo: plain sRGB and one warning, unless --strict', async () => {
+  for (const [file, reason] of [
+    ['neg_bad_crc.png', 'invalid weight blob: CRC32 mismatch'],
+    ['neg_unknown_version.png', 'invalid weight blob: format version 4'],
+  ]) {
+    const out = join(work, `${file}.tif`);
+    const { code, stdout, stderr } = await cli(join(VECTORS, file), out);
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.ok(stderr.startsWith(`warning: damaged gamut-onnx model ignored (${reason}`), stderr);
+    assert.match(stdout, /expanded \(damaged model ignored\)/);
+    assert.ok(existsSync(out));
+  }
+});
+
+/** A sidecar file (docs/blob-format.md, "Sidecar file") around a blob. */
+function sidecarOf(blob) {
+  const head = Buffer.alloc(20);
+  head.write('GAMUTSID', 0, 'latin1');
+  head.writeUInt16LE(1, 8);
+  head.writeUInt32LE(blob.length, 12);
+  const body = Buffer.concat([head, blob]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32LE(crc32(body));
+  return Buffer.concat([body, crc]);
+}
+
+test('a file without a model restores from its sidecar FILE.gamut; a damaged one falls back', async () => {
+  const carrier = readFileSync(join(VECTORS, 'png_gated_fp16.png'));
+  const at = carrier.indexOf('gmLP') - 4;
+  const length = carrier.readUInt32BE(at);
+  const blob = carrier.subarray(at + 8, at + 8 + length);
+  const plain = join(work, 'stripped.png');
+  writeFileSync(plain, Buffer.concat([carrier.subarray(0, at), carrier.subarray(at + 12 + length)]));
+  const without = await cli(plain, join(work, 'stripped0.tif'));
+  assert.match(without.stderr, /no gamut-onnx model in this file/);
+  writeFileSync(`${plain}.gamut`, sidecarOf(blob));
+  const restored = await cli(plain, join(work, 'stripped1.tif'), '--strict');
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.match(restored.stdout, /restored from its sidecar/);
+  const reference = await cli(join(VECTORS, 'png_gated_fp16.png'), join(work, 'direct.tif'));
+  assert.equal(reference.code, 0);
+  assert.deepEqual(readTiff16(join(work, 'stripped1.tif')).samples, readTiff16(join(work, 'direct.tif')).samples);
+  const damaged = sidecarOf(blob);
+  damaged[30] ^= 1;
+  writeFileSync(`${plain}.gamut`, damaged);
+  const fallback = await cli(plain, join(work, 'stripped2.tif'));
+  assert.equal(fallback.code, 0);
+  assert.match(fallback.stderr, /^warning: damaged gamut-onnx model ignored \(.*sidecar CRC32 mismatch/);
+  const strict = await cli(plain, join(work, 'stripped3.tif'), '--strict');
+  assert.equal(strict.code, 1);
+  assert.match(strict.stderr, /^error: sidecar CRC32 mismatch/);
 });

@@ -169,7 +169,32 @@ test('PNG: the residual map (gmRM, §9) is read as it is; a second one or a bad 
   assert.equal(bad.residualMap, null);
   assert.deepEqual(bad.notes, ['residual map ignored: PNG chunk gmRM has a bad CRC']);
   assert.deepEqual(bad.rgb, plain.rgb);
+  // A damaged model chunk loses the model (the decoder's verdict), never the pixels.
   const blobDamaged = make(chunk('gmLP', payload));
   blobDamaged[blobDamaged.indexOf('gmLP') + 4] ^= 1;
-  await assert.rejects(readCarrier(blobDamaged), /PNG chunk 'gmLP' has a bad CRC/);
+  const lost = await readCarrier(blobDamaged);
+  assert.deepEqual([lost.blob, lost.modelDamage], [null, 'PNG chunk gmLP has a bad CRC']);
+  assert.deepEqual(lost.rgb, plain.rgb);
+});
+
+test('PNG: safe-to-copy gmLp/gmRm are read like gmLP/gmRM; both names of one are ambiguous', async () => {
+  const raw = Buffer.alloc(4 * (1 + 4 * 3));
+  const make = (...extra) =>
+    png(ihdr(4, 4), ...extra, chunk('IDAT', deflateSync(raw)), chunk('IEND'));
+  const blob = Buffer.from('a blob');
+  const map = Buffer.from('a map');
+  const fresh = await readCarrier(make(chunk('gmLp', blob), chunk('gmRm', map)));
+  assert.deepEqual([Buffer.from(fresh.blob), Buffer.from(fresh.residualMap)], [blob, map]);
+  assert.equal(fresh.modelDamage, null);
+  const mixed = await readCarrier(make(chunk('gmLP', blob), chunk('gmRm', map)));
+  assert.deepEqual([Buffer.from(mixed.blob), Buffer.from(mixed.residualMap)], [blob, map]);
+  const both = await readCarrier(make(chunk('gmLP', blob), chunk('gmLp', blob)));
+  assert.equal(both.blob, null);
+  assert.equal(
+    both.modelDamage,
+    'PNG holds both gmLP and gmLp chunks (old and new name); it may hold one',
+  );
+  const maps = await readCarrier(make(chunk('gmRM', map), chunk('gmRm', map)));
+  assert.equal(maps.residualMap, null);
+  assert.match(maps.notes[0], /^residual map ignored: PNG holds both gmRM and gmRm/);
 });

@@ -27,6 +27,7 @@ class Summary:
     done: int = 0
     kept: int = 0
     failed: int = 0
+    warned: int = 0  # done, with warnings (a damaged model decoded as plain sRGB, edits, ...)
     seconds: float = 0.0
     manifest: Path | None = None
     records: list[dict] = field(default_factory=list)
@@ -36,7 +37,8 @@ class Summary:
         rate = self.done / self.seconds if self.seconds > 0 else 0.0
         return (
             f"{total} files: {self.done} done, {self.kept} kept (already there), "
-            f"{self.failed} failed in {self.seconds:.1f} s ({rate * 60:.1f} per minute); "
+            f"{self.failed} failed, {self.warned} with warnings in {self.seconds:.1f} s "
+            f"({rate * 60:.1f} per minute); "
             f"manifest {self.manifest}"
         )
 
@@ -128,6 +130,7 @@ def run_batch(
     def finish(record: dict) -> None:
         if record["status"] == "ok":
             summary.done += 1
+            summary.warned += bool(record.get("warnings"))
         elif record["status"] == "kept":
             summary.kept += 1
         else:

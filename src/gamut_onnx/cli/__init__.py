@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from gamut_onnx.cli import decode, demo, encode, evaluate  # noqa: F401  (registers the commands)
+from gamut_onnx.cli import decode, demo, encode, evaluate, sidecar  # noqa: F401  (registers the commands)
 from gamut_onnx.cli.common import _state, app
 from gamut_onnx.cli.stderr import library_stderr_captured
 from gamut_onnx.errors import GamutError, one_line

@@ -141,7 +141,8 @@ def run_batch_command(
             bar.stop()
     if as_json:
         print_json({"summary": summary.line(), "done": summary.done, "kept": summary.kept,
-                    "failed": summary.failed, "seconds": summary.seconds})  # fmt: skip
+                    "failed": summary.failed, "warned": summary.warned,
+                    "seconds": summary.seconds})  # fmt: skip
     else:
         typer.echo(summary.line())
     if summary.failed:

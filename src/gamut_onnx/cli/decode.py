@@ -69,7 +69,11 @@ def decode(
         str, typer.Option(help="onnxruntime provider: auto, cpu or cuda.")
     ] = "auto",
     strict: Annotated[
-        bool, typer.Option(help="Fail instead of warning (no model, edits).")
+        bool,
+        typer.Option(
+            help="Fail instead of warning (no model, a damaged model, edits); without it a "
+            "damaged model gives the plain sRGB photo."
+        ),
     ] = False,
     tile: Annotated[
         int,
@@ -116,7 +120,10 @@ def decode(
 
 
 def decode_line(report: dict) -> str:
+    model = report.get("model")
     what = "restored" if report["restored"] else "expanded (no model)"
+    what = "expanded (damaged model ignored)" if model == "ignored" else what
+    what += " from its sidecar" if report["restored"] and model == "sidecar" else ""
     what += " with its residual map" if report.get("residual_map") else ""
     quality = report.get("quality")
     coding = "" if quality is None else " lossless" if quality == 100 else f" quality {quality}"
@@ -150,6 +157,8 @@ def inspect(
         "alpha": found.alpha is not None,
         "has_model": found.blob is not None,
     }
+    if found.model_damage is not None:  # the model's chunk or segments cannot be read
+        info["model_damage"] = found.model_damage
     if found.blob is not None:
         blob = unpack_blob(found.blob)
         info.update(

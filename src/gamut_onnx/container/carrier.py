@@ -1,6 +1,6 @@
 """The carrier: an ordinary 8-bit sRGB PNG, TIFF or JPEG that also holds the weight blob.
 
-Any viewer shows the sRGB pixels; gamut-onnx finds the blob (PNG chunk gmLP, TIFF tag 65117 or
+Any viewer shows the sRGB pixels; gamut-onnx finds the blob (PNG chunk gmLp, TIFF tag 65117 or
 JPEG APP9 "GAMUT-ONNX" segments) and restores ProPhoto colour from it. This module is the only
 place that dispatches between the formats.
 """
@@ -30,12 +30,17 @@ CARRIER_FORMATS = ("png", "tiff", "jpeg")
 JPEG_PLAIN_QUALITY = 95  # for plain (model-less) JPEGs written through encode_carrier
 
 # Private ancillary PNG chunk for the blob. Case bits: 'g' lowercase = ancillary (viewers may
-# ignore it), 'm' lowercase = private, 'L' uppercase = reserved bit (must be), 'P' uppercase =
-# unsafe-to-copy: an editor that changes the pixels must drop it, as the model is only valid
-# for these exact pixels.
-PNG_BLOB_CHUNK = b"gmLP"
+# ignore it), 'm' lowercase = private, 'L' uppercase = reserved bit (must be), 'p' lowercase =
+# safe-to-copy: editors that re-encode the pixels keep it (pngcrush drops unsafe ones), and the
+# blob's pixel digest tells a reader when the pixels no longer match.
+PNG_BLOB_CHUNK = b"gmLp"
 MAP_IGNORED = "residual map ignored"
-PNG_MAP_CHUNK = b"gmRM"  # the optional residual map (residual_map.py); unsafe-to-copy too
+PNG_MAP_CHUNK = b"gmRm"  # the optional residual map (residual_map.py); safe-to-copy too
+# The names written before: unsafe-to-copy ('P', 'M'). Still read, never written; a file holding
+# both the old and the new name of one chunk is ambiguous and loses that payload.
+LEGACY_PNG_BLOB_CHUNK = b"gmLP"
+LEGACY_PNG_MAP_CHUNK = b"gmRM"
+_PNG_OURS = frozenset({PNG_BLOB_CHUNK, PNG_MAP_CHUNK, LEGACY_PNG_BLOB_CHUNK, LEGACY_PNG_MAP_CHUNK})
 
 # sRGB colorimetry chunks, as the PNG spec recommends for sRGB images (sRGB intent 0 =
 # perceptual, plus gAMA/cHRM fallbacks for readers that ignore sRGB).
@@ -64,6 +69,7 @@ class Carrier:
     residual_map: bytes | None = None  # PNG and JPEG carriers may hold one beside the blob
     jpeg_data: bytes | None = field(default=None, repr=False)  # for the coefficient digest
     orientation: int = 1  # how the file shows the fitted image (set by the decoder's check)
+    model_damage: str | None = None  # why the model's container is unreadable (blob is None)
 
     def __post_init__(self) -> None:
         if not self.digest:  # lossless carriers: SHA-256 of the decoded RGB pixels
@@ -173,30 +179,41 @@ class CarrierHeader:
     icc: bytes | None
     notes: tuple[str, ...] = ()  # soft problems for the decoder's warnings
     residual_map: bytes | None = None
+    model_damage: str | None = None  # the model's container is unreadable (blob is None)
 
 
 def _probe_png(data: bytes) -> CarrierHeader:
     header = png.read_ihdr(data)
     _check_png_kind(header)
-    chunks = png.ancillary_chunks(data, tolerate=frozenset({PNG_MAP_CHUNK}))
-    blob = _only_chunk(chunks, PNG_BLOB_CHUNK)
+    chunks = png.ancillary_chunks(data, tolerate=_PNG_OURS)
+    blob, damage = None, None
+    try:  # a damaged model chunk loses the model, not the photo (decided by the decoder)
+        blob = _only_chunk(chunks, PNG_BLOB_CHUNK, LEGACY_PNG_BLOB_CHUNK)
+    except GamutError as exc:
+        damage = str(exc)
     icc = png.iccp_profile(chunks)
     residual_map, notes = None, ()
     try:  # a damaged map only loses the map (blob-format.md section 9)
-        residual_map = _only_chunk(chunks, PNG_MAP_CHUNK)
+        residual_map = _only_chunk(chunks, PNG_MAP_CHUNK, LEGACY_PNG_MAP_CHUNK)
     except GamutError as exc:
         notes = (f"{MAP_IGNORED}: {exc}",)
-    return CarrierHeader("png", header.width, header.height, blob, icc, notes, residual_map)
+    size = header.width, header.height
+    return CarrierHeader("png", *size, blob, icc, notes, residual_map, damage)
 
 
-def _only_chunk(chunks: dict[bytes, list[bytes]], kind: bytes) -> bytes | None:
-    """The payload of a chunk a carrier holds at most one of (gmLP, gmRM), or None."""
-    found = chunks.get(kind, [])
+def _only_chunk(chunks: dict[bytes, list[bytes]], kind: bytes, legacy: bytes) -> bytes | None:
+    """The payload of a chunk a carrier holds at most one of (gmLp, gmRm, or their old names
+    gmLP, gmRM), or None."""
+    if chunks.get(kind) and chunks.get(legacy):
+        names = f"{legacy.decode()} and {kind.decode()}"
+        raise GamutError(f"PNG holds both {names} chunks (old and new name); it may hold one")
+    name = kind if chunks.get(kind) else legacy
+    found = chunks.get(name, [])
     if len(found) > 1:
-        count = f"{len(found)} {kind.decode()} chunks"
+        count = f"{len(found)} {name.decode()} chunks"
         raise GamutError(f"PNG holds {count}; a carrier has at most one")
     if found and found[0] is None:
-        raise GamutError(f"PNG chunk {kind.decode()} has a bad CRC")
+        raise GamutError(f"PNG chunk {name.decode()} has a bad CRC")
     return found[0] if found else None
 
 
@@ -204,7 +221,8 @@ def _probe_jpeg(data: bytes) -> CarrierHeader:
     width, height = jpeg.frame_size(data)
     icc, blob, residual_map, damage = jpeg.jpeg_metadata(data)
     notes = () if damage is None else (f"{MAP_IGNORED}: {damage}",)
-    return CarrierHeader("jpeg", width, height, blob, icc, notes, residual_map)
+    model_damage = jpeg.blob_damage(data) if blob is None else None
+    return CarrierHeader("jpeg", width, height, blob, icc, notes, residual_map, model_damage)
 
 
 def _probe_tiff(data: bytes) -> CarrierHeader:
@@ -226,6 +244,7 @@ def _pixels(data: bytes, header: CarrierHeader) -> Carrier:
             header.icc,
             notes=header.notes,
             residual_map=header.residual_map,
+            model_damage=header.model_damage,
         )
     if header.format == "jpeg":
         srgb8 = jpeg.decode_jpeg(data)
@@ -240,6 +259,7 @@ def _pixels(data: bytes, header: CarrierHeader) -> Carrier:
             header.notes,
             residual_map=header.residual_map,
             jpeg_data=data,
+            model_damage=header.model_damage,
         )
     srgb8, alpha = tiff.decode_tiff_pixels(data)
     return Carrier(srgb8, alpha, header.blob, "tiff", header.icc, notes=header.notes)
@@ -304,7 +324,9 @@ def decode_carrier(
     return _guarded(lambda: _pixels(data, header), name)
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """A file's bytes; a missing or unreadable file is a one-line GamutError."""
+    path = Path(path)
     try:
         return path.read_bytes()
     except FileNotFoundError:
@@ -326,4 +348,4 @@ def read_carrier(
 ) -> Carrier:
     """Read a PNG, TIFF or JPEG carrier; every failure is a one-line GamutError."""
     path = Path(path)
-    return decode_carrier(_read_bytes(path), str(path), check)
+    return decode_carrier(read_bytes(path), str(path), check)

@@ -274,29 +274,41 @@ def _reassemble(chunks: list[tuple[int, int, bytes]], what: str) -> bytes | None
 def jpeg_metadata(data: bytes) -> tuple[bytes | None, bytes | None, bytes | None, str | None]:
     """(ICC profile, blob, residual map, what is wrong with the map's segments or None)
     reassembled from their APP2 / APP9 chunks in one walk of the segments, no pixels decoded.
-    Damaged map segments lose only the map (blob-format.md section 9)."""
+    Damaged map segments lose only the map (blob-format.md section 9); damaged blob segments
+    lose the model (blob None; blob_damage says why), and the decoder decides what that means."""
     found = _payload_chunks(data)
     icc = _reassemble(found[ICC_ID], "ICC profile (APP2)")
-    blob = _reassemble(found[BLOB_ID], "blob (APP9 GAMUT-ONNX)")
-    if None in found[MAP_ID]:
-        return icc, blob, None, "JPEG segment GAMUT-RESMAP is too short"
+    blob, _ = _lenient(found, BLOB_ID, "blob (APP9 GAMUT-ONNX)")
+    residual_map, damage = _lenient(found, MAP_ID, "residual map (APP9 GAMUT-RESMAP)")
+    return icc, blob, residual_map, damage
+
+
+def blob_damage(data: bytes) -> str | None:
+    """Why the blob's APP9 segments cannot be reassembled, or None when they can (or are absent)."""
+    return _lenient(_payload_chunks(data), BLOB_ID, "blob (APP9 GAMUT-ONNX)")[1]
+
+
+def _lenient(found: dict, ident: bytes, what: str) -> tuple[bytes | None, str | None]:
+    """One payload reassembled, or None and why not."""
+    if None in found[ident]:
+        return None, f"JPEG segment {ident[:-1].decode()} is too short"
     try:
-        return icc, blob, _reassemble(found[MAP_ID], "residual map (APP9 GAMUT-RESMAP)"), None
+        return _reassemble(found[ident], what), None
     except GamutError as exc:
-        return icc, blob, None, str(exc)
+        return None, str(exc)
 
 
-def _payload_chunks(data: bytes) -> dict[bytes, list[tuple[int, int, bytes]]]:
-    """(seq, count, chunk) of each of our payloads, by identifier."""
-    found: dict[bytes, list[tuple[int, int, bytes]]] = {ICC_ID: [], BLOB_ID: [], MAP_ID: []}
+def _payload_chunks(data: bytes) -> dict[bytes, list[tuple[int, int, bytes] | None]]:
+    """(seq, count, chunk) of each of our payloads, by identifier (None: a segment too short)."""
+    found: dict[bytes, list] = {ICC_ID: [], BLOB_ID: [], MAP_ID: []}
     for marker, payload in iter_segments(data):
         ident = _ident(marker, payload)
         if ident is not None:
             if len(payload) < len(ident) + 2:
-                if ident == MAP_ID:  # the map's damage is the map's alone
-                    found[ident].append(None)
-                    continue
-                raise GamutError(f"JPEG segment {ident[:-1].decode()} is too short")
+                if ident == ICC_ID:
+                    raise GamutError(f"JPEG segment {ident[:-1].decode()} is too short")
+                found[ident].append(None)  # the blob's or map's damage is theirs alone
+                continue
             seq, count = payload[len(ident)], payload[len(ident) + 1]
             found[ident].append((seq, count, payload[len(ident) + 2 :]))
     return found

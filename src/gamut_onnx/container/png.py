@@ -129,6 +129,17 @@ def insert_chunks(body: bytes, chunks: list[tuple[bytes, bytes]]) -> bytes:
     return body[:ihdr_end] + extra + body[ihdr_end:]
 
 
+def without_chunks(data: bytes, types: frozenset[bytes]) -> bytes:
+    """The PNG with every chunk of `types` removed (their CRCs unchecked), the rest byte for
+    byte: how a model is replaced without touching anything else in the file."""
+    kept, pos = [data[: len(PNG_SIGNATURE)]], len(PNG_SIGNATURE)
+    for ctype, _, end in _chunks_with_offsets(data, types):
+        if ctype not in types:
+            kept.append(data[pos:end])
+        pos = end
+    return b"".join(kept)
+
+
 def ancillary_chunks(
     data: bytes, tolerate: frozenset[bytes] = frozenset()
 ) -> dict[bytes, list[bytes | None]]:

@@ -30,6 +30,15 @@ WEAK_JPEG_DIGEST = (
     "(they alter the decoded colours): re-encode to get the full check"
 )
 MAP_MISSING = "the model's residual map is missing (removed?): restored without it"
+# A damaged model is not a damaged photo: without --strict the CLI writes the plain sRGB
+# photo (as for a file without a model) and says why in one warning, as libultrahdr falls back
+# to the SDR image when its gain map is unusable.
+MODEL_IGNORED = "damaged gamut-onnx model ignored"
+
+
+def model_ignored(reason: str) -> str:
+    """The one warning of a fallback decode: what was wrong, and what was written instead."""
+    return f"{MODEL_IGNORED} ({reason}): decoding as plain sRGB (clip-and-expand)"
 
 
 @dataclass
@@ -58,28 +67,39 @@ def matching_orientation(carrier: Carrier, blob: Blob) -> int | None:
 
 
 def check_blob(header: CarrierHeader) -> None:
-    """Before the pixels are decoded: the blob must be valid and fitted for this size (a blob
-    claiming another size is refused here, at the cost of reading the header)."""
+    """Before the pixels are decoded: the blob must be readable, valid and fitted for this size
+    (a blob claiming another size is refused here, at the cost of reading the header)."""
+    if header.model_damage is not None:
+        raise GamutError(header.model_damage)
     if header.blob is not None:
         check_image_size(unpack_blob(header.blob), header.height, header.width, turned=True)
 
 
-def read_blob(carrier: Carrier) -> tuple[Blob | None, list[str]]:
-    """The carrier's blob checked against its pixels, plus warnings for soft problems."""
-    if carrier.blob is None:
-        return None, [*carrier.notes, NO_MODEL]
-    blob = unpack_blob(carrier.blob)
-    check_image_size(blob, *carrier.srgb8.shape[:2], turned=True)
-    warnings = list(carrier.notes)
-    orientation = matching_orientation(carrier, blob)
-    if orientation is None:  # edited: restored as it is, if it has the fitted size
+def read_blob(carrier: Carrier, fallback: bool = False) -> tuple[Blob | None, list[str]]:
+    """The carrier's blob checked against its pixels, plus warnings for soft problems. A model
+    that cannot be used (unreadable container, invalid blob, fitted for another size in every
+    orientation) is an error, or with `fallback` no model and one warning saying why."""
+    try:
+        if carrier.model_damage is not None:
+            raise GamutError(carrier.model_damage)
+        if carrier.blob is None:
+            return None, [*carrier.notes, NO_MODEL]
+        blob = unpack_blob(carrier.blob)
+        check_image_size(blob, *carrier.srgb8.shape[:2], turned=True)
+        orientation = matching_orientation(carrier, blob)
         height, width = carrier.srgb8.shape[:2]
-        if (blob.image_height, blob.image_width) != (height, width):
+        if orientation is None and (blob.image_height, blob.image_width) != (height, width):
             raise GamutError(
                 f"model was fitted for a {blob.image_width}x{blob.image_height} image, but the "
                 f"pixels are {width}x{height}: turned, but not losslessly (jpegtran without "
                 "-perfect?), or edited"
             )
+    except GamutError as exc:
+        if not fallback:
+            raise
+        return None, [model_ignored(str(exc))]
+    warnings = list(carrier.notes)
+    if orientation is None:  # edited: restored as it is (it has the fitted size)
         warnings.append(EDITED)
     # turned since encoding: restored as fitted (fitted_pixels), the output turned alike
     carrier.orientation = orientation or 1
@@ -131,13 +151,18 @@ def read_map(carrier: Carrier, blob: Blob | None) -> tuple[MapSamples | None, li
         return None, [f"{MAP_IGNORED}: {exc}"]
 
 
-def checked(carrier: Carrier, strict: bool) -> tuple[Blob | None, MapSamples | None, list]:
-    """Blob, residual map and warnings of a carrier; --strict turns a warning into an error."""
+def checked(
+    carrier: Carrier, strict: bool, fallback: bool = False
+) -> tuple[Blob | None, MapSamples | None, list]:
+    """Blob, residual map and warnings of a carrier; --strict turns a warning into an error;
+    `fallback` (never with strict) decodes a carrier whose model is damaged as plain sRGB."""
     from gamut_onnx.runtime.backend import conflict_message, installed_builds
 
-    blob, warnings = read_blob(carrier)
-    residual_map, map_warnings = read_map(carrier, blob)
-    warnings += map_warnings
+    blob, warnings = read_blob(carrier, fallback and not strict)
+    residual_map = None
+    if not (warnings and warnings[0].startswith(MODEL_IGNORED)):  # one line says it all
+        residual_map, map_warnings = read_map(carrier, blob)
+        warnings += map_warnings
     conflict = conflict_message(installed_builds())
     if conflict:  # restores on the CPU provider still work; say how to repair the install
         warnings.append(conflict)
@@ -186,11 +211,17 @@ def ahead(items: Iterator, depth: int = 1) -> Iterator:
 
 
 def decode(
-    carrier: Carrier, *, provider: str = "auto", strict: bool = False, tile: int | None = None
+    carrier: Carrier,
+    *,
+    provider: str = "auto",
+    strict: bool = False,
+    tile: int | None = None,
+    fallback: bool = False,
 ) -> DecodeResult:
-    """Restore linear ProPhoto from a carrier; strict turns warnings into errors."""
+    """Restore linear ProPhoto from a carrier; strict turns warnings into errors; `fallback`
+    expands a carrier whose model is damaged as plain sRGB, with a warning, instead of failing."""
     start = time.perf_counter()
-    blob, residual_map, warnings = checked(carrier, strict)
+    blob, residual_map, warnings = checked(carrier, strict, fallback)
     session = RestoreSession(provider, tile=tile or 0)
     prophoto = session.restore(fitted_pixels(carrier), blob, residual_map=residual_map)
     return DecodeResult(

@@ -47,12 +47,14 @@ def decode_to_file(
     strict: bool = False,
     tile: int | None = None,
     quality: int | None = None,
+    fallback: bool = False,
 ) -> DecodeReport:
-    """Restore and write `output` (format from its suffix) in `space`, streaming row bands."""
+    """Restore and write `output` (format from its suffix) in `space`, streaming row bands;
+    `fallback`: a damaged model gives the plain sRGB photo and a warning (runtime/decode.py)."""
     start = time.perf_counter()
     fmt = output_format(output)
     check_quality(fmt, quality)
-    blob, residual_map, warnings = checked(carrier, strict)
+    blob, residual_map, warnings = checked(carrier, strict, fallback)
     target = coded_space(fmt, output_space(space, blob))
     depth = resolve_depth(fmt, depth, target)
     session = RestoreSession(provider, tile=tile or 0)
