@@ -294,8 +294,8 @@ def test_the_encoders_estimate_equals_the_restore_graphs_map(gated):
 
 
 def test_a_large_map_is_searched_on_a_probe_with_few_full_encodes(monkeypatch):
-    # 1,280 rows: the probe path. A structured map: smooth fields, noisier in some bands.
-    h, w = 1280, 192
+    # 2,112 rows: the probe path. A structured map: smooth fields, noisier in some bands.
+    h, w = 2112, 160
     rng = np.random.default_rng(5)
     y, x = np.mgrid[0:h, 0:w] / 64.0
     field = np.stack([np.sin(x + c) * np.cos(y / 3 + c) for c in (0.0, 1.0, 2.0)], -1) * 0.01

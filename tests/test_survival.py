@@ -21,6 +21,8 @@ EXPECTED = [
     ("png", "optipng -strip all", "dropped", "restores (sidecar model)"),
     ("jpeg", "exiftool -Artist=x", "restores", "restores (embedded model)"),
     ("jpeg", "jpegtran -copy all -optimize", "restores", "restores (embedded model)"),
+    ("jpeg", "jpegtran -copy all -progressive", "restores", "restores (embedded model)"),
+    ("jpeg", "jpegtran -copy all -rotate 90", "restores", "restores (embedded model)"),
 ]
 
 

@@ -212,7 +212,7 @@ def with_sidecar(found, side: Path):
     embedded = found.blob is not None or found.model_damage is not None
     if found.blob is not None and found.model_damage is None:
         try:
-            check_image_size(unpack_blob(found.blob), *found.srgb8.shape[:2])
+            check_image_size(unpack_blob(found.blob), *found.srgb8.shape[:2], turned=True)
             return found, "embedded"
         except GamutError:
             pass

@@ -5,6 +5,7 @@ the map only if it improves the whole image. The format is container/residual_ma
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
@@ -124,29 +125,15 @@ def largest_within(
     """(map, quality) at the highest AVIF quality in [LOWEST_QUALITY, 100] whose packed bytes
     fit `budget`, or None when even the lowest does not. `error`: as for code_map.
 
-    A full encode is the search's cost (0.36 s for a 12 MP map), so the search runs on a probe,
-    every PROBE_STRIDE-th band of the samples, whose bytes follow the full map's level by level
-    at a near-constant ratio: the probe predicts the level, one full encode measures the ratio,
-    a second (rarely a third) confirms the level. Small maps are searched in full."""
+    A full encode is the search's cost (0.36 s for a 12 MP map), so large maps are searched on a
+    probe, every PROBE_STRIDE-th band of the samples, whose bytes follow the full map's level by
+    level at a slowly changing ratio (_search_with_probe). Small maps are searched in full."""
     samples, scale = coded_samples(error, gate, codes, power)
     full = _Sizes(samples)
-    probe = _Sizes(probe_of(samples)) if samples.shape[0] >= PROBE_MIN_ROWS else full
-    room = budget - HEADER_BYTES
-    quality = probe.highest_within(room * probe.rows / full.rows)
-    if probe is not full:
-        quality = quality or LOWEST_QUALITY
-        for _ in range(MAX_FULL_ENCODES):
-            ratio = full.size(quality) / probe.size(quality)
-            predicted = probe.highest_within(room / ratio)
-            if full.size(quality) > room:  # too big: step to the prediction, at least one down
-                quality = min(predicted or LOWEST_QUALITY, quality - 1)
-            elif predicted is None or predicted <= quality or predicted in full.known:
-                break
-            else:
-                quality = predicted
-            if quality < LOWEST_QUALITY:
-                return None
-        quality = max((q for q, n in full.known.items() if n <= room), default=None)
+    if samples.shape[0] < PROBE_MIN_ROWS:
+        quality = full.highest_within(budget - HEADER_BYTES)
+    else:
+        quality = _search_with_probe(full, _Sizes(probe_of(samples)), budget - HEADER_BYTES)
     if quality is None:
         return None
     h, w = gate.shape
@@ -156,8 +143,45 @@ def largest_within(
 LOWEST_QUALITY = 5
 PROBE_STRIDE = 8  # the probe: rows of every 8th band of PROBE_BAND rows
 PROBE_BAND = 32
-PROBE_MIN_ROWS = 1024  # smaller maps encode fast enough to search in full
+PROBE_MIN_ROWS = 2048  # smaller maps encode fast enough to search in full
 MAX_FULL_ENCODES = 3
+
+
+def _search_with_probe(full: _Sizes, probe: _Sizes, room: int) -> int | None:
+    """The highest quality whose full encode fits `room`, in at most MAX_FULL_ENCODES full
+    encodes: the full map's log size is predicted as the probe's plus a log ratio interpolated
+    between the full encodes made so far (the ratio drifts with quality, as the container's
+    fixed bytes weigh less), each guess inside the bracket the encodes have found."""
+    quality = probe.highest_within(room * probe.rows / full.rows) or LOWEST_QUALITY
+    for _ in range(MAX_FULL_ENCODES):
+        full.size(quality)
+        fits = [q for q, n in full.known.items() if n <= room]
+        fails = [q for q, n in full.known.items() if n > room]
+        low, high = max(fits, default=LOWEST_QUALITY - 1), min(fails, default=101)
+        if high - low <= 1:
+            break
+        known = sorted(full.known)
+        ratios = [math.log(full.known[q] / probe.size(q)) for q in known]
+
+        def fits_predicted(q: int, known=known, ratios=ratios) -> bool:
+            return math.log(probe.size(q)) + float(np.interp(q, known, ratios)) <= math.log(room)
+
+        guess = highest_where(fits_predicted, low + 1, high - 1)
+        quality = low + 1 if guess is None else guess
+    return max((q for q, n in full.known.items() if n <= room), default=None)
+
+
+def highest_where(ok, low: int, high: int) -> int | None:
+    """The highest q in [low, high] with ok(q), for ok true up to some q and false above it
+    (bisection), or None."""
+    best = None
+    while low <= high:
+        mid = (low + high) // 2
+        if ok(mid):
+            best, low = mid, mid + 1
+        else:
+            high = mid - 1
+    return best
 
 
 def probe_of(samples: np.ndarray) -> np.ndarray:
@@ -183,15 +207,8 @@ class _Sizes:
         return len(self.avif(quality))
 
     def highest_within(self, room: float) -> int | None:
-        """The highest quality whose bytes fit `room` (sizes grow with quality): bisection."""
-        low, high, best = LOWEST_QUALITY, 100, None
-        while low <= high:
-            mid = (low + high) // 2
-            if self.size(mid) <= room:
-                best, low = mid, mid + 1
-            else:
-                high = mid - 1
-        return best
+        """The highest quality whose bytes fit `room` (sizes grow with quality)."""
+        return highest_where(lambda q: self.size(q) <= room, LOWEST_QUALITY, 100)
 
 
 MAP_CARRIERS = ("png", "jpeg")
