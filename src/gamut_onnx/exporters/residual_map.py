@@ -141,7 +141,7 @@ def largest_within(
 
 
 LOWEST_QUALITY = 5
-PROBE_STRIDE = 8  # the probe: rows of every 8th band of PROBE_BAND rows
+PROBE_STRIDE = 16  # the probe: rows of every 16th band of PROBE_BAND rows (at least 128)
 PROBE_BAND = 32
 PROBE_MIN_ROWS = 2048  # smaller maps encode fast enough to search in full
 MAX_FULL_ENCODES = 3
