@@ -4,9 +4,7 @@
 // the 8-bit codes output.onnx gives in Node. Skips when Chromium is not installed.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
@@ -16,8 +14,8 @@ import { readBlob } from '../../node/lib/blob.js';
 import { readCarrier } from '../../node/lib/carrier.js';
 import { maxAbsError, readNpy } from '../../node/test/npy.js';
 import { serve } from '../serve.js';
+import { CHROMIUM, launchChromium } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const VECTORS = fileURLToPath(new URL('../../../tests/conformance/vectors/', import.meta.url));
 const manifest = JSON.parse(readFileSync(VECTORS + 'manifest.json', 'utf8'));
 const skip = existsSync(CHROMIUM)
@@ -26,33 +24,16 @@ const skip = existsSync(CHROMIUM)
 if (skip) console.log(skip);
 
 let server;
-let context;
+let browser;
 let page;
-let profile;
 
 before(async () => {
   if (skip) return;
-  const { chromium } = await import('playwright-core');
   let url;
   ({ server, url } = await serve(0));
   const origin = new URL(url).origin + '/';
-  profile = mkdtempSync(join(tmpdir(), 'gamut-chromium-'));
-  // A persistent context is how playwright takes a fresh --user-data-dir of our choosing.
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launchChromium();
+  ({ page } = browser);
   const failures = [];
   page.on('pageerror', (err) => failures.push(err.message));
   // Anything not served by our local server would be a download at run time: refuse it.
@@ -72,9 +53,8 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close?.();
+  await browser?.close();
   server?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 /** Pick `file` in the page's file input and wait until the page has restored or refused it. */

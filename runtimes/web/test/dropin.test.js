@@ -19,9 +19,9 @@ import { promisify } from 'node:util';
 
 import { readNpy } from '../../node/test/npy.js';
 import { buildPng } from '../../node/test/pngfile.js';
+import { CHROMIUM } from './chromium.js';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = resolve(PACKAGE, '..', '..');
 const VECTORS = join(ROOT, 'tests', 'conformance', 'vectors');

@@ -6,11 +6,10 @@
 // the codes with the restore's own values; a real viewer, not our code, reads the file.
 
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { extname } from 'node:path';
 
-export const CHROMIUM = '/usr/bin/chromium';
+import { launchChromium } from './chromium.js';
+
 const TYPES = { '.png': 'image/png', '.avif': 'image/avif', '.jxl': 'image/jxl' };
 
 /** Decode `bytes` (base64) as an <img> and draw it on two `display-p3` canvases: a float16 one
@@ -50,23 +49,9 @@ async function drawInPage({ data, type }) {
 
 /** Read every file back through Chromium; one result object per file, in order. */
 export async function readBack(files) {
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'gamut-readback-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--force-color-profile=display-p3-d65',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  });
+  const browser = await launchChromium(['--force-color-profile=display-p3-d65']);
   try {
-    const page = context.pages()[0] ?? (await context.newPage());
+    const { page } = browser;
     await page.route('**/*', (route) => route.abort()); // nothing leaves the machine
     const results = [];
     for (const file of files) {
@@ -76,8 +61,7 @@ export async function readBack(files) {
     }
     return results;
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await browser.close();
   }
 }
 

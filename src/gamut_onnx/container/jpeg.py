@@ -95,8 +95,10 @@ def iter_segments(data: bytes) -> Iterator[tuple[int, bytes]]:
         yield marker, data[start:end]
 
 
-def _scan_end(data: bytes, pos: int) -> int:
-    """Offset just past the EOI, skipping entropy-coded data and any later tables or scans."""
+def scan_segments(data: bytes, pos: int) -> Iterator[tuple[int, int, int]]:
+    """(marker, start, end) of each marker segment after the first scan's header (tables, later
+    scans, APPn), skipping entropy-coded data, fill bytes and restart markers; the last one is
+    EOI's, which ends the walk."""
     n = len(data)
     while True:
         pos = data.find(b"\xff", pos)
@@ -104,7 +106,8 @@ def _scan_end(data: bytes, pos: int) -> int:
             raise _truncated("no EOI marker")
         code = data[pos + 1]
         if code == EOI:
-            return pos + 2
+            yield code, pos, pos + 2
+            return
         if code == 0xFF:  # fill byte
             pos += 1
         elif code == 0x00 or 0xD0 <= code <= 0xD7:  # stuffed 0xFF byte or restart marker
@@ -112,7 +115,17 @@ def _scan_end(data: bytes, pos: int) -> int:
         elif pos + 4 > n:
             raise _truncated(f"in segment 0x{code:02X}")
         else:
-            pos += 2 + struct.unpack_from(">H", data, pos + 2)[0]
+            end = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
+            yield code, pos, end
+            pos = end
+
+
+def _scan_end(data: bytes, pos: int) -> int:
+    """Offset just past the EOI, skipping entropy-coded data and any later tables or scans."""
+    for code, _, end in scan_segments(data, pos):
+        if code == EOI:
+            return end
+    raise AssertionError("unreachable: scan_segments ends at EOI or raises")
 
 
 # APPn segments that change how common decoders turn coefficients into pixels: APP0 (JFIF: the

@@ -31,8 +31,8 @@ from gamut_onnx.container.jpeg import (
     EOI,
     SOI,
     SOS,
-    _truncated,
     _walk,
+    scan_segments,
 )
 from gamut_onnx.errors import GamutError
 
@@ -170,27 +170,14 @@ def coding_only(data: bytes) -> bytes:
 
 def _scans(data: bytes, start: int, pos: int) -> bytes:
     """From the first SOS marker to the end of EOI, less the APPn/COM segments between scans."""
-    parts, n = [], len(data)
-    while True:
-        pos = data.find(b"\xff", pos)
-        if pos < 0 or pos + 1 >= n:
-            raise _truncated("no EOI marker")
-        code = data[pos + 1]
+    parts = []
+    for code, head, end in scan_segments(data, pos):
         if code == EOI:
-            parts.append(data[start : pos + 2])
-            return b"".join(parts)
-        if code == 0xFF:
-            pos += 1
-        elif code == 0x00 or 0xD0 <= code <= 0xD7:
-            pos += 2
-        elif pos + 4 > n:
-            raise _truncated(f"in segment 0x{code:02X}")
-        else:
-            end = pos + 2 + struct.unpack_from(">H", data, pos + 2)[0]
-            if _metadata(code):
-                parts.append(data[start:pos])
-                start = end
-            pos = end
+            parts.append(data[start:end])
+        elif _metadata(code):
+            parts.append(data[start:head])
+            start = end
+    return b"".join(parts)
 
 
 _STDERR_LOCK = threading.Lock()
