@@ -176,3 +176,22 @@ def test_turned_back_coefficients_decode_to_the_original_pixels(subsampling):
     frame, planes = unturn_blocks(*read_coefficients(jpegtran(data, "-rotate", "90")), 6)
     written = baseline_jpeg(frame, planes)
     np.testing.assert_array_equal(jpeg.decode_jpeg(written), jpeg.decode_jpeg(data))
+
+
+def test_without_jpeglib_a_transcode_is_an_edit_with_a_hint(monkeypatch):
+    # The decode-only install has no jpeglib (its size limit): a failed byte digest is then an
+    # edit, and the warning says how to check transcodes; a turned carrier is refused alike.
+    import gamut_onnx.runtime.decode as runtime_decode
+    import gamut_onnx.runtime.orientation as orientation
+
+    def without_jpeglib(module):
+        return module != "jpeglib"
+
+    monkeypatch.setattr(runtime_decode, "installed", without_jpeglib)
+    monkeypatch.setattr(orientation, "installed", without_jpeglib)
+    progressive = read_carrier(VECTORS / "jpeg_coef_progressive.jpg")
+    result = decode(progressive, provider="cpu")
+    assert any("pixels changed" in w and "gamut-onnx[jpeg]" in w for w in result.warnings)
+    with pytest.raises(GamutError, match=r"turned, .*gamut-onnx\[jpeg\]"):
+        decode(read_carrier(VECTORS / "jpeg_coef_rotate90.jpg"), provider="cpu")
+    assert decode(read_carrier(BASE), provider="cpu", strict=True).warnings == []

@@ -87,9 +87,12 @@ def reduce_to_carrier(
         return srgb8, None, pixel_digest(srgb8), None
     from gamut_onnx.container import jpeg
     from gamut_onnx.container.jpeg_coefficients import coefficient_digest
+    from gamut_onnx.optional import installed
 
     bare = jpeg.encode_jpeg(srgb8, jpeg_quality)
-    return jpeg.decode_jpeg(bare), bare, jpeg.scan_digest(bare), coefficient_digest(bare)
+    # Without jpeglib (not in the [fit] extra's install) the blob keeps the byte digest alone.
+    coefficients = coefficient_digest(bare) if installed("jpeglib") else None
+    return jpeg.decode_jpeg(bare), bare, jpeg.scan_digest(bare), coefficients
 
 
 def gate_restore(

@@ -1,12 +1,15 @@
 """Optional dependencies, imported on first use, with a one-line error naming the pip extra.
 
 The decode-only install (`gamut-onnx[cpu]`) carries numpy, Pillow, tifffile and onnxruntime;
-everything else lives in extras so that a restore-only container stays small (README).
+everything else lives in extras so that a restore-only container stays small (README). Among
+them jpeglib (78 MB installed: libjpeg in many versions), which reads a JPEG carrier's
+coefficients when its byte digest fails; without it such a carrier is taken as edited.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from types import ModuleType
 
 from gamut_onnx.errors import GamutError
@@ -20,7 +23,13 @@ EXTRAS = {
     "matplotlib": ("eval", "eval pictures (--out)"),
     "onnx": ("export", "building ONNX graphs"),
     "ray": ("cluster", "--ray"),
+    "jpeglib": ("jpeg", "checking a JPEG carrier transcoded or turned since encoding"),
 }
+
+
+def installed(module: str) -> bool:
+    """Whether an optional module can be imported (without importing it)."""
+    return importlib.util.find_spec(module) is not None
 
 
 def require(module: str, purpose: str | None = None) -> ModuleType:

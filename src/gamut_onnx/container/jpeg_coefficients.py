@@ -35,6 +35,7 @@ from gamut_onnx.container.jpeg import (
     scan_segments,
 )
 from gamut_onnx.errors import GamutError
+from gamut_onnx.optional import require
 
 # The zig-zag order of DQT: entry k of a table is coefficient ZIGZAG[k] in natural order.
 ZIGZAG = np.array(
@@ -130,7 +131,7 @@ def read_coefficients(data: bytes) -> tuple[JpegFrame, list[np.ndarray]]:
     frame = read_frame(data)
     if len(frame.components) != 3:
         raise GamutError(f"unsupported JPEG ({len(frame.components)} components)")
-    import jpeglib  # a core dependency; imported here as only a failed JPEG digest needs it
+    jpeglib = require("jpeglib")  # optional (the [jpeg] extra): only a failed digest needs it
 
     fd, path = tempfile.mkstemp(suffix=".jpg")  # jpeglib reads files only
     try:
@@ -256,7 +257,7 @@ def baseline_jpeg(frame: JpegFrame, planes: list[np.ndarray]) -> bytes:
     (libjpeg writes it, through jpeglib). Decoded, it gives the pixels of any JPEG with these
     coefficients: how a turned carrier is turned back exactly, as decoders round the IDCT of
     turned blocks differently."""
-    import jpeglib
+    jpeglib = require("jpeglib")
     from jpeglib.dct_jpeg import DCTJPEG
 
     planes = [np.ascontiguousarray(p) for p in planes]

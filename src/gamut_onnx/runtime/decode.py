@@ -19,6 +19,7 @@ from gamut_onnx.colour.spaces import ColourSpace, named_space
 from gamut_onnx.container.carrier import MAP_IGNORED, Carrier, CarrierHeader
 from gamut_onnx.container.residual_map import MapSamples, decoded_map
 from gamut_onnx.errors import GamutError
+from gamut_onnx.optional import installed
 from gamut_onnx.runtime.orientation import find_orientation, turn
 from gamut_onnx.runtime.orientation import fitted_pixels as _fitted_pixels
 from gamut_onnx.runtime.session import RestoreSession
@@ -66,6 +67,14 @@ def matching_orientation(carrier: Carrier, blob: Blob) -> int | None:
     return find_orientation(carrier.srgb8, carrier.jpeg_data, blob, plain)
 
 
+def jpeg_hint(carrier: Carrier, blob: Blob) -> str:
+    """What a decode-only install (no jpeglib) adds to a JPEG's failed digest: it could not
+    check whether the file was only transcoded or turned."""
+    if carrier.format != "jpeg" or blob.jpeg_digest is None or installed("jpeglib"):
+        return ""
+    return " (or transcoded/turned losslessly: pip install 'gamut-onnx[jpeg]' to check)"
+
+
 def check_blob(header: CarrierHeader) -> None:
     """Before the pixels are decoded: the blob must be readable, valid and fitted for this size
     (a blob claiming another size is refused here, at the cost of reading the header)."""
@@ -92,7 +101,7 @@ def read_blob(carrier: Carrier, fallback: bool = False) -> tuple[Blob | None, li
             raise GamutError(
                 f"model was fitted for a {blob.image_width}x{blob.image_height} image, but the "
                 f"pixels are {width}x{height}: turned, but not losslessly (jpegtran without "
-                "-perfect?), or edited"
+                f"-perfect?), or edited{jpeg_hint(carrier, blob)}"
             )
     except GamutError as exc:
         if not fallback:
@@ -100,7 +109,7 @@ def read_blob(carrier: Carrier, fallback: bool = False) -> tuple[Blob | None, li
         return None, [model_ignored(str(exc))]
     warnings = list(carrier.notes)
     if orientation is None:  # edited: restored as it is (it has the fitted size)
-        warnings.append(EDITED)
+        warnings.append(EDITED + jpeg_hint(carrier, blob))
     # turned since encoding: restored as fitted (fitted_pixels), the output turned alike
     carrier.orientation = orientation or 1
     if carrier.format == "jpeg" and blob.format_version < 2:

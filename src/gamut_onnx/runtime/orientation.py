@@ -19,6 +19,7 @@ from gamut_onnx.container.jpeg_coefficients import (
     read_coefficients,
     unturn_blocks,
 )
+from gamut_onnx.optional import installed
 
 
 def turn(pixels: np.ndarray, orientation: int) -> np.ndarray:
@@ -60,8 +61,8 @@ def find_orientation(
     if plain_match and 1 in found:
         return 1
     if jpeg_data is not None:
-        if blob.jpeg_digest is None:
-            return None
+        if blob.jpeg_digest is None or not installed("jpeglib"):
+            return None  # without jpeglib (decode-only install): taken as edited
         frame, planes = read_coefficients(jpeg_data)
         for orientation in found:
             if frame_digest(*unturn_blocks(frame, planes, orientation)) == blob.jpeg_digest:
