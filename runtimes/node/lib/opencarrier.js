@@ -86,14 +86,16 @@ function usable(header, inflate) {
  *   container, the blob, its size) is no model plus one warning instead of an error; sidecar:
  *   the bytes of the carrier's sidecar file, whose model is used when the file has no usable one
  * @returns {Promise<{carrier: object, blob: object|null, digestOk: boolean|null,
- *   warnings: string[], model: 'embedded'|'sidecar'|'none'|'ignored', orientation: number}>}
- *   orientation: how the file shows the image the blob was fitted on (1: as it is, §4.4)
+ *   warnings: string[], model: 'embedded'|'sidecar'|'none'|'ignored', orientation: number,
+ *   reason?: string}>} orientation: how the file shows the image the blob was fitted on (1: as
+ *   it is, §4.4); reason: why an ignored model was ignored
  */
 export async function openCarrier(bytes, sha256, inflate, options = {}) {
   const { maxPixels, fitted = false, checked, decoded, fallback = false, sidecar } = options;
   let blob = null;
   let source = null;
   let ignored = null;
+  let reason = null;
   let fromSide = false;
   const check = (header) => {
     fromSide = !!sidecar && !usable(header, inflate);
@@ -106,7 +108,7 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
       }
     } catch (err) {
       if (!(err instanceof GamutError) || !fallback) throw err;
-      [blob, ignored] = [null, modelIgnored(err.message)];
+      [blob, ignored, reason] = [null, modelIgnored(err.message), err.message];
       source = { ...source, blob: null, residualMap: null };
     }
     checked?.(source, blob);
@@ -118,7 +120,7 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
   const embedded = fromSide ? 'sidecar' : 'embedded';
   decoded?.(carrier, blob);
   const plain = { carrier, digestOk: null, orientation: 1 };
-  if (ignored) return { ...plain, blob, warnings: [ignored], model: 'ignored' };
+  if (ignored) return { ...plain, blob, warnings: [ignored], model: 'ignored', reason };
   if (!blob) return { ...plain, blob, warnings: [...carrier.notes, NO_MODEL], model: 'none' };
   blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
   // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.
@@ -131,13 +133,14 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
   if (!digestOk) {
     const { width, height } = carrier;
     if (fitted && (blob.imageWidth !== width || blob.imageHeight !== height)) {
-      const reason =
+      const turnedReason =
         `model was fitted for a ${blob.imageWidth}x${blob.imageHeight} image, but the ` +
         `pixels are ${width}x${height}: turned, but not losslessly (jpegtran without ` +
         '-perfect?), or edited';
-      if (!fallback) throw new GamutError(reason);
+      if (!fallback) throw new GamutError(turnedReason);
       Object.assign(carrier, { blob: null, residualMap: null, notes: [] });
-      return { ...plain, blob: null, warnings: [modelIgnored(reason)], model: 'ignored' };
+      return { ...plain, blob: null, warnings: [modelIgnored(turnedReason)], model: 'ignored',
+        reason: turnedReason };
     }
     warnings.push(EDITED);
   }

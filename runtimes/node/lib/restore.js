@@ -341,8 +341,18 @@ export async function restoreWith(ort, sessions, bytes, options) {
  * @param {{maxPixels?: number}} [options]
  */
 export async function inspectWith(bytes, sha256, inflate, { maxPixels } = {}) {
-  const { carrier, blob, digestOk } = await openCarrier(bytes, sha256, inflate, { maxPixels });
-  return facts(carrier, blob, digestOk);
+  // As Python's inspect: a model container that cannot be read is reported (model_damage), an
+  // invalid blob in a readable one is an error.
+  let damage = null;
+  const checked = (header) => {
+    damage = header.modelDamage ?? null;
+  };
+  const reading = { maxPixels, fallback: true, checked };
+  const opened = await openCarrier(bytes, sha256, inflate, reading);
+  if (opened.model === 'ignored' && opened.reason !== damage) throw new GamutError(opened.reason);
+  const info = facts(opened.carrier, opened.blob, opened.digestOk);
+  if (damage) info.model_damage = damage;
+  return info;
 }
 
 /** inspect's fields from an opened carrier (the page shows them too). */

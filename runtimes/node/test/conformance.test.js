@@ -199,11 +199,18 @@ const noVenv = !existsSync(PYTHON) && 'no .venv';
 test('inspect matches `gamut-onnx inspect --json`', { skip: noVenv }, async () => {
   const cli = fileURLToPath(new URL('../../../.venv/bin/gamut-onnx', import.meta.url));
   const files = ['png_source_icc.png', 'v1_jpeg_q90_gated.jpg', 'neg_jpeg_app14.jpg'];
-  for (const file of [...files, 'jpeg_coef_progressive.jpg', 'jpeg_coef_rotate90.jpg']) {
+  files.push('jpeg_coef_progressive.jpg', 'jpeg_coef_rotate90.jpg');
+  files.push('neg_png_blob_chunk_crc.png', 'neg_png_both_blob_names.png'); // model_damage
+  for (const file of files) {
     const { stdout } = await promisify(execFile)(cli, ['inspect', VECTORS + file, '--json']);
     const { file: _, ...theirs } = JSON.parse(stdout);
     assert.deepEqual(await inspect(readFileSync(VECTORS + file)), theirs, file);
   }
+  // An invalid blob in a readable container is an error in both.
+  const broken = VECTORS + 'neg_bad_crc.png';
+  const python = await promisify(execFile)(cli, ['inspect', broken]).catch((err) => err);
+  assert.equal(python.code, 1);
+  await assert.rejects(inspect(readFileSync(broken)), /CRC32 mismatch/);
 });
 
 test('JPEG digest (§4.2): version 2 covers APP0/APP14, version 1 does not', async () => {
