@@ -242,6 +242,18 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
     """Score the fitted model through the real graph, keep the best mode (or none) and write
     the carrier: the second half of `encode`. `result` is a FitResult, or None (no fit);
     `grids` the context grids of `prep.seen` if the caller computed them."""
+    encoded, error, kept = _scored(prep, result, provider, fallback, grids)
+    if not prep.config.residual_map:
+        return encoded
+    from gamut_onnx.exporters.residual_map import with_residual_map
+
+    # The scoring's other per-pixel errors are gone by now (2 x 8 bytes a pixel at its peak).
+    return with_residual_map(prep, encoded, provider, restored=kept, pixel_error=error)
+
+
+def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
+    """(EncodeResult without a map, its per-pixel squared error, the restore when the map can
+    reuse it): the scoring restore and the choice of mode."""
     from gamut_onnx.exporters.weights import blob_from_model
     from gamut_onnx.runtime import RestoreSession
 
@@ -310,11 +322,7 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
         context=bool(blob is not None and result.context),
         context_race=result.race if result else None,
     )
-    if not prep.config.residual_map:
-        return encoded
-    from gamut_onnx.exporters.residual_map import with_residual_map
-
-    return with_residual_map(prep, encoded, provider, restored=kept, pixel_error=error)
+    return encoded, error, kept
 
 
 def encode(
