@@ -94,8 +94,7 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
   const { maxPixels, fitted = false, checked, decoded, fallback = false, sidecar } = options;
   let blob = null;
   let source = null;
-  let ignored = null;
-  let reason = null;
+  let reason = null; // why a damaged model was ignored (with fallback)
   let fromSide = false;
   const check = (header) => {
     fromSide = !!sidecar && !usable(header, inflate);
@@ -108,19 +107,26 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
       }
     } catch (err) {
       if (!(err instanceof GamutError) || !fallback) throw err;
-      [blob, ignored, reason] = [null, modelIgnored(err.message), err.message];
+      [blob, reason] = [null, err.message];
       source = { ...source, blob: null, residualMap: null };
     }
     checked?.(source, blob);
   };
   const carrier = await readCarrier(bytes, { maxPixels, check }); // item 1: several gmLP chunks
-  if (fromSide || ignored) {
+  if (fromSide || reason !== null) {
     Object.assign(carrier, { blob: source.blob, residualMap: source.residualMap, notes: [] });
   }
   const embedded = fromSide ? 'sidecar' : 'embedded';
   decoded?.(carrier, blob);
   const plain = { carrier, digestOk: null, orientation: 1 };
-  if (ignored) return { ...plain, blob, warnings: [ignored], model: 'ignored', reason };
+  const ignore = (why) => ({
+    ...plain,
+    blob: null,
+    warnings: [modelIgnored(why)],
+    model: 'ignored',
+    reason: why,
+  });
+  if (reason !== null) return ignore(reason);
   if (!blob) return { ...plain, blob, warnings: [...carrier.notes, NO_MODEL], model: 'none' };
   blob.sourceIcc = await blob.sourceIcc; // an asynchronous inflater (the page's) ends here
   // The digest of the blob's version: version 1 left APP0/APP14 out of the JPEG one.
@@ -133,14 +139,13 @@ export async function openCarrier(bytes, sha256, inflate, options = {}) {
   if (!digestOk) {
     const { width, height } = carrier;
     if (fitted && (blob.imageWidth !== width || blob.imageHeight !== height)) {
-      const turnedReason =
+      const mismatch =
         `model was fitted for a ${blob.imageWidth}x${blob.imageHeight} image, but the ` +
         `pixels are ${width}x${height}: turned, but not losslessly (jpegtran without ` +
         '-perfect?), or edited';
-      if (!fallback) throw new GamutError(turnedReason);
+      if (!fallback) throw new GamutError(mismatch);
       Object.assign(carrier, { blob: null, residualMap: null, notes: [] });
-      return { ...plain, blob: null, warnings: [modelIgnored(turnedReason)], model: 'ignored',
-        reason: turnedReason };
+      return ignore(mismatch);
     }
     warnings.push(EDITED);
   }
