@@ -14,21 +14,18 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import imagecodecs
 import numpy as np
-import tifffile
 from common import machine
 
-from gamut_onnx.colour.spaces import rgb_to_rgb_matrix
-from gamut_onnx.container import png
 from gamut_onnx.container.carrier import read_carrier
 from gamut_onnx.evaluate.viewers import (
     chromium_read_back,
     display_codes,
     expected_codes,
+    hdr_reference,
     hdr_scale,
+    icc_values,
     littlecms_codes,
-    to_display_p3,
 )
 from gamut_onnx.jobs import DecodeOptions, decode_file
 from gamut_onnx.runtime.decode import decode
@@ -42,16 +39,6 @@ OUTPUTS = [
     ("rec2020-pq", ".png", None), ("rec2020-hlg", ".png", None),
     ("display-p3", ".tif", None), ("rec2020", ".tif", None), ("prophoto", ".tif", None),
 ]  # fmt: skip
-
-
-def icc_values(path: Path) -> tuple[np.ndarray, bytes]:
-    """Encoded values in [0, 1] and the ICC profile of a 16-bit PNG or TIFF output."""
-    if path.suffix == ".tif":
-        with tifffile.TiffFile(path) as tif:
-            page = tif.pages.first
-            return page.asarray()[..., :3] / 65535.0, page.tags.valueof(34675)
-    data = path.read_bytes()
-    return imagecodecs.png_decode(data) / 65535.0, png.iccp_profile(png.ancillary_chunks(data))
 
 
 def spread(error: np.ndarray) -> str:
@@ -83,8 +70,7 @@ def main() -> None:
             if space == "source":
                 want = littlecms_codes(*icc_values(path))
             elif space.startswith("rec2020-"):
-                linear = np.clip(prophoto @ rgb_to_rgb_matrix("prophoto", "bt2020").T, 0, None)
-                want = linear @ to_display_p3("bt2020").T
+                want = hdr_reference(prophoto)
             else:
                 want = expected_codes(prophoto, space)
             size = f"{path.stat().st_size:,} ({path.stat().st_size / png16:.2f})"

@@ -12,21 +12,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import imagecodecs
 import numpy as np
 import pytest
-import tifffile
 
-from gamut_onnx.colour.spaces import rgb_to_rgb_matrix
-from gamut_onnx.container import png
 from gamut_onnx.container.carrier import read_carrier
 from gamut_onnx.evaluate.viewers import (
     chromium_read_back,
     display_codes,
     expected_codes,
+    hdr_reference,
     hdr_scale,
+    icc_values,
     littlecms_codes,
-    to_display_p3,
 )
 from gamut_onnx.jobs import DecodeOptions, decode_file
 from gamut_onnx.runtime.decode import decode
@@ -64,12 +61,6 @@ TIFFS = ["display-p3", "rec2020", "adobe-rgb", "prophoto", "source"]
 TOLERANCE = 2  # 8-bit codes
 
 
-def png16(path: Path) -> tuple[np.ndarray, bytes]:
-    """A 16-bit PNG's values in [0, 1] and its ICC profile."""
-    data = path.read_bytes()
-    return imagecodecs.png_decode(data) / 65535.0, png.iccp_profile(png.ancillary_chunks(data))
-
-
 @pytest.fixture(scope="module")
 def shown(tmp_path_factory):
     """Each output file, what Chromium drew of it, and the restore (linear ProPhoto)."""
@@ -89,7 +80,7 @@ def test_chromium_shows_the_restored_colours(shown, space, suffix):
     got = drawn[space, suffix]
     assert "error" not in got, got.get("error")
     if space == "source":  # the photo's own profile: as LittleCMS reads the same file
-        want = littlecms_codes(*png16(files[space, suffix]))
+        want = littlecms_codes(*icc_values(files[space, suffix]))
     else:
         want = expected_codes(prophoto, space)
     error = np.abs(got["rgba"] - want)
@@ -103,8 +94,7 @@ def test_chromium_shows_hdr_outputs_up_to_its_sdr_white(shown, space, suffix):
     _, drawn, prophoto = shown
     got = drawn[space, suffix]
     assert "error" not in got, got.get("error")
-    linear = np.clip(prophoto @ rgb_to_rgb_matrix("prophoto", "bt2020").T, 0.0, None)
-    ours = linear @ to_display_p3("bt2020").T
+    ours = hdr_reference(prophoto)
     scale = hdr_scale(got["rgba"], ours)
     assert 0.25 <= scale <= 1.0, scale
     # Its HDR-to-SDR path is not exact near black (up to 5-6 codes there on this photo).
@@ -117,11 +107,9 @@ def test_littlecms_reads_the_tiffs_as_the_restored_colours(shown, tmp_path, spac
     files, _, prophoto = shown
     path = tmp_path / f"{space}.tif"
     decode_file(CARRIER, path, DecodeOptions(space=space))
-    with tifffile.TiffFile(path) as tif:
-        values = tif.pages.first.asarray()[..., :3] / 65535.0
-        profile = tif.pages.first.tags.valueof(34675)
+    values, profile = icc_values(path)
     if space == "source":
-        want = littlecms_codes(*png16(files["source", ".png"]))
+        want = littlecms_codes(*icc_values(files["source", ".png"]))
     else:
         want = expected_codes(prophoto, space)
     assert np.abs(littlecms_codes(values, profile) - want).max() <= 1, space

@@ -44,6 +44,30 @@ def expected_codes(prophoto: np.ndarray, space: str) -> np.ndarray:
     return display_codes(inside @ to_display_p3(primaries).T)
 
 
+def hdr_reference(prophoto: np.ndarray) -> np.ndarray:
+    """Linear Display P3 of the restore in Rec. 2100 (PQ, HLG outputs: BT.2020 primaries, not
+    clipped above reference white), for `hdr_scale`."""
+    linear = np.clip(prophoto @ rgb_to_rgb_matrix("prophoto", "bt2020").T, 0.0, None)
+    return linear @ to_display_p3("bt2020").T
+
+
+def icc_values(path: Path) -> tuple[np.ndarray, bytes]:
+    """Encoded values in [0, 1] and the ICC profile of a 16-bit PNG or TIFF output, for
+    `littlecms_codes`."""
+    if path.suffix == ".tif":
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages.first
+            return page.asarray()[..., :3] / 65535.0, page.tags.valueof(34675)
+    import imagecodecs
+
+    from gamut_onnx.container import png
+
+    data = path.read_bytes()
+    return imagecodecs.png_decode(data) / 65535.0, png.iccp_profile(png.ancillary_chunks(data))
+
+
 def littlecms_codes(values: np.ndarray, profile: bytes) -> np.ndarray:
     """Encoded values in [0, 1] of an ICC-tagged file -> Display P3 codes, by LittleCMS."""
     import imagecodecs

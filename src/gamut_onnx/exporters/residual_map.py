@@ -155,13 +155,14 @@ def _search_with_probe(full: _Sizes, probe: _Sizes, room: int) -> int | None:
     quality = probe.highest_within(room * probe.rows / full.rows) or LOWEST_QUALITY
     for _ in range(MAX_FULL_ENCODES):
         full.size(quality)
-        fits = [q for q, n in full.known.items() if n <= room]
-        fails = [q for q, n in full.known.items() if n > room]
+        sizes = full.known
+        fits = [q for q, n in sizes.items() if n <= room]
+        fails = [q for q, n in sizes.items() if n > room]
         low, high = max(fits, default=LOWEST_QUALITY - 1), min(fails, default=101)
         if high - low <= 1:
             break
-        known = sorted(full.known)
-        ratios = [math.log(full.known[q] / probe.size(q)) for q in known]
+        known = sorted(sizes)
+        ratios = [math.log(sizes[q] / probe.size(q)) for q in known]
 
         def fits_predicted(q: int, known=known, ratios=ratios) -> bool:
             return math.log(probe.size(q)) + float(np.interp(q, known, ratios)) <= math.log(room)
@@ -195,12 +196,16 @@ class _Sizes:
     """AVIF encodes of one set of samples, by quality, each made once."""
 
     def __init__(self, samples: np.ndarray) -> None:
-        self.samples, self.rows, self.known, self._avif = samples, samples.shape[0], {}, {}
+        self.samples, self.rows, self._avif = samples, samples.shape[0], {}
+
+    @property
+    def known(self) -> dict[int, int]:
+        """Bytes by quality, of the encodes made so far."""
+        return {quality: len(avif) for quality, avif in self._avif.items()}
 
     def avif(self, quality: int) -> bytes:
         if quality not in self._avif:
             self._avif[quality] = avif_of(self.samples, quality)
-            self.known[quality] = len(self._avif[quality])
         return self._avif[quality]
 
     def size(self, quality: int) -> int:
