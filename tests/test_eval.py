@@ -21,6 +21,8 @@ KEYS = {
     "rmse_og",
     "de2000_og_mean",
     "de2000_og_p95",
+    "psnr_ig",
+    "psnr_ig_src",
     "psnr_src",
     "psnr_og_src",
     "og_fraction",

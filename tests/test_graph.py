@@ -53,6 +53,7 @@ def test_restore_graph_interface():
         "srgb8", "origin", "image_size", "edges", "carrier_transform",
         "w1", "b1", "w2", "b2", "w3", "b3",
         "grid4", "grid16", "grid64", "grid256", "map_samples", "map_params",
+        "lattice_matrices", "lattice_codes", "lattice_mode",
     ]  # fmt: skip
     assert [o.name for o in model.graph.output] == ["prophoto", "residual_sum"]
 

@@ -47,11 +47,26 @@ export interface Blob {
   sourceSpace: string;
   /** the inflated source ICC profile (record 128, at most 4 MiB), or null */
   sourceIcc: Uint8Array | null;
+  /** the source's code lattice the restore snaps to (record 131, §5.3), or null */
+  lattice: Lattice | null;
   crc32: number;
   byteLength: number;
   /** row-major float32; matrices stored [in, out] */
   weights: Record<'w1' | 'b1' | 'w2' | 'b2' | 'w3' | 'b3', Float32Array>;
   shapes: Record<'w1' | 'b1' | 'w2' | 'b2' | 'w3' | 'b3', number[]>;
+}
+
+export interface Lattice {
+  /** 1: pixels the MLP does not run on, 2: the restored pixels, 3: both */
+  mode: 1 | 2 | 3;
+  /** 1 (shared by the three channels) or 3 */
+  curves: 1 | 3;
+  /** codes per channel, 2..1024 */
+  levels: number;
+  /** [2, 3, 3] row-major: linear ProPhoto -> the source's linear RGB, and back */
+  matrices: Float32Array;
+  /** [curves, levels]: the linear value of each code */
+  codes: Float32Array;
 }
 
 export interface Carrier {

@@ -101,7 +101,7 @@ function showFacts(result) {
   $('facts').replaceChildren(
     ...Object.entries(info).map(([key, value]) => {
       const row = document.createElement('tr');
-      for (const text of [key, Array.isArray(value) ? value.join(' x ') : String(value)]) {
+      for (const text of [key, factText(value)]) {
         row.appendChild(document.createElement('td')).textContent = text;
       }
       return row;
@@ -177,3 +177,14 @@ gamut.ready.then(
   () => setStatus('Ready: drop or pick a carrier file.', 'ready'),
   (err) => setStatus(`Cannot start onnxruntime-web: ${err.message}`, 'error'),
 );
+
+/** A fact as the page shows it: [w, h] as "w x h", {mode: 3, ...} as "mode 3, ...", null as "none". */
+function factText(value) {
+  if (Array.isArray(value)) return value.join(' x ');
+  if (value && typeof value === 'object') {
+    return Object.entries(value)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+  }
+  return value === null ? 'none' : String(value);
+}

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gamut_onnx.colour.lattice import Lattice, pack_lattice, parse_lattice
 from gamut_onnx.context import CONTEXT_INPUTS
 from gamut_onnx.errors import GamutError
 from gamut_onnx.features import INPUT_CHANNELS
@@ -69,6 +70,7 @@ TRANSFER_CODES |= {6: "pq", 7: "hlg"}
 RECORD_SOURCE_ICC = 128  # ancillary (>= 128): zlib-deflated ICC profile of the source photo
 RECORD_MAP_DIGEST = 129  # ancillary: SHA-256 of the carrier's residual map (section 9)
 RECORD_JPEG_DIGEST = 130  # ancillary: the JPEG carrier's coefficient digest (section 4.3)
+RECORD_LATTICE = 131  # ancillary: the source's code lattice (colour/lattice.py)
 MAP_DIGEST_BYTES = 32
 MAX_RECORD_INFLATED = 4 << 20  # an ICC profile beyond 4 MB is not a photo's profile
 
@@ -134,6 +136,8 @@ class Blob:
     # A JPEG carrier's coefficient digest (container/jpeg_coefficients.py): survives lossless
     # transcodes and rotations, which change the header's byte digest
     jpeg_digest: bytes | None = field(default=None, repr=False)
+    # The source's code lattice the restore snaps to (an 8-bit source's codes)
+    lattice: Lattice | None = field(default=None, repr=False)
 
     @property
     def source_space(self) -> str:
@@ -165,6 +169,9 @@ def _records(blob: Blob) -> bytes:
         if len(blob.jpeg_digest) != MAP_DIGEST_BYTES:
             raise GamutError("a JPEG coefficient digest is 32 bytes")
         out += struct.pack("<BI", RECORD_JPEG_DIGEST, MAP_DIGEST_BYTES) + blob.jpeg_digest
+    if blob.lattice is not None:
+        payload = pack_lattice(blob.lattice)
+        out += struct.pack("<BI", RECORD_LATTICE, len(payload)) + payload
     return out
 
 
@@ -215,11 +222,12 @@ def _fail(reason: str) -> GamutError:
     return GamutError(f"invalid weight blob: {reason}")
 
 
-def _read_records(data: bytes) -> tuple[bytes | None, bytes | None, bytes | None]:
-    """(source ICC profile, residual map digest, JPEG coefficient digest) from the records
-    (inflation bounded); unknown ancillary records are skipped, unknown critical ones
+def _read_records(data: bytes) -> dict:
+    """The records' values by Blob field name (source_icc, residual_map_digest, jpeg_digest,
+    lattice; inflation bounded); unknown ancillary records are skipped, unknown critical ones
     (type < 128) need a newer reader."""
-    icc, map_digest, jpeg_digest, pos = None, None, None, 0
+    found: dict = {"source_icc": None}
+    pos = 0
     while pos < len(data):
         if pos + 5 > len(data):
             raise _fail("truncated record header")
@@ -232,7 +240,7 @@ def _read_records(data: bytes) -> tuple[bytes | None, bytes | None, bytes | None
         if kind == RECORD_SOURCE_ICC:
             inflate = zlib.decompressobj()
             try:
-                icc = inflate.decompress(payload, MAX_RECORD_INFLATED)
+                found["source_icc"] = inflate.decompress(payload, MAX_RECORD_INFLATED)
             except zlib.error as exc:
                 raise _fail(f"source ICC record is corrupt ({exc})") from None
             if inflate.unconsumed_tail or not inflate.eof:
@@ -240,14 +248,21 @@ def _read_records(data: bytes) -> tuple[bytes | None, bytes | None, bytes | None
         elif kind == RECORD_MAP_DIGEST:
             if length != MAP_DIGEST_BYTES:
                 raise _fail(f"residual map digest record is {length} bytes, not 32")
-            map_digest = payload
+            found["residual_map_digest"] = payload
         elif kind == RECORD_JPEG_DIGEST:
             if length != MAP_DIGEST_BYTES:
                 raise _fail(f"JPEG coefficient digest record is {length} bytes, not 32")
-            jpeg_digest = payload
+            found["jpeg_digest"] = payload
+        elif kind == RECORD_LATTICE:
+            if "lattice" in found:
+                raise _fail("two lattice records")
+            try:
+                found["lattice"] = parse_lattice(payload)
+            except GamutError as exc:
+                raise _fail(str(exc)) from None
         elif kind < 128:
             raise _fail(f"record type {kind} needs a newer gamut-onnx")
-    return icc, map_digest, jpeg_digest
+    return found
 
 
 def unpack_blob(data: bytes) -> Blob:
@@ -317,10 +332,8 @@ def unpack_blob(data: bytes) -> Blob:
         raise _fail("weights contain NaN or infinity")
     if any(np.abs(w).max() > MAX_WEIGHT for w in weights):
         raise _fail(f"weights exceed +-{MAX_WEIGHT:g} (a restore could overflow)")
-    icc, map_digest, jpeg_digest = (None, None, None)
-    if has_records:
-        icc, map_digest, jpeg_digest = _read_records(data[weights_end:-CRC_BYTES])
-    if (source[0] == "icc") != (icc is not None):
+    records = _read_records(data[weights_end:-CRC_BYTES]) if has_records else {"source_icc": None}
+    if (source[0] == "icc") != (records["source_icc"] is not None):
         raise _fail("source colour space says ICC, but there is no profile record, or vice versa")
     return Blob(
         weights=weights,
@@ -336,9 +349,7 @@ def unpack_blob(data: bytes) -> Blob:
         carrier_transform=transform,
         source_primaries=source[0],
         source_transfer=source[1],
-        source_icc=icc,
         hidden_layers=layers,
         context=layout == LAYOUT_CONTEXT,
-        residual_map_digest=map_digest,
-        jpeg_digest=jpeg_digest,
+        **records,
     )

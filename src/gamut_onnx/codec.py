@@ -6,6 +6,7 @@ decode: carrier pixels + blob -> linear ProPhoto (onnxruntime only; gamut_onnx/r
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -13,11 +14,19 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from gamut_onnx.blob import pixel_digest, unpack_blob
-from gamut_onnx.colour import boundary_mask, srgb8_to_prophoto
+from gamut_onnx.colour import boundary_mask
 from gamut_onnx.colour.protocol import reduce_to_srgb8
 from gamut_onnx.container.carrier import CARRIER_FORMATS, start_carrier
 from gamut_onnx.errors import GamutError
-from gamut_onnx.metrics import psnr_of_error, squared_error
+from gamut_onnx.metrics import psnr_of_error
+from gamut_onnx.scoring import (  # noqa: F401  (gate_restore: re-exported with the others)
+    banded_squared_error,
+    candidate_modes,
+    expanded_bands,
+    gate_restore,
+    gated_error,
+    score_modes,
+)
 
 GATE_CHOICES = ("auto", "on", "off")
 
@@ -49,6 +58,22 @@ class EncodeResult:
     context: bool = False  # the model sees the carrier around each pixel (input layout 2)
     context_race: dict | None = None  # why (fit/race.py): pool losses with and without
     residual_map: dict | None = None  # when the recipe asks: bytes, quality, scores, or why not
+    lattice: dict | None = (
+        None  # when the recipe asks: the source lattice, mode, scores, or why not
+    )
+
+    def rewritten(self, prep, blob: bytes, packed_map: bytes | None = None, **changes):
+        """This result with another blob (and packed residual map) in a new carrier file."""
+        data = prep.carrier_data(blob, packed_map)
+        return dataclasses.replace(
+            self,
+            blob=blob,
+            blob_bytes=len(blob),
+            data=data,
+            file_bytes=len(data),
+            encode_s=time.perf_counter() - prep.start,
+            **changes,
+        )
 
     def report(self) -> dict:
         skip = {"srgb8", "alpha", "blob", "data"}  # arrays and bytes: not report material
@@ -95,63 +120,6 @@ def reduce_to_carrier(
     return jpeg.decode_jpeg(bare), bare, jpeg.scan_digest(bare), coefficients
 
 
-def gate_restore(
-    restored: np.ndarray, clipped: np.ndarray, seen: np.ndarray, margin: int
-) -> np.ndarray:
-    """What the graph outputs in gated mode: MLP result at boundary pixels, clip elsewhere."""
-    return np.where(boundary_mask(seen, margin)[..., None], restored, clipped)
-
-
-def candidate_modes(gate: str, margins: tuple[int, ...]) -> list[tuple[bool, int]]:
-    """(gated, margin) pairs the encoder may choose among for `gate` = auto, on or off."""
-    candidates = [] if gate == "on" else [(False, 0)]
-    if gate != "off":
-        candidates += [(True, m) for m in margins]
-    return candidates
-
-
-def gated_error(
-    mlp_error: np.ndarray, clip_error: np.ndarray, seen: np.ndarray, margin: int
-) -> np.ndarray:
-    """`squared_error` of the gated restore: the MLP's at boundary pixels, clipping's elsewhere."""
-    return np.where(boundary_mask(seen, margin), mlp_error, clip_error)
-
-
-EXPANSION_ROWS = 512
-
-
-def expanded_bands(srgb8: np.ndarray):
-    """(first row, rows) of the reference expansion without a model, band by band (the
-    encoder's baseline: numpy's twin of the restore graph with no pixel selected)."""
-    for top in range(0, srgb8.shape[0], EXPANSION_ROWS):
-        yield top, srgb8_to_prophoto(srgb8[top : top + EXPANSION_ROWS])
-
-
-def banded_squared_error(bands, prophoto: np.ndarray) -> np.ndarray:
-    """`squared_error` of an image that arrives as (first row, rows) bands (the plain expansion
-    or a restore as it streams), so the whole image is never held beside the truth."""
-    error = np.empty(prophoto.shape[:2], np.float64)
-    for top, rows in bands:
-        error[top : top + len(rows)] = squared_error(rows, prophoto[top : top + len(rows)])
-    return error
-
-
-def score_modes(
-    mlp_error: np.ndarray,
-    clip_error: np.ndarray,
-    seen: np.ndarray,
-    candidates: list[tuple[bool, int]],
-) -> dict[tuple[bool, int], float]:
-    """Whole-image PSNR of each candidate from the per-pixel squared errors of the MLP output
-    (wherever a candidate may use it: every pixel, or the widest gate) and of clipping."""
-    return {
-        (gated, margin): psnr_of_error(
-            gated_error(mlp_error, clip_error, seen, margin) if gated else mlp_error
-        )
-        for gated, margin in candidates
-    }
-
-
 @dataclass
 class Prepared:
     """Everything encode knows before the fit: the carrier pixels, the truth and the plan.
@@ -174,6 +142,18 @@ class Prepared:
     widest: int | None
     source: object
     start: float
+    lattice: object = None  # colour.lattice.Lattice the source's colours sit on, if the recipe asks
+
+    def carrier_data(self, blob: bytes | None, residual_map: bytes | None = None) -> bytes:
+        """The carrier file with this blob (and packed residual map)."""
+        if self.bare_jpeg is None:
+            return (
+                self.carrier_with(blob, residual_map) if residual_map else self.carrier_with(blob)
+            )
+        from gamut_onnx.colour.icc import SRGB_ICC
+        from gamut_onnx.container import jpeg
+
+        return jpeg.add_segments(self.bare_jpeg, SRGB_ICC, blob, residual_map)
 
     @property
     def needs_fit(self) -> bool:
@@ -198,8 +178,10 @@ def prepare(
     weight_dtype: str | None = None,
     gate: str | None = None,
     source=None,
+    source_levels: int = 0,
 ) -> Prepared:
-    """The reduction and the plan of `encode`, without the fit (no torch needed)."""
+    """The reduction and the plan of `encode`, without the fit (no torch needed).
+    `source_levels`: codes per channel of the source's samples (256 for 8-bit; 0 for floats)."""
     from gamut_onnx.fit.config import PRESETS, check_config
 
     config = config or PRESETS["default"]
@@ -235,20 +217,33 @@ def prepare(
         widest=max(m for _, m in candidates) if all(g for g, _ in candidates) else None,
         source=source,
         start=start,
+        lattice=_lattice(config, prophoto, source, source_levels),
     )
+
+
+def _lattice(config, prophoto: np.ndarray, source, levels: int):
+    if not config.lattice:
+        return None
+    from gamut_onnx.exporters.lattice import source_lattice
+
+    return source_lattice(prophoto, source, levels)
 
 
 def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = True, grids=None):
     """Score the fitted model through the real graph, keep the best mode (or none) and write
     the carrier: the second half of `encode`. `result` is a FitResult, or None (no fit);
     `grids` the context grids of `prep.seen` if the caller computed them."""
-    encoded, error, kept = _scored(prep, result, provider, fallback, grids)
-    if not prep.config.residual_map:
-        return encoded
-    from gamut_onnx.exporters.residual_map import with_residual_map
-
     # The scoring's other per-pixel errors are gone by now (2 x 8 bytes a pixel at its peak).
-    return with_residual_map(prep, encoded, provider, restored=kept, pixel_error=error)
+    encoded, error, kept = _scored(prep, result, provider, fallback, grids)
+    if prep.config.lattice:
+        from gamut_onnx.exporters.lattice import with_map_and_lattice
+
+        return with_map_and_lattice(prep, encoded, kept, error, provider)
+    if prep.config.residual_map:
+        from gamut_onnx.exporters.residual_map import with_residual_map
+
+        return with_residual_map(prep, encoded, provider, restored=kept, pixel_error=error)[0]
+    return encoded
 
 
 def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
@@ -291,13 +286,7 @@ def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
             error = gated_error(mlp_error, clip_error, seen, best[1]) if best[0] else mlp_error
         if best != probe_mode:
             kept = None
-    if prep.bare_jpeg is not None:
-        from gamut_onnx.colour.icc import SRGB_ICC
-        from gamut_onnx.container import jpeg
-
-        data = jpeg.add_segments(prep.bare_jpeg, SRGB_ICC, blob)
-    else:
-        data = prep.carrier_with(blob)
+    data = prep.carrier_data(blob)
     encoded = EncodeResult(
         srgb8=seen,
         alpha=prep.alpha8,
@@ -340,6 +329,7 @@ def encode(
     fallback: bool = True,
     progress: Callable[[int, float], None] | None = None,
     source=None,
+    source_levels: int = 0,
 ) -> EncodeResult:
     """Reduce linear ProPhoto (HxWx3 float) to an sRGB carrier and fit the restoring MLP.
 
@@ -368,6 +358,7 @@ def encode(
         weight_dtype=weight_dtype,
         gate=gate,
         source=source,
+        source_levels=source_levels,
     )
     result, grids = None, None
     if prep.needs_fit:

@@ -101,6 +101,7 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
         weight_dtype=options.weight_dtype,
         gate=options.gate,
         source=image.space,
+        source_levels=image.levels,
     )
     return Staged(source, output, prepared, image.description, image.space_name,
                   image.clipped_fraction, read_s, start)  # fmt: skip

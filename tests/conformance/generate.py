@@ -8,7 +8,8 @@ tensors (grids, map samples, output codes), negative vectors, and manifest.json.
 `--intermediates` adds the intermediate tensors to the vectors as they are; `--map-vectors`
 adds the hostile-map vectors (hostile_maps.py), `--chunk-names` the PNG chunk-name vectors
 (chunk_names.py), `--jpeg-vectors` the JPEG coefficient-digest vectors (jpeg_transcodes.py,
-needs jpegtran), leaving the other vectors' files untouched. Regenerate only
+needs jpegtran), `--lattice-vectors` the lattice-record vectors (lattice_vectors.py), leaving
+the other vectors' files untouched. Regenerate only
 with an intentional format change (and bump the format version when the change is not backward
 compatible); tests/test_conformance.py fails on drift.
 """
@@ -26,6 +27,7 @@ import numpy as np
 from chunk_names import chunk_name_vectors
 from hostile_maps import map_vectors
 from jpeg_transcodes import jpeg_vectors
+from lattice_vectors import lattice_vectors
 
 from gamut_onnx.blob import FORMAT_VERSION, HEADER_BYTES, unpack_blob
 from gamut_onnx.codec import decode, encode
@@ -286,6 +288,7 @@ def generate(folder: Path) -> list[dict]:
     _write_entries(folder, manifest, map_vectors())
     _write_entries(folder, manifest, jpeg_vectors(carriers["jpeg_q90_gated"]))
     _write_entries(folder, manifest, chunk_name_vectors())
+    _write_entries(folder, manifest, lattice_vectors())
     add_intermediates(folder, manifest)
     (folder / "manifest.json").write_text(
         json.dumps({"format_version": FORMAT_VERSION, "vectors": manifest}, indent=2) + "\n"
@@ -349,6 +352,9 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["--chunk-names"]:
         add_vectors(HERE / "vectors", chunk_name_vectors())
         print(f"added the PNG chunk-name vectors to {HERE / 'vectors'}")
+    elif sys.argv[1:] == ["--lattice-vectors"]:
+        add_vectors(HERE / "vectors", lattice_vectors())
+        print(f"added the lattice-record vectors to {HERE / 'vectors'}")
     elif sys.argv[1:] == ["--intermediates"]:
         update_intermediates(HERE / "vectors")
         print(f"added intermediate tensors to {HERE / 'vectors'}")

@@ -4,6 +4,7 @@
 // in the zlib inflater for the source ICC record).
 
 import { crc32 } from './crc32.js';
+import { parseLattice, RECORD_LATTICE } from './lattice.js';
 
 export class GamutError extends Error {
   name = 'GamutError';
@@ -83,6 +84,7 @@ const NAMED_SPACES = {
  * @property {Uint8Array|null} residualMapDigest SHA-256 of the carrier's residual map (record
  *   129), in blobs written with one
  * @property {Uint8Array|null} jpegDigest the JPEG carrier's coefficient digest (record 130)
+ * @property {import('./lattice.js').Lattice|null} lattice the source's code lattice (record 131)
  * @property {number} crc32
  * @property {number} byteLength
  * @property {{w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array,
@@ -168,7 +170,8 @@ function inflateIcc(deflated, inflate) {
  * digest; unknown ancillary types (>= 128) are skipped, unknown critical ones (< 128) need a
  * newer reader.
  * @returns {{found: boolean, icc: Uint8Array|Promise<Uint8Array>|null,
- *   mapDigest: Uint8Array|null, jpegDigest: Uint8Array|null}}
+ *   mapDigest: Uint8Array|null, jpegDigest: Uint8Array|null,
+ *   lattice: import('./lattice.js').Lattice|null}}
  */
 function readRecords(bytes, inflate) {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -176,6 +179,7 @@ function readRecords(bytes, inflate) {
   let icc = null;
   let mapDigest = null;
   let jpegDigest = null;
+  let lattice = null;
   let pos = 0;
   while (pos < bytes.length) {
     if (pos + 5 > bytes.length) throw fail('truncated record header');
@@ -194,11 +198,14 @@ function readRecords(bytes, inflate) {
     } else if (type === RECORD_JPEG_DIGEST) {
       if (length !== 32) throw fail(`JPEG coefficient digest record is ${length} bytes, not 32`);
       jpegDigest = payload.slice();
+    } else if (type === RECORD_LATTICE) {
+      if (lattice) throw fail('two lattice records');
+      lattice = parseLattice(payload, fail);
     } else if (type < 128) {
       throw fail(`record type ${type} needs a newer gamut-onnx`);
     }
   }
-  return { found, icc, mapDigest, jpegDigest };
+  return { found, icc, mapDigest, jpegDigest, lattice };
 }
 
 /**
@@ -321,6 +328,7 @@ export function readBlob(bytes, { inflate } = {}) {
     sourceIcc: records.icc,
     residualMapDigest: records.mapDigest,
     jpegDigest: records.jpegDigest ?? null,
+    lattice: records.lattice ?? null,
     crc32: stored,
     byteLength: n,
     weights: /** @type {Blob['weights']} */ (weights),

@@ -6,6 +6,7 @@
 
 import { boundaryEdges, GamutError } from './blob.js';
 import { computeGrids, unusedGrids } from './grids.js';
+import { latticeFeeds } from './lattice.js';
 import { MAP_MISSING, NOT_FINITE, openCarrier } from './opencarrier.js';
 import { ordered } from './ordered.js';
 import { fittedPixels, turn } from './orientation.js';
@@ -83,6 +84,7 @@ export function modelFeeds(ort, blob) {
   const feeds = {
     edges: new ort.Tensor('float32', boundaryEdges(blob), [2]),
     carrier_transform: new ort.Tensor('int64', BigInt64Array.of(BigInt(blob.carrierTransform)), []),
+    ...latticeFeeds(ort, blob.lattice ?? null),
   };
   for (const name of WEIGHT_NAMES) {
     feeds[name] = new ort.Tensor('float32', blob.weights[name], blob.shapes[name]);
@@ -100,6 +102,7 @@ export function plainFeeds(ort, transform = PLAIN_TRANSFORM) {
   const feeds = {
     edges: new ort.Tensor('float32', Float32Array.from(PLAIN_EDGES), [2]),
     carrier_transform: new ort.Tensor('int64', BigInt64Array.of(BigInt(transform)), []),
+    ...latticeFeeds(ort, null),
   };
   for (const [name, shape] of Object.entries(PLAIN_SHAPES)) {
     const size = shape.reduce((a, b) => a * b, 1);
@@ -382,5 +385,8 @@ export function facts(carrier, blob, digestOk) {
     blob_crc32: blob.crc32.toString(16).padStart(8, '0'),
     pixel_digest: hex(blob.pixelDigest),
     pixel_digest_ok: digestOk,
+    lattice: blob.lattice
+      ? { mode: blob.lattice.mode, curves: blob.lattice.curves, levels: blob.lattice.levels }
+      : null,
   });
 }

@@ -144,6 +144,7 @@ def inspect(
     Example: gamut-onnx inspect photo.png --json
     """
     from gamut_onnx.blob import unpack_blob
+    from gamut_onnx.colour.lattice import lattice_facts
     from gamut_onnx.container.carrier import read_carrier
     from gamut_onnx.runtime.decode import matching_orientation
 
@@ -178,6 +179,7 @@ def inspect(
             blob_crc32=f"{zlib.crc32(found.blob[:-4]):08x}",
             pixel_digest=blob.pixel_digest.hex(),
             pixel_digest_ok=matching_orientation(found, blob) is not None,
+            lattice=lattice_facts(blob.lattice),
         )
     if found.residual_map is not None:
         info["residual_map_bytes"] = len(found.residual_map)

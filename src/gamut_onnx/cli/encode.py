@@ -90,6 +90,15 @@ def encode(
             "and paper). gamut-onnx 0.x restores without it.",
         ),
     ] = None,
+    lattice: Annotated[
+        bool | None,
+        typer.Option(
+            "--lattice/--no-lattice",
+            help="Let the restore snap colours onto the source's own code lattice (8/10-bit "
+            "sources, or 16-bit files holding 8-bit colours) where that pays (recipe's if "
+            "unset: on but for plain and paper). Older decoders restore without it.",
+        ),
+    ] = None,
     device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
     init: Annotated[
         str | None,
@@ -134,6 +143,7 @@ def encode(
         "seed": seed,
         "context": context,
         "residual_map": residual_map,
+        "lattice": lattice,
     }
     options = EncodeOptions(
         quality=quality.value,

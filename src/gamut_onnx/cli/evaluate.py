@@ -41,6 +41,13 @@ def eval_command(
             help="Override whether the presets add a residual map (on but for plain and paper).",
         ),
     ] = None,
+    lattice: Annotated[
+        bool | None,
+        typer.Option(
+            "--lattice/--no-lattice",
+            help="Override whether the presets snap onto the source's code lattice.",
+        ),
+    ] = None,
     device: Annotated[Device, typer.Option(help="Where to fit.")] = Device.auto,
     provider: Annotated[str, typer.Option(help="onnxruntime provider for restores.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -82,7 +89,13 @@ def eval_command(
             provider,
             progress,
             on_image,
-            overrides={"steps": steps, "batch": batch, "seed": seed, "residual_map": residual_map},
+            overrides={
+                "steps": steps,
+                "batch": batch,
+                "seed": seed,
+                "residual_map": residual_map,
+                "lattice": lattice,
+            },
         )
     if out is not None:
         evaluate.write_reports(rows, out)

@@ -39,6 +39,8 @@ METRICS = (
     "de2000_og_p95",
     "psnr_src",
     "psnr_og_src",
+    "psnr_ig",
+    "psnr_ig_src",
     "og_fraction",
     "fit_s",
     "restore_s",
@@ -58,6 +60,8 @@ class EvalRow:
     de2000_og_p95: float
     psnr_src: float  # PSNR in the photo's own linear space (clipped to it), whole image
     psnr_og_src: float  # ... and on the OG pixels
+    psnr_ig: float  # PSNR (ProPhoto) on the in-gamut pixels alone
+    psnr_ig_src: float  # ... in the photo's own linear space
     og_fraction: float
     fit_s: float
     restore_s: float
@@ -102,16 +106,18 @@ def source_psnrs(restored: np.ndarray, truth: np.ndarray, og: np.ndarray, space)
     try:
         restored_src, truth_src = linear_in(restored, space), linear_in(truth, space)
     except GamutError:
-        return {"psnr_src": float("nan"), "psnr_og_src": float("nan")}
+        return {"psnr_src": float("nan"), "psnr_og_src": float("nan"), "psnr_ig_src": float("nan")}
     return {
         "psnr_src": psnr(restored_src, truth_src),
         "psnr_og_src": psnr(restored_src, truth_src, og),
+        "psnr_ig_src": psnr(restored_src, truth_src, ~og),
     }
 
 
 def score(restored: np.ndarray, truth: np.ndarray, og: np.ndarray, space=None) -> dict[str, float]:
-    """PSNR/RMSE (whole, OG) on linear ProPhoto (the paper's metric), CIEDE2000 (D50 CIELAB)
-    on OG pixels, and PSNR in the photo's own linear space (`space`; ProPhoto if None)."""
+    """PSNR/RMSE (whole, OG) on linear ProPhoto (the paper's metric), PSNR on the in-gamut
+    pixels (what the 8-bit steps cost), CIEDE2000 (D50 CIELAB) on OG pixels, and PSNR in the
+    photo's own linear space (`space`; ProPhoto if None)."""
     from gamut_onnx.colour.spaces import NAMED_SPACES
 
     de = delta_e_2000(prophoto_to_lab(restored[og]), prophoto_to_lab(truth[og]))
@@ -119,6 +125,7 @@ def score(restored: np.ndarray, truth: np.ndarray, og: np.ndarray, space=None) -
         **source_psnrs(restored, truth, og, space or NAMED_SPACES["prophoto-linear"]),
         "psnr": psnr(restored, truth),
         "psnr_og": psnr(restored, truth, og),
+        "psnr_ig": psnr(restored, truth, ~og),
         "rmse": rmse(restored, truth),
         "rmse_og": rmse(restored, truth, og),
         "de2000_og_mean": float(de.mean()) if de.size else float("nan"),
@@ -166,8 +173,11 @@ def _run_method(
     device: str,
     provider: str,
     overrides: dict | None,
+    source=None,
 ) -> tuple[np.ndarray, float, float, int]:
-    """(restored, fit_s, restore_s, blob_bytes): reduce to carrier bytes, then restore them."""
+    """(restored, fit_s, restore_s, blob_bytes): reduce to carrier bytes, then restore them.
+    `source`: the read.SourceImage of `truth`, whose space and sample depth the encoder records
+    as `gamut-onnx encode` does."""
     if method == "soft-clip":  # timed like the MLP: the fit alone, the restore from pixels
         start = time.perf_counter()
         params = softclip.fit_params(prophoto_to_srgb_linear(truth))
@@ -190,6 +200,8 @@ def _run_method(
             device=device,
             provider=provider,
             fallback=method != AUTHORS_RECIPE,
+            source=source.space if source is not None else None,
+            source_levels=source.levels if source is not None else 0,
         )
         data, fit_s, blob_bytes = result.data, result.fit_s, result.blob_bytes
         if (result.residual_map or {}).get("chosen"):
@@ -220,7 +232,7 @@ def evaluate_image(
         if progress is not None:
             progress(path.name, method)
         image, fit_s, restore_s, blob_bytes = _run_method(
-            method, truth, path.name, fmt, quality, device, provider, overrides
+            method, truth, path.name, fmt, quality, device, provider, overrides, source
         )
         rows.append(
             EvalRow(

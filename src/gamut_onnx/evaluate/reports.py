@@ -71,6 +71,7 @@ def report_markdown(rows: list[EvalRow]) -> str:
     cols = (
         "psnr",
         "psnr_og",
+        "psnr_ig",
         "de2000_og_mean",
         "de2000_og_p95",
         "psnr_og_src",

@@ -19,14 +19,16 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from gamut_onnx.colour import SRGB8_TO_LINEAR
+from gamut_onnx.colour.lattice import MODE_SELECTED, MODE_UNSELECTED
 from gamut_onnx.colour.protocol import CARRIER_TRANSFORMS
 from gamut_onnx.context import CONTEXT_INPUTS, LEVELS
 from gamut_onnx.exporters.builder import GraphBuilder, finished_model
 from gamut_onnx.exporters.context_graph import GRID_INPUTS, with_context
+from gamut_onnx.exporters.lattice_graph import with_lattice
 from gamut_onnx.exporters.map_graph import with_map
 from gamut_onnx.features import INPUT_CHANNELS
 
-GRAPH_NAME = "gamut_onnx_restore_v4"
+GRAPH_NAME = "gamut_onnx_restore_v5"
 WEIGHT_INPUTS = ("w1", "b1", "w2", "b2", "w3", "b3")
 I64 = np.int64
 
@@ -243,8 +245,12 @@ def build_restore_graph() -> onnx.ModelProto:
     )  # [3, K]
     # The residual map's correction at the same pixels (blob-format.md section 9).
     restored = with_map(g, restored, columns, codes, matrix)
+    # The source's code lattice (blob record 131), after everything else: the MLP saw the
+    # carrier's own colours above.
+    restored = with_lattice(g, restored, MODE_SELECTED)
+    kept = with_lattice(g, base, MODE_UNSELECTED)
     index_2d = g.op("Unsqueeze", index, g.const([1], I64))
-    out_flat = g.op("ScatterND", _transposed(g, base), index_2d, _transposed(g, restored))  # [N, 3]
+    out_flat = g.op("ScatterND", _transposed(g, kept), index_2d, _transposed(g, restored))  # [N, 3]
     g.nodes.append(helper.make_node("Reshape", [out_flat, shape], ["prophoto"]))
     # One float a run that is finite exactly when every restored value is: blobs are bounded,
     # so anything else is a bug or a device fault, and a runtime can refuse the output without
@@ -270,6 +276,9 @@ def build_restore_graph() -> onnx.ModelProto:
         ),
         helper.make_tensor_value_info("map_samples", TensorProto.UINT8, ["mh", "mw", 3]),
         helper.make_tensor_value_info("map_params", f32, [2]),
+        helper.make_tensor_value_info("lattice_matrices", f32, [2, 3, 3]),
+        helper.make_tensor_value_info("lattice_codes", f32, ["curves", "levels"]),
+        helper.make_tensor_value_info("lattice_mode", i64t, []),
     ]
     outputs = [
         helper.make_tensor_value_info("prophoto", f32, ["h", "w", 3]),
@@ -280,7 +289,7 @@ def build_restore_graph() -> onnx.ModelProto:
         GRAPH_NAME,
         graph_inputs,
         outputs,
-        "GamutMLP restore v4: 8-bit sRGB + weight blob (+ grids, + map) -> linear ProPhoto",
+        "GamutMLP restore v5: 8-bit sRGB + blob (+ grids, + map, + lattice) -> linear ProPhoto",
     )
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 
 import numpy as np
 
@@ -237,23 +236,31 @@ def sealed(blob: Blob, residual_map: ResidualMap) -> tuple[bytes, bytes]:
     return blob_bytes, pack_map(named)
 
 
-def with_residual_map(prep, result, provider: str = "auto", restored=None, pixel_error=None):
-    """`result` (codec.EncodeResult) with a residual map in its carrier when one fits the
-    budget and improves the whole-image PSNR; `residual_map` in the report says what and why.
+def with_residual_map(
+    prep, result, provider: str = "auto", restored=None, pixel_error=None, reserve: int = 0
+):
+    """(`result` (codec.EncodeResult) with a residual map in its carrier when one fits the
+    budget and improves the whole-image PSNR, the restore a decoder makes of it or None, the
+    map or None); `residual_map` in the report says what and why.
 
     `restored` (HxWx3 float32, changed here) and `pixel_error` (HxW squared error) are the
     restore of `result.blob` and its error when the caller has them (the encoder's scoring
-    restore): a 12 MP restore costs more than a second."""
+    restore): a 12 MP restore costs more than a second. The budget leaves `reserve` bytes for
+    the source lattice's record (exporters/lattice.py)."""
     from gamut_onnx.runtime import RestoreSession
 
     if result.model == "none" or prep.carrier not in MAP_CARRIERS:
         why = "no model" if result.model == "none" else f"{prep.carrier.upper()} carrier"
-        return dataclasses.replace(result, residual_map={"chosen": False, "why": why})
-    budget = map_budget(result.file_bytes)
+        return (
+            dataclasses.replace(result, residual_map={"chosen": False, "why": why}),
+            restored,
+            None,
+        )
+    budget = map_budget(result.file_bytes) - reserve
     report = {"chosen": False, "budget": budget}
     if budget < MIN_MAP_BYTES:
         report["why"] = f"budget under {MIN_MAP_BYTES} bytes"
-        return dataclasses.replace(result, residual_map=report)
+        return dataclasses.replace(result, residual_map=report), restored, None
     blob = unpack_blob(result.blob)
     if restored is None:
         restored = RestoreSession(provider).restore(prep.seen, blob)
@@ -261,7 +268,8 @@ def with_residual_map(prep, result, provider: str = "auto", restored=None, pixel
         pixel_error = squared_error(restored, prep.prophoto)
     gate = gate_of(prep.seen, blob)
     truth = prep.prophoto[gate]
-    error = truth - restored[gate]
+    before = restored[gate]
+    error = truth - before
     # Weighted coding spends more bytes on dark pixels; where even its lowest quality does not
     # fit, the unweighted map may (one dev photo of 31).
     for power in (WEIGHT_POWER, 0.0):
@@ -270,7 +278,7 @@ def with_residual_map(prep, result, provider: str = "auto", restored=None, pixel
             break
     if found is None:
         report["why"] = "lowest quality does not fit the budget"
-        return dataclasses.replace(result, residual_map=report)
+        return dataclasses.replace(result, residual_map=report), restored, None
     residual_map, quality = found
     samples = map_samples(residual_map)
     correct(restored, samples, gate, residual_map, prep.seen, blob.carrier_transform)
@@ -287,24 +295,10 @@ def with_residual_map(prep, result, provider: str = "auto", restored=None, pixel
     )
     if scores["psnr"] <= result.psnr:
         report["why"] = "does not improve the whole image"
-        return dataclasses.replace(result, residual_map=report)
+        restored[gate] = before  # what the decoder restores without the map
+        return dataclasses.replace(result, residual_map=report), restored, None
     report.update(chosen=True, psnr_og_without=result.psnr_og)
     blob_bytes, packed = sealed(blob, residual_map)
     report["bytes"] = len(packed)
-    if prep.bare_jpeg is not None:
-        from gamut_onnx.colour.icc import SRGB_ICC
-        from gamut_onnx.container import jpeg
-
-        data = jpeg.add_segments(prep.bare_jpeg, SRGB_ICC, blob_bytes, packed)
-    else:
-        data = prep.carrier_with(blob_bytes, packed)
-    return dataclasses.replace(
-        result,
-        blob=blob_bytes,
-        blob_bytes=len(blob_bytes),
-        data=data,
-        file_bytes=len(data),
-        encode_s=time.perf_counter() - prep.start,
-        residual_map=report,
-        **scores,
-    )
+    mapped = result.rewritten(prep, blob_bytes, packed, residual_map=report, **scores)
+    return mapped, restored, residual_map

@@ -43,6 +43,7 @@ class FitConfig:
     # Encoder: also code what the MLP leaves wrong as a small AVIF beside the blob, within
     # min(48 KB, 1 % of the file), where it pays (residual_map.py; PNG and JPEG carriers).
     residual_map: bool = False
+    lattice: bool = False  # snap the restore onto the source's code lattice where it pays
 
 
 PRESETS = {
@@ -60,8 +61,8 @@ PRESETS = {
         gate="off",
         weight_dtype="float32",
     ),
-    "fast": FitConfig(steps=300, context=True, residual_map=True),
-    "default": FitConfig(context=True, residual_map=True),
+    "fast": FitConfig(steps=300, context=True, residual_map=True, lattice=True),
+    "default": FitConfig(context=True, residual_map=True, lattice=True),
     # The default without carrier context and residual map: a layout-1 blob alone, as
     # gamut-onnx 0.x wrote.
     "plain": FitConfig(),
@@ -73,6 +74,7 @@ PRESETS = {
         max_samples=1_000_000,
         context=True,
         residual_map=True,
+        lattice=True,
     ),
 }
 

@@ -94,7 +94,7 @@ def read_prophoto_bytes(
     alpha = alpha_to_float(decoded.alpha, decoded.levels)
     extra = ", with alpha" if alpha is not None else ""
     description = f"{decoded.what} {w}x{h}, {describe_space(space)}{extra}"
-    return SourceImage(prophoto, alpha, space, description, clipped)
+    return SourceImage(prophoto, alpha, space, description, clipped, decoded.levels)
 
 
 def read_prophoto(

@@ -31,6 +31,7 @@ class SourceImage:
     space: SourceSpace = field(repr=False)  # the photo's own colour space
     description: str  # e.g. "8-bit HEIC 4032x3024, ICC profile 'Display P3'"
     clipped_fraction: float = 0.0  # pixels clipped: above HDR reference white or outside ProPhoto
+    levels: int = 0  # codes per channel of the file's samples (256 for 8-bit), 0 for floats
 
     @property
     def space_name(self) -> str:

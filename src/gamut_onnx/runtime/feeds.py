@@ -35,6 +35,23 @@ class Grids:
 UNUSED_GRIDS = Grids(tuple(np.zeros((4, 1, 1), np.float32) for _ in LEVELS))
 UNUSED_SAMPLES = np.full((1, 1, 3), 128, np.uint8)
 NO_MAP = np.zeros(2, np.float32)  # scale 0: no map
+NO_LATTICE = {  # mode 0: the graph skips the lattice step
+    "lattice_matrices": np.stack([np.eye(3, dtype=np.float32)] * 2),
+    "lattice_codes": np.array([[0.0, 1.0]], np.float32),
+    "lattice_mode": np.array(0, np.int64),
+}
+
+
+def lattice_feeds(blob: Blob | None) -> dict[str, np.ndarray]:
+    """The lattice inputs of a blob's record 131, or NO_LATTICE."""
+    lattice = blob.lattice if blob is not None else None
+    if lattice is None:
+        return NO_LATTICE
+    return {
+        "lattice_matrices": np.stack([lattice.to_source, lattice.to_prophoto]).astype(np.float32),
+        "lattice_codes": np.ascontiguousarray(lattice.codes, np.float32),
+        "lattice_mode": np.array(lattice.mode, np.int64),
+    }
 
 
 def _weights(blob: Blob) -> dict[str, np.ndarray]:
@@ -78,4 +95,5 @@ def image_feeds(
         **model,
         **(grids or UNUSED_GRIDS).feeds(),
         "map_params": params,
+        **lattice_feeds(blob),
     }
