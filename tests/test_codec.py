@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from gamut_onnx.codec import candidate_modes, gate_restore, gated_error, score_modes
 from gamut_onnx.metrics import psnr, squared_error
+from gamut_onnx.scoring import candidate_modes, gate_restore, gated_error, score_modes
 
 
 def scene():

@@ -19,11 +19,10 @@ from gamut_onnx.colour.protocol import reduce_to_srgb8
 from gamut_onnx.container.carrier import CARRIER_FORMATS, start_carrier
 from gamut_onnx.errors import GamutError
 from gamut_onnx.metrics import psnr_of_error
-from gamut_onnx.scoring import (  # noqa: F401  (gate_restore: re-exported with the others)
+from gamut_onnx.scoring import (
     banded_squared_error,
     candidate_modes,
     expanded_bands,
-    gate_restore,
     gated_error,
     score_modes,
 )
@@ -58,9 +57,7 @@ class EncodeResult:
     context: bool = False  # the model sees the carrier around each pixel (input layout 2)
     context_race: dict | None = None  # why (fit/race.py): pool losses with and without
     residual_map: dict | None = None  # when the recipe asks: bytes, quality, scores, or why not
-    lattice: dict | None = (
-        None  # when the recipe asks: the source lattice, mode, scores, or why not
-    )
+    lattice: dict | None = None  # when the recipe asks: the lattice, mode, scores, or why not
 
     def rewritten(self, prep, blob: bytes, packed_map: bytes | None = None, **changes):
         """This result with another blob (and packed residual map) in a new carrier file."""

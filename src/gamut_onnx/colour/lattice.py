@@ -39,6 +39,11 @@ class Lattice:
     def levels(self) -> int:
         return int(self.codes.shape[1])
 
+    def source_linear(self, planes: np.ndarray) -> np.ndarray:
+        """[3, N] linear ProPhoto -> the source's linear RGB, clipped to [0, 1] (the graph's
+        order of operations)."""
+        return np.clip(times(self.to_source, planes), np.float32(0), np.float32(1))
+
     def with_mode(self, mode: int) -> Lattice:
         return Lattice(self.to_source, self.to_prophoto, self.codes, mode, self.name)
 
@@ -118,7 +123,7 @@ def snap(planes: np.ndarray, lattice: Lattice) -> np.ndarray:
     """[3, N] float32 linear ProPhoto -> the nearest lattice colour (in the source's linear
     light, per channel), clipped to [0, 1]."""
     planes = np.asarray(planes, np.float32)
-    s = np.clip(times(lattice.to_source, planes), np.float32(0), np.float32(1))
+    s = lattice.source_linear(planes)
     mids = thresholds(lattice.codes)
     padded = np.concatenate([mids, np.full((3, 1), 2.0, np.float32)], axis=1)  # [3, L]
     codes = np.empty(s.shape, np.int64)

@@ -20,12 +20,14 @@ from gamut_onnx.colour.lattice import (
     MODE_UNSELECTED,
     Lattice,
     buckets_ok,
+    pack_lattice,
+    parse_lattice,
     record_bytes,
     snap,
-    times,
 )
 from gamut_onnx.colour.spaces import NAMED_SPACES, ColourSpace, rgb_to_rgb_matrix, space_name
 from gamut_onnx.colour.transfer import HDR_TRANSFERS, TRANSFERS
+from gamut_onnx.errors import GamutError
 
 DETECT_SAMPLES = 200_000  # pixels tested against each candidate lattice
 # Snapped onto the lattice it came from (code values fitted), a sample of a 16-bit file holding
@@ -39,8 +41,13 @@ FIT_SAMPLES = 2_000_000  # pixels whose colours measure the code values
 
 
 def _checked(lattice: Lattice) -> Lattice | None:
-    codes_ok = np.all(np.diff(lattice.codes, axis=1) > 0) and lattice.codes.min() >= 0
-    return lattice if codes_ok and lattice.codes.max() <= 1 and buckets_ok(lattice.codes) else None
+    """`lattice` if every reader accepts its record (the reader's own checks) and `snap` finds
+    the nearest code with it, else None."""
+    try:
+        parse_lattice(pack_lattice(lattice))
+    except GamutError:
+        return None
+    return lattice if buckets_ok(lattice.codes) else None
 
 
 def named_lattice(space: ColourSpace, levels: int) -> Lattice | None:
@@ -101,7 +108,7 @@ def _source_codes(truth: np.ndarray, lattice: Lattice) -> tuple[np.ndarray, np.n
     """([3, N] the truth in the source's linear light, [3, N] each value's nearest code)."""
     from gamut_onnx.colour.lattice import thresholds
 
-    source = np.clip(times(lattice.to_source, truth), np.float32(0), np.float32(1))
+    source = lattice.source_linear(truth)
     mids = thresholds(lattice.codes)
     return source, np.stack([np.searchsorted(mids[c], source[c]) for c in range(3)])
 
@@ -176,16 +183,14 @@ def _class_sums(restored: np.ndarray, truth: np.ndarray, selected: np.ndarray, o
     flat, want = restored.reshape(-1, 3), truth.reshape(-1, 3)
     selected, og = selected.reshape(-1), og.reshape(-1)
 
-    def in_source(planes: np.ndarray) -> np.ndarray:
-        return np.clip(times(lattice.to_source, planes), np.float32(0), np.float32(1))
-
     def band(start: int) -> np.ndarray:
         part = slice(start, start + BAND)
         rows, target = flat[part].T, want[part].T
-        target_source = in_source(target)
+        target_source = lattice.source_linear(target)
         sums = np.zeros((2, 2, 2, 2))
         for k, estimate in enumerate((rows, snap(rows, lattice))):
-            for space, diff in enumerate((estimate - target, in_source(estimate) - target_source)):
+            in_source = lattice.source_linear(estimate) - target_source
+            for space, diff in enumerate((estimate - target, in_source)):
                 error = np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
                 for kind, where in enumerate((~selected[part], selected[part])):
                     sums[k, kind, :, space] = error[where].sum(), error[where & og[part]].sum()
