@@ -295,6 +295,36 @@ def test_the_encoders_estimate_equals_the_restore_graphs_map(gated):
     assert np.abs(got - plain).max() > 1e-3  # the map did something
 
 
+@pytest.mark.parametrize("gated", [False, True])
+def test_the_kept_restore_is_the_graphs_restore_bit_for_bit(gated):
+    """The encoder keeps a restore as its gated pixels' values (scoring.GatedRestore) and
+    recomputes the rest as the plain expansion: every pixel equals the graph's own output, and
+    the per-pixel error equals metrics.squared_error's."""
+    from conftest import fp32_blob, trained_like_model
+
+    from gamut_onnx.colour import prophoto_to_srgb8
+    from gamut_onnx.metrics import squared_error
+    from gamut_onnx.runtime import RestoreSession
+    from gamut_onnx.sample import synthetic_scene
+    from gamut_onnx.scoring import restore_and_error
+
+    truth = synthetic_scene(90, 70, 3)
+    srgb8 = prophoto_to_srgb8(truth)
+    blob = fp32_blob(trained_like_model(), srgb8, gated=gated)
+    session = RestoreSession("cpu", tile=32)
+    graph = session.restore(srgb8, blob)
+    gate = rm.gate_of(srgb8, blob)
+    error, kept = restore_and_error(session.bands(srgb8, blob), truth, srgb8, gate, blob)
+    size = 1000  # parts that split rows, as the lattice's bands do
+    parts = [
+        kept.pixels(start, start + size, first)
+        for start, first in zip(range(0, gate.size, size), kept.firsts(size), strict=True)
+    ]
+    np.testing.assert_array_equal(np.concatenate(parts), graph.reshape(-1, 3))
+    np.testing.assert_array_equal(error, squared_error(graph, truth))
+    assert 0 < gate.sum() < gate.size if gated else gate.all()
+
+
 def test_a_large_map_is_searched_on_a_probe_with_few_full_encodes(monkeypatch):
     # 2,112 rows: the probe path. A structured map: smooth fields, noisier in some bands.
     h, w = 2112, 160

@@ -23,7 +23,8 @@ from gamut_onnx.scoring import (
     banded_squared_error,
     candidate_modes,
     expanded_bands,
-    gated_error,
+    mode_error,
+    restore_and_error,
     score_modes,
 )
 
@@ -163,6 +164,15 @@ class Prepared:
     def train_margin(self) -> int:
         return TRAIN_MARGINS[self.carrier]
 
+    def context_grids(self):
+        """The carrier's context grids, computed once for the fit and the scoring restore when
+        the recipe uses context and the fit sees the carrier's own pixels; else None."""
+        if not self.config.context or self.fit_pixels is not self.seen:
+            return None
+        from gamut_onnx.runtime import RestoreSession
+
+        return RestoreSession("cpu").grids(self.seen)
+
 
 def prepare(
     prophoto: np.ndarray,
@@ -244,8 +254,8 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
 
 
 def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
-    """(EncodeResult without a map, its per-pixel squared error, the restore when the map can
-    reuse it): the scoring restore and the choice of mode."""
+    """(EncodeResult without a map, its per-pixel squared error, the restore (a GatedRestore)
+    when the map can reuse it): the scoring restore and the choice of mode."""
     from gamut_onnx.exporters.weights import blob_from_model
     from gamut_onnx.runtime import RestoreSession
 
@@ -271,16 +281,19 @@ def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
 
         # One restore through the real graph covers every candidate (see score_modes).
         probe_mode = (prep.widest is not None, prep.widest or 0)
-        probe = make_blob(*probe_mode)
-        if prep.config.residual_map:  # keep the restore for the map, when the mode is the same
-            kept = np.empty((*seen.shape[:2], 3), np.float32)
-        bands = RestoreSession(provider).bands(seen, unpack_blob(probe), out=kept, grids=grids)
-        mlp_error = banded_squared_error(bands, prophoto)
-        scores = score_modes(mlp_error, clip_error, seen, prep.candidates)
+        probe = unpack_blob(make_blob(*probe_mode))
+        bands = RestoreSession(provider).bands(seen, probe, grids=grids)
+        if prep.config.residual_map or prep.config.lattice:  # they reuse the restore
+            h_w = seen.shape[:2]
+            gate = boundary_mask(seen, prep.widest) if probe.gated else np.ones(h_w, bool)
+            mlp_error, kept = restore_and_error(bands, prophoto, seen, gate, probe)
+        else:
+            mlp_error = banded_squared_error(bands, prophoto)
+        scores = score_modes(mlp_error, clip_error, seen, prep.candidates, probe_mode)
         best = max(scores, key=scores.get)
         if scores[best] > psnr_clip or not fallback:  # never worse than clipping
             mode, blob = best, make_blob(*best)
-            error = gated_error(mlp_error, clip_error, seen, best[1]) if best[0] else mlp_error
+            error = mode_error(mlp_error, clip_error, seen, best, probe_mode)
         if best != probe_mode:
             kept = None
     data = prep.carrier_data(blob)
@@ -343,7 +356,6 @@ def encode(
     the blob where it pays (PNG and JPEG carriers; residual_map.py).
     """
     from gamut_onnx.fit import fit
-    from gamut_onnx.runtime import RestoreSession
 
     prep = prepare(
         prophoto,
@@ -359,8 +371,7 @@ def encode(
     )
     result, grids = None, None
     if prep.needs_fit:
-        if prep.config.context and prep.fit_pixels is prep.seen:  # one grid computation
-            grids = RestoreSession(provider).grids(prep.seen)
+        grids = prep.context_grids()
         result = fit(
             prep.fit_pixels,
             prep.prophoto,

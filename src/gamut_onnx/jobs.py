@@ -70,6 +70,24 @@ class Staged:
     start: float
 
 
+def import_torch_early() -> None:
+    """Start importing torch (about 1 s of a 12 MP encode) on a thread while the photo is read:
+    reading and reducing are numpy work that mostly releases the GIL. A later `import torch`
+    waits for this one; a failed import is reported there."""
+    import sys
+    import threading
+
+    if "torch" not in sys.modules:
+        threading.Thread(target=_try_import_torch, name="gamut-onnx-torch", daemon=True).start()
+
+
+def _try_import_torch() -> None:
+    import contextlib
+
+    with contextlib.suppress(ImportError):  # stage_file's own import says so, with the hint
+        import torch  # noqa: F401
+
+
 def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: EncodeOptions):
     """The first half of `encode_file`: checks, reading, the reduction (no torch needed)."""
     from gamut_onnx.codec import prepare
@@ -85,11 +103,8 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
         check_map_carrier(fmt)
     check_paths(source, output)
     config = preset(options.quality, **options.overrides)
+    import_torch_early()
     image = read_prophoto(source, options.input_space)
-    try:
-        import torch  # noqa: F401  (the fit needs it: say so before the slow part)
-    except ImportError:
-        raise GamutError(TORCH_HINT) from None
     read_s = time.perf_counter() - start
     prepared = prepare(
         image.prophoto,
@@ -103,16 +118,21 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
         source=image.space,
         source_levels=image.levels,
     )
+    try:  # waits for import_torch_early's thread, which read and prepare overlapped
+        import torch  # noqa: F401  (the fit needs it: say so before the slow part)
+    except ImportError:
+        raise GamutError(TORCH_HINT) from None
     return Staged(source, output, prepared, image.description, image.space_name,
                   image.clipped_fraction, read_s, start)  # fmt: skip
 
 
-def finish_file(staged: Staged, fitted, options: EncodeOptions) -> dict:
-    """The second half: score the fit (a FitResult, or None), write the carrier, report."""
+def finish_file(staged: Staged, fitted, options: EncodeOptions, grids=None) -> dict:
+    """The second half: score the fit (a FitResult, or None), write the carrier, report.
+    `grids`: the carrier's context grids, when the fit computed them already."""
     from gamut_onnx.codec import finish
     from gamut_onnx.files import write_atomic
 
-    result = finish(staged.prepared, fitted)
+    result = finish(staged.prepared, fitted, grids=grids)
     write_atomic(staged.output, result.data)
     report = {
         "input": str(staged.source),
@@ -141,12 +161,13 @@ def encode_file(
 
     staged = stage_file(source, output, options)
     prep = staged.prepared
-    fitted = None
+    fitted, grids = None, None
     if prep.needs_fit:
+        grids = prep.context_grids()
         fitted = fit(prep.fit_pixels, prep.prophoto, prep.og, prep.config,
                      boundary_margin=prep.train_margin, device=options.device,
-                     progress=progress)  # fmt: skip
-    return finish_file(staged, fitted, options)
+                     progress=progress, grids=grids)  # fmt: skip
+    return finish_file(staged, fitted, options, grids)
 
 
 def decode_file(

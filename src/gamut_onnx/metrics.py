@@ -31,7 +31,7 @@ def psnr_of_error(error: np.ndarray, mask: np.ndarray | None = None, channels: i
         error = error[np.asarray(mask, bool)]
     if error.size == 0:
         return float("nan")
-    mean = float(error.sum()) / (error.size * channels)
+    mean = float(error.sum(dtype=np.float64)) / (error.size * channels)
     return float("inf") if mean == 0 else -10.0 * math.log10(mean)
 
 

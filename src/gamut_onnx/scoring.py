@@ -3,6 +3,8 @@ whole-image PSNR of each mode it may choose (MLP everywhere, or gated at a margi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from gamut_onnx.colour import boundary_mask, srgb8_to_prophoto
@@ -43,11 +45,73 @@ def expanded_bands(srgb8: np.ndarray):
 
 def banded_squared_error(bands, prophoto: np.ndarray) -> np.ndarray:
     """`squared_error` of an image that arrives as (first row, rows) bands (the plain expansion
-    or a restore as it streams), so the whole image is never held beside the truth."""
-    error = np.empty(prophoto.shape[:2], np.float64)
+    or a restore as it streams), so the whole image is never held beside the truth. Float32
+    restores and truth give float32 errors, stored as such (half the bytes, the same values)."""
+    error = np.empty(prophoto.shape[:2], np.float32)
     for top, rows in bands:
         error[top : top + len(rows)] = squared_error(rows, prophoto[top : top + len(rows)])
     return error
+
+
+def mode_error(
+    mlp_error: np.ndarray,
+    clip_error: np.ndarray,
+    seen: np.ndarray,
+    mode: tuple[bool, int],
+    probe: tuple[bool, int] = (False, 0),
+) -> np.ndarray:
+    """The per-pixel squared error of the restore in `mode` from those of the MLP output in
+    `probe` mode (every pixel, or a gate at least as wide) and of clipping; the probe's own mode
+    is `mlp_error` itself (outside its gate the graph gave the clip)."""
+    gated, margin = mode
+    if not gated or mode == probe:
+        return mlp_error
+    return gated_error(mlp_error, clip_error, seen, margin)
+
+
+@dataclass(frozen=True)
+class GatedRestore:
+    """A restore as the encoder keeps it: the values at the pixels its model ran on (`gate`,
+    row-major); everywhere else the graph gives the carrier's plain expansion, recomputed when
+    needed. So a gated 12 MP restore holds 18 MB instead of 146 MB."""
+
+    seen: np.ndarray  # HxWx3 carrier pixels
+    gate: np.ndarray  # HxW bool
+    values: np.ndarray  # [n, 3] float32
+    transform: int  # the blob's carrier transform (its expansion matrix)
+
+    def pixels(self, start: int, stop: int, first: int) -> np.ndarray:
+        """Pixels [start, stop) of the row-major image, [k, 3] float32; `first` is the number
+        of gated pixels before `start` (`firsts`)."""
+        gate = self.gate.reshape(-1)[start:stop]
+        flat = self.seen.reshape(-1, self.seen.shape[-1])[start:stop, :3]
+        out = srgb8_to_prophoto(flat, self.transform)
+        out[gate] = self.values[first : first + np.count_nonzero(gate)]
+        return out
+
+    def firsts(self, size: int) -> list[int]:
+        """For parts of `size` pixels: the number of gated pixels before each."""
+        gate = self.gate.reshape(-1)
+        counts = [np.count_nonzero(gate[s : s + size]) for s in range(0, gate.size, size)]
+        return np.concatenate([[0], np.cumsum(counts)[:-1]]).tolist()
+
+
+def restore_and_error(bands, prophoto: np.ndarray, seen: np.ndarray, gate: np.ndarray, blob):
+    """(`banded_squared_error` of a restore streamed in bands, the GatedRestore of its `gate`
+    pixels), for the Blob `blob` the restore ran."""
+    values = np.empty((np.count_nonzero(gate), 3), np.float32)
+    filled = 0
+
+    def keeping():
+        nonlocal filled
+        for top, rows in bands:  # in order, top to bottom
+            part = rows[gate[top : top + len(rows)]]
+            values[filled : filled + len(part)] = part
+            filled += len(part)
+            yield top, rows
+
+    error = banded_squared_error(keeping(), prophoto)
+    return error, GatedRestore(seen, gate, values, blob.carrier_transform)
 
 
 def score_modes(
@@ -55,12 +119,11 @@ def score_modes(
     clip_error: np.ndarray,
     seen: np.ndarray,
     candidates: list[tuple[bool, int]],
+    probe: tuple[bool, int] = (False, 0),
 ) -> dict[tuple[bool, int], float]:
     """Whole-image PSNR of each candidate from the per-pixel squared errors of the MLP output
-    (wherever a candidate may use it: every pixel, or the widest gate) and of clipping."""
+    in `probe` mode (every pixel, or the widest gate) and of clipping."""
     return {
-        (gated, margin): psnr_of_error(
-            gated_error(mlp_error, clip_error, seen, margin) if gated else mlp_error
-        )
-        for gated, margin in candidates
+        mode: psnr_of_error(mode_error(mlp_error, clip_error, seen, mode, probe))
+        for mode in candidates
     }

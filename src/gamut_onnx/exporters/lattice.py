@@ -170,34 +170,37 @@ def source_lattice(prophoto: np.ndarray, space, levels: int) -> Lattice | None:
     return detected_lattice(prophoto, space if isinstance(space, ColourSpace) else None)
 
 
-def _class_sums(restored: np.ndarray, truth: np.ndarray, selected: np.ndarray, og: np.ndarray,
-                lattice: Lattice) -> np.ndarray:  # fmt: skip
+def _class_sums(restored, truth: np.ndarray, og: np.ndarray, lattice: Lattice) -> np.ndarray:
     """[2 (as restored, snapped), 2 (unselected, selected), 2 (all, OG), 2 (linear ProPhoto,
     the source's linear space clipped to [0, 1], as a file in that space holds it)]
-    squared-error sums, band by band on every core (numpy's ufuncs release the GIL), with no
-    whole-image copy."""
+    squared-error sums of `restored` (a scoring.GatedRestore: its gate is the selected pixels),
+    band by band on every core (numpy's ufuncs release the GIL), with no whole-image copy."""
     from concurrent.futures import ThreadPoolExecutor
 
     from gamut_onnx.cores import cpu_threads
 
-    flat, want = restored.reshape(-1, 3), truth.reshape(-1, 3)
-    selected, og = selected.reshape(-1), og.reshape(-1)
+    want = truth.reshape(-1, 3)
+    selected, og = restored.gate.reshape(-1), og.reshape(-1)
 
-    def band(start: int) -> np.ndarray:
+    def band(start: int, first: int) -> np.ndarray:
         part = slice(start, start + BAND)
-        rows, target = flat[part].T, want[part].T
+        rows = np.ascontiguousarray(restored.pixels(start, start + BAND, first).T)
+        target = np.ascontiguousarray(want[part].T)
         target_source = lattice.source_linear(target)
+        pixel_class = selected[part] * np.intp(2) + og[part]  # (unselected, selected) x OG
         sums = np.zeros((2, 2, 2, 2))
         for k, estimate in enumerate((rows, snap(rows, lattice))):
             in_source = lattice.source_linear(estimate) - target_source
             for space, diff in enumerate((estimate - target, in_source)):
                 error = np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
-                for kind, where in enumerate((~selected[part], selected[part])):
-                    sums[k, kind, :, space] = error[where].sum(), error[where & og[part]].sum()
+                by_class = np.bincount(pixel_class, error, minlength=4).reshape(2, 2)
+                sums[k, :, 0, space] = by_class.sum(axis=1)
+                sums[k, :, 1, space] = by_class[:, 1]
         return sums
 
+    starts = range(0, len(want), BAND)
     with ThreadPoolExecutor(cpu_threads()) as pool:
-        return sum(pool.map(band, range(0, len(flat), BAND)))
+        return sum(pool.map(band, starts, restored.firsts(BAND)))
 
 
 def choose_mode(sums: np.ndarray) -> tuple[int, np.ndarray]:
@@ -218,11 +221,10 @@ def choose_mode(sums: np.ndarray) -> tuple[int, np.ndarray]:
 def with_lattice(prep, result, restored=None, residual_map=None, provider: str = "auto"):
     """`result` (codec.EncodeResult) with record 131 in its blob when snapping lowers the
     whole image's error; `lattice` in the report says what and why. `restored` is the
-    decoder's restore of `result` (with its map) when the caller has it; `residual_map` the
-    map the carrier holds, which is sealed again to the new blob."""
+    decoder's restore of `result` (with its map; a scoring.GatedRestore) when the caller has
+    it; `residual_map` the map the carrier holds, which is sealed again to the new blob."""
     from gamut_onnx.blob import unpack_blob
-    from gamut_onnx.exporters.residual_map import gate_of
-    from gamut_onnx.runtime import RestoreSession
+    from gamut_onnx.exporters.residual_map import restore_of
 
     lattice = prep.lattice
     if lattice is None or result.model == "none":
@@ -230,9 +232,9 @@ def with_lattice(prep, result, restored=None, residual_map=None, provider: str =
         return dataclasses.replace(result, lattice={"chosen": False, "why": why})
     blob = unpack_blob(result.blob)
     if restored is None:
-        restored = RestoreSession(provider).restore(prep.seen, blob)
+        restored = restore_of(prep, blob, provider)[0]
     lattice = fitted_codes(prep.prophoto, lattice)
-    sums = _class_sums(restored, prep.prophoto, gate_of(prep.seen, blob), prep.og, lattice)
+    sums = _class_sums(restored, prep.prophoto, prep.og, lattice)
     mode, chosen = choose_mode(sums)
     report = {"chosen": bool(mode), "lattice": lattice.name}
     if not mode:
@@ -265,8 +267,8 @@ def with_map_and_lattice(prep, result, restored, pixel_error, provider: str = "a
     reserve = record_bytes(prep.lattice)
     plain = None
     if reserve and map_budget(result.file_bytes) < MAX_EXTRA_BYTES:
-        copies = [None if a is None else a.copy() for a in (restored, pixel_error)]
-        plain = with_residual_map(prep, result, provider, *copies)[0]
+        error = None if pixel_error is None else pixel_error.copy()  # the map changes it
+        plain = with_residual_map(prep, result, provider, restored, error)[0]
     mapped, restored, residual_map = with_residual_map(
         prep, result, provider, restored, pixel_error, reserve
     )

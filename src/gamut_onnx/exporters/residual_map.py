@@ -21,7 +21,7 @@ from gamut_onnx.container.residual_map import (
     pack_map,
 )
 from gamut_onnx.errors import GamutError
-from gamut_onnx.metrics import psnr_of_error, squared_error
+from gamut_onnx.metrics import psnr_of_error
 
 MAX_EXTRA_BYTES = 48_000  # a map: min(48 KB, 1 % of the carrier file), beside the blob
 MIN_MAP_BYTES = 1_000  # below this a map is all container overhead
@@ -51,13 +51,20 @@ def correct(
 ) -> None:
     """Add the map `m`'s correction (ProPhoto) where `gate` to a restored band whose carrier
     pixels are `codes`, then clip to [0, 1] (blob-format.md section 9). `transform`: the
-    blob's carrier transform, whose matrix the restore used. The encoder's estimate of what
-    the restore graph does (exporters/map_graph.py; equal within 1e-6, tests/test_residual_map.py)
-    at the gated pixels alone, cheaper than a second restore of the whole image."""
-    step = pixel_weights(codes[gate], m.weight_power) * (m.scale / 127.5)
-    coded = ((samples[gate] - 128.0) * step[:, None]).astype(np.float32)
-    fixed = band[gate] + coded @ expansion_matrix(transform).T
-    band[gate] = np.clip(fixed, np.float32(0), np.float32(1))
+    blob's carrier transform, whose matrix the restore used."""
+    band[gate] = corrected(band[gate], samples[gate], codes[gate], m, transform)
+
+
+def corrected(
+    values: np.ndarray, samples: np.ndarray, codes: np.ndarray, m: ResidualMap, transform: int
+) -> np.ndarray:
+    """`correct` on the gated pixels alone ([n, 3] restored values, map samples and carrier
+    codes): the encoder's estimate of what the restore graph does (exporters/map_graph.py;
+    equal within 1e-6, tests/test_residual_map.py), cheaper than a second restore."""
+    step = pixel_weights(codes, m.weight_power) * (m.scale / 127.5)
+    coded = ((samples - 128.0) * step[:, None]).astype(np.float32)
+    fixed = values + coded @ expansion_matrix(transform).T
+    return np.clip(fixed, np.float32(0), np.float32(1))
 
 
 def gate_of(srgb8: np.ndarray, blob: Blob) -> np.ndarray:
@@ -144,13 +151,19 @@ PROBE_STRIDE = 16  # the probe: rows of every 16th band of PROBE_BAND rows (at l
 PROBE_BAND = 32
 PROBE_MIN_ROWS = 2048  # smaller maps encode fast enough to search in full
 MAX_FULL_ENCODES = 3
+# A full map's bytes follow the probe's at a ratio that drifts by about 1 % a quality step, while
+# each step adds 5-15 % (measured on six 12 MP maps): a next quality predicted 3 % over the room
+# is over it.
+CONFIRM_MARGIN = 0.03
 
 
 def _search_with_probe(full: _Sizes, probe: _Sizes, room: int) -> int | None:
     """The highest quality whose full encode fits `room`, in at most MAX_FULL_ENCODES full
     encodes: the full map's log size is predicted as the probe's plus a log ratio interpolated
     between the full encodes made so far (the ratio drifts with quality, as the container's
-    fixed bytes weigh less), each guess inside the bracket the encodes have found."""
+    fixed bytes weigh less), each guess inside the bracket the encodes have found. Once a
+    quality fits and the next is predicted over `room` by CONFIRM_MARGIN, that one is not
+    encoded to confirm it."""
     quality = probe.highest_within(room * probe.rows / full.rows) or LOWEST_QUALITY
     for _ in range(MAX_FULL_ENCODES):
         full.size(quality)
@@ -163,10 +176,12 @@ def _search_with_probe(full: _Sizes, probe: _Sizes, room: int) -> int | None:
         known = sorted(sizes)
         ratios = [math.log(sizes[q] / probe.size(q)) for q in known]
 
-        def fits_predicted(q: int, known=known, ratios=ratios) -> bool:
-            return math.log(probe.size(q)) + float(np.interp(q, known, ratios)) <= math.log(room)
+        def predicted(q: int, known=known, ratios=ratios) -> float:
+            return math.log(probe.size(q)) + float(np.interp(q, known, ratios))
 
-        guess = highest_where(fits_predicted, low + 1, high - 1)
+        if fits and predicted(low + 1) > math.log(room * (1 + CONFIRM_MARGIN)):
+            break
+        guess = highest_where(lambda q: predicted(q) <= math.log(room), low + 1, high - 1)
         quality = low + 1 if guess is None else guess
     return max((q for q, n in full.known.items() if n <= room), default=None)
 
@@ -240,15 +255,14 @@ def with_residual_map(
     prep, result, provider: str = "auto", restored=None, pixel_error=None, reserve: int = 0
 ):
     """(`result` (codec.EncodeResult) with a residual map in its carrier when one fits the
-    budget and improves the whole-image PSNR, the restore a decoder makes of it or None, the
-    map or None); `residual_map` in the report says what and why.
+    budget and improves the whole-image PSNR, the restore a decoder makes of it (a
+    scoring.GatedRestore) or None, the map or None); `residual_map` in the report says what
+    and why.
 
-    `restored` (HxWx3 float32, changed here) and `pixel_error` (HxW squared error) are the
+    `restored` (a GatedRestore) and `pixel_error` (HxW squared error, changed here) are the
     restore of `result.blob` and its error when the caller has them (the encoder's scoring
     restore): a 12 MP restore costs more than a second. The budget leaves `reserve` bytes for
     the source lattice's record (exporters/lattice.py)."""
-    from gamut_onnx.runtime import RestoreSession
-
     if result.model == "none" or prep.carrier not in MAP_CARRIERS:
         why = "no model" if result.model == "none" else f"{prep.carrier.upper()} carrier"
         return (
@@ -262,27 +276,26 @@ def with_residual_map(
         report["why"] = f"budget under {MIN_MAP_BYTES} bytes"
         return dataclasses.replace(result, residual_map=report), restored, None
     blob = unpack_blob(result.blob)
-    if restored is None:
-        restored = RestoreSession(provider).restore(prep.seen, blob)
-    if pixel_error is None:
-        pixel_error = squared_error(restored, prep.prophoto)
-    gate = gate_of(prep.seen, blob)
+    if restored is None or pixel_error is None:
+        restored, pixel_error = restore_of(prep, blob, provider)
+    gate = restored.gate
+    codes = prep.seen[gate]
     truth = prep.prophoto[gate]
-    before = restored[gate]
-    error = truth - before
+    error = truth - restored.values
     # Weighted coding spends more bytes on dark pixels; where even its lowest quality does not
     # fit, the unweighted map may (one dev photo of 31).
     for power in (WEIGHT_POWER, 0.0):
         found = largest_within(error, gate, result.blob, prep.seen, budget, power)
         if found is not None:
             break
+    del error
     if found is None:
         report["why"] = "lowest quality does not fit the budget"
         return dataclasses.replace(result, residual_map=report), restored, None
     residual_map, quality = found
-    samples = map_samples(residual_map)
-    correct(restored, samples, gate, residual_map, prep.seen, blob.carrier_transform)
-    diff = restored[gate] - truth  # float32 differences, as metrics.squared_error takes them
+    samples = map_samples(residual_map)[gate]
+    fixed = corrected(restored.values, samples, codes, residual_map, blob.carrier_transform)
+    diff = fixed - truth  # float32 differences, as metrics.squared_error takes them
     pixel_error[gate] = np.einsum("ij,ij->i", diff, diff)
     scores = {"psnr": psnr_of_error(pixel_error), "psnr_og": psnr_of_error(pixel_error, prep.og)}
     packed = pack_map(residual_map)
@@ -295,10 +308,21 @@ def with_residual_map(
     )
     if scores["psnr"] <= result.psnr:
         report["why"] = "does not improve the whole image"
-        restored[gate] = before  # what the decoder restores without the map
         return dataclasses.replace(result, residual_map=report), restored, None
     report.update(chosen=True, psnr_og_without=result.psnr_og)
     blob_bytes, packed = sealed(blob, residual_map)
     report["bytes"] = len(packed)
     mapped = result.rewritten(prep, blob_bytes, packed, residual_map=report, **scores)
-    return mapped, restored, residual_map
+    return mapped, dataclasses.replace(restored, values=fixed), residual_map
+
+
+def restore_of(prep, blob: Blob, provider: str = "auto"):
+    """(GatedRestore, per-pixel squared error) of `blob`'s restore of the carrier, for callers
+    without the encoder's scoring restore."""
+    from gamut_onnx.runtime import RestoreSession
+    from gamut_onnx.scoring import restore_and_error
+
+    bands = RestoreSession(provider).bands(prep.seen, blob)
+    gate = gate_of(prep.seen, blob)
+    error, restored = restore_and_error(bands, prep.prophoto, prep.seen, gate, blob)
+    return restored, error

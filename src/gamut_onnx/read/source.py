@@ -86,12 +86,17 @@ def _linear_table(space: ColourSpace, levels: int) -> np.ndarray:
 
 
 def _named_to_prophoto(samples: np.ndarray, levels: int, space: ColourSpace) -> tuple:
-    """Encoded samples in a named space -> (linear ProPhoto float32, HxW mask of pixels clipped
-    above reference white or below black in the source space)."""
+    """Encoded samples in a named space -> (linear ProPhoto float32 clipped to [0, 1], HxW mask
+    of pixels clipped above reference white or below black in the source space, or outside
+    ProPhoto), band by band: no whole-image temporaries beside the result."""
     h, w = samples.shape[:2]
+    # ProPhoto primaries: x * 1 + y * 0 + z * 0 == x, so the product is skipped, and so is the
+    # range check when the decode table itself lies within it.
+    identity = space.primaries == "prophoto"
     matrix = rgb_to_rgb_matrix(space.primaries, "prophoto").astype(np.float32).T
     per_channel = TRANSFERS[space.transfer][3]
     table = _linear_table(space, levels) if levels and per_channel else None
+    in_range = table is None or (table.min() >= -1e-4 and table.max() <= 1.0 + 1e-4)
     out = np.empty((h, w, 3), np.float32)
     clipped = np.zeros((h, w), bool)
     for top in range(0, h, BAND_ROWS):
@@ -101,11 +106,24 @@ def _named_to_prophoto(samples: np.ndarray, levels: int, space: ColourSpace) -> 
         else:  # float samples, or HLG whose OOTF mixes the channels
             values = band / (levels - 1) if levels else band
             linear = TRANSFERS[space.transfer][0](values).astype(np.float32)
+        rows = slice(top, top + BAND_ROWS)
         if space.transfer in HDR_TRANSFERS or not levels:
-            clipped[top : top + BAND_ROWS] = np.any((linear > 1.0) | (linear < 0.0), axis=-1)
+            clipped[rows] = _outside(linear, 0.0, 1.0)
             np.clip(linear, 0.0, 1.0, out=linear)
-        out[top : top + BAND_ROWS] = linear @ matrix
+        if identity:
+            out[rows] = linear
+        else:
+            np.matmul(linear, matrix, out=out[rows])
+        if not (identity and in_range):
+            clipped[rows] |= _outside(out[rows], -1e-4, 1.0 + 1e-4)
+        np.clip(out[rows], 0.0, 1.0, out=out[rows])
     return out, clipped
+
+
+def _outside(rgb: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Pixels with some channel below `low` or above `high`."""
+    channels = [rgb[..., c] for c in range(3)]
+    return (np.minimum.reduce(channels) < low) | (np.maximum.reduce(channels) > high)
 
 
 def to_prophoto(samples: np.ndarray, levels: int, space: SourceSpace) -> tuple[np.ndarray, float]:
@@ -120,14 +138,12 @@ def to_prophoto(samples: np.ndarray, levels: int, space: SourceSpace) -> tuple[n
             samples = (samples.astype(np.float32) / (levels - 1)).astype(np.float32)
             levels = 0
         prophoto = icc_to_prophoto(np.ascontiguousarray(samples[..., :3]), space)
-        clipped = np.zeros(prophoto.shape[:2], bool)
+        clipped = _outside(prophoto, -1e-4, 1.0 + 1e-4)
+        np.clip(prophoto, 0.0, 1.0, out=prophoto)
     else:
         if space.primaries not in PRIMARIES:
             raise GamutError(f"unknown primaries {space.primaries!r}")
         prophoto, clipped = _named_to_prophoto(samples, levels, space)
-    channels = [prophoto[..., c] for c in range(3)]  # channel min/max: 4 passes, not 12
-    clipped |= (np.minimum.reduce(channels) < -1e-4) | (np.maximum.reduce(channels) > 1.0 + 1e-4)
-    np.clip(prophoto, 0.0, 1.0, out=prophoto)
     return prophoto, float(clipped.mean()) if clipped.size else 0.0
 
 
