@@ -22,7 +22,7 @@ from gamut_onnx.metrics import psnr_of_error
 from gamut_onnx.scoring import (
     banded_squared_error,
     candidate_modes,
-    expanded_bands,
+    clip_error,
     mode_error,
     restore_and_error,
     score_modes,
@@ -260,10 +260,11 @@ def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
     from gamut_onnx.runtime import RestoreSession
 
     prophoto, seen, og = prep.prophoto, prep.seen, prep.og
-    clip_error = banded_squared_error(expanded_bands(seen), prophoto)
-    psnr_clip = psnr_of_error(clip_error)
-    error, blob, mode, kept = clip_error, None, (False, 0), None
-    if result is not None:
+    blob, mode, kept = None, (False, 0), None
+    if result is None:
+        clipped = clip_error(seen, prophoto)
+        error, psnr_clip = clipped, psnr_of_error(clipped)
+    else:
 
         def make_blob(gated: bool, margin: int) -> bytes:
             return blob_from_model(
@@ -283,17 +284,19 @@ def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
         probe_mode = (prep.widest is not None, prep.widest or 0)
         probe = unpack_blob(make_blob(*probe_mode))
         bands = RestoreSession(provider).bands(seen, probe, grids=grids)
+        gate = boundary_mask(seen, prep.widest) if probe.gated else None
         if prep.config.residual_map or prep.config.lattice:  # they reuse the restore
-            h_w = seen.shape[:2]
-            gate = boundary_mask(seen, prep.widest) if probe.gated else np.ones(h_w, bool)
-            mlp_error, kept = restore_and_error(bands, prophoto, seen, gate, probe)
+            everywhere = np.ones(seen.shape[:2], bool) if gate is None else gate
+            mlp_error, kept = restore_and_error(bands, prophoto, seen, everywhere, probe)
         else:
             mlp_error = banded_squared_error(bands, prophoto)
-        scores = score_modes(mlp_error, clip_error, seen, prep.candidates, probe_mode)
+        clipped = clip_error(seen, prophoto, mlp_error, gate)
+        error, psnr_clip = clipped, psnr_of_error(clipped)
+        scores = score_modes(mlp_error, clipped, seen, prep.candidates, probe_mode)
         best = max(scores, key=scores.get)
         if scores[best] > psnr_clip or not fallback:  # never worse than clipping
             mode, blob = best, make_blob(*best)
-            error = mode_error(mlp_error, clip_error, seen, best, probe_mode)
+            error = mode_error(mlp_error, clipped, seen, best, probe_mode)
         if best != probe_mode:
             kept = None
     data = prep.carrier_data(blob)
@@ -316,7 +319,7 @@ def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
         samples=result.samples if result else 0,
         psnr_clip=psnr_clip,
         psnr=psnr_of_error(error),
-        psnr_og_clip=psnr_of_error(clip_error, og),
+        psnr_og_clip=psnr_of_error(clipped, og),
         psnr_og=psnr_of_error(error, og),
         context=bool(blob is not None and result.context),
         context_race=result.race if result else None,

@@ -53,6 +53,23 @@ def banded_squared_error(bands, prophoto: np.ndarray) -> np.ndarray:
     return error
 
 
+def clip_error(
+    seen: np.ndarray,
+    prophoto: np.ndarray,
+    mlp_error: np.ndarray | None = None,
+    gate: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per-pixel squared error of the plain expansion (the clip). Given the error `mlp_error` of
+    a restore gated at `gate`, only the gated pixels are expanded: elsewhere that restore is the
+    expansion, bit for bit."""
+    if mlp_error is None or gate is None:
+        return banded_squared_error(expanded_bands(seen), prophoto)
+    error = mlp_error.copy()
+    diff = srgb8_to_prophoto(seen[gate]) - prophoto[gate]  # float32, as squared_error takes it
+    error[gate] = np.einsum("ij,ij->i", diff, diff)
+    return error
+
+
 def mode_error(
     mlp_error: np.ndarray,
     clip_error: np.ndarray,

@@ -20,10 +20,10 @@ import dataclasses
 import json
 import struct
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
+from blob_bytes import reseal, with_records
 from chunk_names import chunk_name_vectors
 from hostile_maps import map_vectors
 from jpeg_transcodes import jpeg_vectors
@@ -119,11 +119,6 @@ def _replace_png_blob(data: bytes, blob: bytes) -> bytes:
     return bytes(out)
 
 
-def _reseal(blob: bytearray) -> bytes:
-    struct.pack_into("<I", blob, len(blob) - 4, zlib.crc32(bytes(blob[:-4])))
-    return bytes(blob)
-
-
 def _fp32_with_weight(blob: bytes, value: float) -> bytes:
     """The blob's model as float32 weights with W2[0][0] = `value`, with a valid CRC."""
     import dataclasses
@@ -134,13 +129,7 @@ def _fp32_with_weight(blob: bytes, value: float) -> bytes:
     data = bytearray(pack_blob(dataclasses.replace(model, weight_dtype="float32")))
     w1, b1 = model.weights[0].size, model.weights[1].size
     struct.pack_into("<f", data, HEADER_BYTES + 4 * (w1 + b1), value)
-    return _reseal(data)
-
-
-def _with_records(blob: bytes, records: bytes) -> bytes:
-    body = bytearray(blob[:-4] + records)
-    struct.pack_into("<H", body, 20, struct.unpack_from("<H", body, 20)[0] | 2)
-    return _reseal(body + b"CRC!")
+    return reseal(data)
 
 
 def _app14_for_app0(data: bytes) -> bytes:
@@ -202,20 +191,20 @@ def negatives(base: bytes, base_jpeg: bytes) -> list[tuple[str, bytes, str, str,
     pixels[5, 7] = (pixels[5, 7].astype(int) + 1) % 256
     edited_png = png.encode_png(pixels, [(PNG_BLOB_CHUNK, blob)])
     overflow = _fp32_with_weight(blob, 3e38)
-    critical = _with_records(blob, struct.pack("<BI", 5, 1) + b"x")
+    critical = with_records(blob, struct.pack("<BI", 5, 1) + b"x")
     return [
         ("neg_truncated_blob", _replace_png_blob(base, blob[:-200]), ".png", "error", "truncated"),
         ("neg_bad_crc", _replace_png_blob(base, bytes(bad_crc)), ".png", "error", "CRC32 mismatch"),
         (
             "neg_unknown_version",
-            _replace_png_blob(base, _reseal(version)),
+            _replace_png_blob(base, reseal(version)),
             ".png",
             "error",
             f"format version {FORMAT_VERSION + 1}",
         ),
         (
             "neg_wrong_architecture",
-            _replace_png_blob(base, _reseal(arch)),
+            _replace_png_blob(base, reseal(arch)),
             ".png",
             "error",
             "width 48",

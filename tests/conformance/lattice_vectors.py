@@ -9,6 +9,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+from blob_bytes import with_records
 
 from gamut_onnx.blob import RECORD_LATTICE
 from gamut_onnx.colour.lattice import Lattice, pack_lattice
@@ -29,14 +30,9 @@ def _three_curves(lattice: Lattice) -> Lattice:
 
 
 def _raw_record(blob: bytes, payloads: list[bytes]) -> bytes:
-    """`blob` with these record-131 payloads appended (flags bit 1 set, CRC recomputed)."""
-    import zlib
-
-    body = bytearray(blob[:-4])
-    for payload in payloads:
-        body += struct.pack("<BI", RECORD_LATTICE, len(payload)) + payload
-    struct.pack_into("<H", body, 20, struct.unpack_from("<H", body, 20)[0] | 2)
-    return bytes(body) + struct.pack("<I", zlib.crc32(bytes(body)))
+    """`blob` with these record-131 payloads appended."""
+    records = b"".join(struct.pack("<BI", RECORD_LATTICE, len(p)) + p for p in payloads)
+    return with_records(blob, records)
 
 
 def lattice_vectors() -> list[tuple[str, bytes, str, str, str]]:
