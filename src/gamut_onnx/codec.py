@@ -164,14 +164,14 @@ class Prepared:
     def train_margin(self) -> int:
         return TRAIN_MARGINS[self.carrier]
 
-    def context_grids(self):
+    def context_grids(self, provider: str = "cpu"):
         """The carrier's context grids, computed once for the fit and the scoring restore when
         the recipe uses context and the fit sees the carrier's own pixels; else None."""
         if not self.config.context or self.fit_pixels is not self.seen:
             return None
         from gamut_onnx.runtime import RestoreSession
 
-        return RestoreSession("cpu").grids(self.seen)
+        return RestoreSession(provider).grids(self.seen)
 
 
 def prepare(
@@ -256,6 +256,7 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
 def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
     """(EncodeResult without a map, its per-pixel squared error, the restore (a GatedRestore)
     when the map can reuse it): the scoring restore and the choice of mode."""
+    from gamut_onnx.exporters.residual_map import gate_of
     from gamut_onnx.exporters.weights import blob_from_model
     from gamut_onnx.runtime import RestoreSession
 
@@ -284,13 +285,12 @@ def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
         probe_mode = (prep.widest is not None, prep.widest or 0)
         probe = unpack_blob(make_blob(*probe_mode))
         bands = RestoreSession(provider).bands(seen, probe, grids=grids)
-        gate = boundary_mask(seen, prep.widest) if probe.gated else None
+        gate = gate_of(seen, probe)
         if prep.config.residual_map or prep.config.lattice:  # they reuse the restore
-            everywhere = np.ones(seen.shape[:2], bool) if gate is None else gate
-            mlp_error, kept = restore_and_error(bands, prophoto, seen, everywhere, probe)
+            mlp_error, kept = restore_and_error(bands, prophoto, seen, gate, probe)
         else:
             mlp_error = banded_squared_error(bands, prophoto)
-        clipped = clip_error(seen, prophoto, mlp_error, gate)
+        clipped = clip_error(seen, prophoto, mlp_error, gate if probe.gated else None)
         error, psnr_clip = clipped, psnr_of_error(clipped)
         scores = score_modes(mlp_error, clipped, seen, prep.candidates, probe_mode)
         best = max(scores, key=scores.get)
@@ -374,7 +374,7 @@ def encode(
     )
     result, grids = None, None
     if prep.needs_fit:
-        grids = prep.context_grids()
+        grids = prep.context_grids(provider)
         result = fit(
             prep.fit_pixels,
             prep.prophoto,
