@@ -1,5 +1,7 @@
 """Where a default encode's seconds go: one `encode_file` run (PNG carrier with its map) with
-each stage timed in place, and the peak resident memory when each stage ends.
+each stage timed in place, how many cores it kept busy (the process's CPU time over the stage's
+wall time: 2.00 is both cores of the 2-core machine), and the peak resident memory when each
+stage ends.
 
     python bench/encode_stages.py PHOTO.tif [--input-space prophoto] [-o carrier.png]
 
@@ -39,8 +41,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
 
+def cpu_seconds() -> float:
+    """User and system time of every thread of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def instrument(log: list) -> None:
-    """Wrap each stage so that it appends (start, depth, label, seconds, peak MB) to `log`."""
+    """Wrap each stage so that it appends (start, depth, label, seconds, cores busy, peak MB) to
+    `log`; cores busy is the process's CPU time over the stage's wall time."""
     depth = [0]
     for module_name, name, label in STAGES:
         module = importlib.import_module(module_name)
@@ -48,14 +57,15 @@ def instrument(log: list) -> None:
 
         @functools.wraps(function)
         def timed(*args, _function=function, _label=label, **kwargs):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), cpu_seconds()
             depth[0] += 1
             try:
                 return _function(*args, **kwargs)
             finally:
                 depth[0] -= 1
                 seconds = time.perf_counter() - start
-                log.append((start, depth[0], _label, seconds, peak_mb()))
+                busy = (cpu_seconds() - cpu) / max(seconds, 1e-9)
+                log.append((start, depth[0], _label, seconds, busy, peak_mb()))
 
         setattr(module, name, timed)
 
@@ -77,11 +87,13 @@ def main() -> None:
         end = time.perf_counter()
     print(f"{args.photo.name}: {report['source']}")
     print(f"{'startup (Python imports before the encode)':46s} {begin - START:6.2f} s")
-    for _, depth, label, seconds, peak in sorted(log):
-        print(f"{'  ' * depth + label:46s} {seconds:6.2f} s   peak so far {peak:5.0f} MB")
-    outer = sum(seconds for _, depth, _, seconds, _ in log if depth == 0)
+    for _, depth, label, seconds, busy, peak in sorted(log):
+        line = f"{'  ' * depth + label:46s} {seconds:6.2f} s   cores busy {busy:4.2f}"
+        print(f"{line}   peak so far {peak:5.0f} MB")
+    outer = sum(entry[3] for entry in log if entry[1] == 0)
     print(f"{'other (checks, carrier assembly, waits)':46s} {end - begin - outer:6.2f} s")
-    print(f"{'total':46s} {end - START:6.2f} s   peak {peak_mb():5.0f} MB")
+    busy = cpu_seconds() / (end - START)
+    print(f"{'total':46s} {end - START:6.2f} s   cores busy {busy:4.2f}   peak {peak_mb():5.0f} MB")
 
 
 if __name__ == "__main__":

@@ -203,3 +203,38 @@ def test_on_small_files_the_lattice_never_costs_against_a_full_map():
     assert with_it.psnr_og >= without.psnr_og - 0.1
     if not with_it.lattice["chosen"]:
         assert with_it.data == without.data  # exactly the encode without it
+
+
+def test_the_choices_sums_are_each_kind_of_pixels_squared_errors(monkeypatch):
+    """The sums the choice compares, taken kind by kind (the unselected pixels beside the map
+    search, on one thread or every core alike), equal a direct sum over every pixel's error."""
+    from gamut_onnx.colour import prophoto_to_srgb8
+    from gamut_onnx.colour.protocol import CURRENT_TRANSFORM, out_of_gamut_mask
+    from gamut_onnx.exporters import lattice_sums
+    from gamut_onnx.sample import synthetic_scene
+
+    monkeypatch.setattr(lattice_sums, "BAND", 700)  # several bands, the last one partial
+    lattice = lattice_of("display-p3")
+    truth = synthetic_scene(61, 47, 2)
+    seen = prophoto_to_srgb8(truth)
+    og = out_of_gamut_mask(truth)
+    gate = (seen.max(axis=-1) == 255) | (seen.min(axis=-1) == 0)
+    assert 0 < gate.sum() < gate.size
+    restored = srgb8_to_prophoto(seen)
+    restored[gate] = np.clip(truth[gate] + 0.003, 0, 1)  # as an MLP might leave them
+    args = seen, truth, og, gate, CURRENT_TRANSFORM, lattice
+    unselected = lattice_sums.unselected_sums(*args)
+    assert np.array_equal(unselected, lattice_sums.unselected_sums(*args, parallel=False))
+    selected = lattice_sums.selected_sums(restored[gate], truth[gate], og[gate], lattice)
+    got = lattice_sums.class_sums(unselected, selected)
+
+    planes, target = restored.reshape(-1, 3).T, truth.reshape(-1, 3).T
+    kind, og = gate.reshape(-1), og.reshape(-1)
+    for k, estimate in enumerate((planes, snap(planes, lattice))):
+        in_source = lattice.source_linear(estimate) - lattice.source_linear(target)
+        for space, diff in enumerate((estimate - target, in_source)):
+            error = (diff.astype(np.float64) ** 2).sum(axis=0)
+            for selected_kind in (0, 1):
+                pixels = kind == selected_kind
+                want = [error[pixels].sum(), error[pixels & og].sum()]
+                np.testing.assert_allclose(got[k, selected_kind, :, space], want, rtol=1e-10)

@@ -66,6 +66,32 @@ def test_plain_wins_where_context_is_only_noise_and_keeps_zero_rows():
     assert report["context"] is False and report["decided_at_step"] == 90
 
 
+@pytest.mark.parametrize("context_signal, noise", [(1.0, 1.0), (0.0, 30.0)])
+def test_the_stacked_race_is_two_lone_fits_bit_for_bit(context_signal, noise):
+    """The race trains both contestants as one stack of two models; each must end exactly where
+    a lone fit on the same batches ends (the winner going on alone from its Adam state)."""
+    from gamut_onnx.fit.step import Training
+
+    features, targets = pool(context_signal, noise)
+    config = preset("default", steps=300, batch=1024)
+    params, loss, choice = run(features, targets)
+    until = race_steps(config)
+    lone = {}
+    for context in (False, True):
+        frozen = None if context else slice(-CONTEXT_INPUTS, None)
+        generator = torch.Generator().manual_seed(0)
+        fit = Training(
+            [p.clone() for p in start_params()], features, targets, config, generator, frozen
+        )
+        fit.run(until)
+        lone[context] = fit
+    assert pool_loss(lone[False].params, features, targets) == choice.plain_loss
+    assert pool_loss(lone[True].params, features, targets) == choice.context_loss
+    assert lone[choice.context].run(config.steps) == loss
+    for mine, alone in zip(params, lone[choice.context].params, strict=True):
+        assert torch.equal(mine, alone)
+
+
 def test_pool_loss_is_the_mean_squared_error_over_every_chunk():
     features, targets = pool(1.0, 1.0)
     params = start_params()

@@ -287,7 +287,7 @@ def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):
         bands = RestoreSession(provider).bands(seen, probe, grids=grids)
         gate = gate_of(seen, probe)
         if prep.config.residual_map or prep.config.lattice:  # they reuse the restore
-            mlp_error, kept = restore_and_error(bands, prophoto, seen, gate, probe)
+            mlp_error, kept = restore_and_error(bands, prophoto, gate, probe)
         else:
             mlp_error = banded_squared_error(bands, prophoto)
         clipped = clip_error(seen, prophoto, mlp_error, gate if probe.gated else None)

@@ -68,6 +68,7 @@ class Staged:
     clipped_fraction: float
     read_s: float
     start: float
+    grids: object = None  # runtime.feeds.Grids of the carrier, when the fit uses context
 
 
 def import_torch_early() -> None:
@@ -118,21 +119,22 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
         source=image.space,
         source_levels=image.levels,
     )
+    # The grids while torch is still importing: onnxruntime work that releases the GIL.
+    grids = prepared.context_grids() if prepared.needs_fit else None
     try:  # waits for import_torch_early's thread, which read and prepare overlapped
         import torch  # noqa: F401  (the fit needs it: say so before the slow part)
     except ImportError:
         raise GamutError(TORCH_HINT) from None
     return Staged(source, output, prepared, image.description, image.space_name,
-                  image.clipped_fraction, read_s, start)  # fmt: skip
+                  image.clipped_fraction, read_s, start, grids)  # fmt: skip
 
 
-def finish_file(staged: Staged, fitted, options: EncodeOptions, grids=None) -> dict:
-    """The second half: score the fit (a FitResult, or None), write the carrier, report.
-    `grids`: the carrier's context grids, when the fit computed them already."""
+def finish_file(staged: Staged, fitted, options: EncodeOptions) -> dict:
+    """The second half: score the fit (a FitResult, or None), write the carrier, report."""
     from gamut_onnx.codec import finish
     from gamut_onnx.files import write_atomic
 
-    result = finish(staged.prepared, fitted, grids=grids)
+    result = finish(staged.prepared, fitted, grids=staged.grids)
     write_atomic(staged.output, result.data)
     report = {
         "input": str(staged.source),
@@ -161,13 +163,12 @@ def encode_file(
 
     staged = stage_file(source, output, options)
     prep = staged.prepared
-    fitted, grids = None, None
+    fitted = None
     if prep.needs_fit:
-        grids = prep.context_grids()
         fitted = fit(prep.fit_pixels, prep.prophoto, prep.og, prep.config,
                      boundary_margin=prep.train_margin, device=options.device,
-                     progress=progress, grids=grids)  # fmt: skip
-    return finish_file(staged, fitted, options, grids)
+                     progress=progress, grids=staged.grids)  # fmt: skip
+    return finish_file(staged, fitted, options)
 
 
 def decode_file(

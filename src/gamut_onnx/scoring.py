@@ -92,28 +92,12 @@ class GatedRestore:
     row-major); everywhere else the graph gives the carrier's plain expansion, recomputed when
     needed. So a gated 12 MP restore holds 18 MB instead of 146 MB."""
 
-    seen: np.ndarray  # HxWx3 carrier pixels
     gate: np.ndarray  # HxW bool
     values: np.ndarray  # [n, 3] float32
     transform: int  # the blob's carrier transform (its expansion matrix)
 
-    def pixels(self, start: int, stop: int, first: int) -> np.ndarray:
-        """Pixels [start, stop) of the row-major image, [k, 3] float32; `first` is the number
-        of gated pixels before `start` (`firsts`)."""
-        gate = self.gate.reshape(-1)[start:stop]
-        flat = self.seen.reshape(-1, self.seen.shape[-1])[start:stop, :3]
-        out = srgb8_to_prophoto(flat, self.transform)
-        out[gate] = self.values[first : first + np.count_nonzero(gate)]
-        return out
 
-    def firsts(self, size: int) -> list[int]:
-        """For parts of `size` pixels: the number of gated pixels before each."""
-        gate = self.gate.reshape(-1)
-        counts = [np.count_nonzero(gate[s : s + size]) for s in range(0, gate.size, size)]
-        return np.concatenate([[0], np.cumsum(counts)[:-1]]).tolist()
-
-
-def restore_and_error(bands, prophoto: np.ndarray, seen: np.ndarray, gate: np.ndarray, blob):
+def restore_and_error(bands, prophoto: np.ndarray, gate: np.ndarray, blob):
     """(`banded_squared_error` of a restore streamed in bands, the GatedRestore of its `gate`
     pixels), for the Blob `blob` the restore ran."""
     values = np.empty((np.count_nonzero(gate), 3), np.float32)
@@ -128,7 +112,7 @@ def restore_and_error(bands, prophoto: np.ndarray, seen: np.ndarray, gate: np.nd
             yield top, rows
 
     error = banded_squared_error(keeping(), prophoto)
-    return error, GatedRestore(seen, gate, values, blob.carrier_transform)
+    return error, GatedRestore(gate, values, blob.carrier_transform)
 
 
 def score_modes(

@@ -13,14 +13,13 @@ intent) and reads profiles (Pillow's ImageCms, which every install has). Two thi
 from __future__ import annotations
 
 import io
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
 from gamut_onnx.colour.protocol import pair_lookup
-from gamut_onnx.cores import cpu_threads
+from gamut_onnx.cores import on_every_core
 from gamut_onnx.errors import GamutError
 from gamut_onnx.optional import require
 
@@ -87,8 +86,7 @@ def _in_bands(values: np.ndarray, source: bytes, target: bytes) -> np.ndarray:
     def band(top: int) -> None:
         out[top : top + BAND_ROWS] = _transform(values[top : top + BAND_ROWS], source, target)
 
-    with ThreadPoolExecutor(cpu_threads()) as pool:
-        list(pool.map(band, range(0, values.shape[0], BAND_ROWS)))
+    on_every_core(band, range(0, values.shape[0], BAND_ROWS))
     return out
 
 

@@ -28,6 +28,7 @@ from gamut_onnx.colour.lattice import (
 from gamut_onnx.colour.spaces import NAMED_SPACES, ColourSpace, rgb_to_rgb_matrix, space_name
 from gamut_onnx.colour.transfer import HDR_TRANSFERS, TRANSFERS
 from gamut_onnx.errors import GamutError
+from gamut_onnx.exporters.lattice_sums import class_sums, selected_sums, unselected_sums
 
 DETECT_SAMPLES = 200_000  # pixels tested against each candidate lattice
 # Snapped onto the lattice it came from (code values fitted), a sample of a 16-bit file holding
@@ -170,39 +171,6 @@ def source_lattice(prophoto: np.ndarray, space, levels: int) -> Lattice | None:
     return detected_lattice(prophoto, space if isinstance(space, ColourSpace) else None)
 
 
-def _class_sums(restored, truth: np.ndarray, og: np.ndarray, lattice: Lattice) -> np.ndarray:
-    """[2 (as restored, snapped), 2 (unselected, selected), 2 (all, OG), 2 (linear ProPhoto,
-    the source's linear space clipped to [0, 1], as a file in that space holds it)]
-    squared-error sums of `restored` (a scoring.GatedRestore: its gate is the selected pixels),
-    band by band on every core (numpy's ufuncs release the GIL), with no whole-image copy."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from gamut_onnx.cores import cpu_threads
-
-    want = truth.reshape(-1, 3)
-    selected, og = restored.gate.reshape(-1), og.reshape(-1)
-
-    def band(start: int, first: int) -> np.ndarray:
-        part = slice(start, start + BAND)
-        rows = np.ascontiguousarray(restored.pixels(start, start + BAND, first).T)
-        target = np.ascontiguousarray(want[part].T)
-        target_source = lattice.source_linear(target)
-        pixel_class = selected[part] * np.intp(2) + og[part]  # (unselected, selected) x OG
-        sums = np.zeros((2, 2, 2, 2))
-        for k, estimate in enumerate((rows, snap(rows, lattice))):
-            in_source = lattice.source_linear(estimate) - target_source
-            for space, diff in enumerate((estimate - target, in_source)):
-                error = np.einsum("ij,ij->j", diff, diff, dtype=np.float64)
-                by_class = np.bincount(pixel_class, error, minlength=4).reshape(2, 2)
-                sums[k, :, 0, space] = by_class.sum(axis=1)
-                sums[k, :, 1, space] = by_class[:, 1]
-        return sums
-
-    starts = range(0, len(want), BAND)
-    with ThreadPoolExecutor(cpu_threads()) as pool:
-        return sum(pool.map(band, starts, restored.firsts(BAND)))
-
-
 def choose_mode(sums: np.ndarray) -> tuple[int, np.ndarray]:
     """(lattice mode, [2 (all, OG)] ProPhoto error sums of that choice). Each kind of pixel (the
     MLP's or not) is snapped where that lowers its total squared error and costs its OG pixels
@@ -218,11 +186,15 @@ def choose_mode(sums: np.ndarray) -> tuple[int, np.ndarray]:
     return mode, chosen
 
 
-def with_lattice(prep, result, restored=None, residual_map=None, provider: str = "auto"):
+def with_lattice(
+    prep, result, restored=None, residual_map=None, provider: str = "auto", measured=None
+):
     """`result` (codec.EncodeResult) with record 131 in its blob when snapping lowers the
     whole image's error; `lattice` in the report says what and why. `restored` is the
     decoder's restore of `result` (with its map; a scoring.GatedRestore) when the caller has
-    it; `residual_map` the map the carrier holds, which is sealed again to the new blob."""
+    it; `residual_map` the map the carrier holds, which is sealed again to the new blob;
+    `measured` (the lattice with its codes measured, a future of its `unselected_sums` for the
+    same gate) when the caller started them."""
     from gamut_onnx.blob import unpack_blob
     from gamut_onnx.exporters.residual_map import restore_of
 
@@ -233,9 +205,16 @@ def with_lattice(prep, result, restored=None, residual_map=None, provider: str =
     blob = unpack_blob(result.blob)
     if restored is None:
         restored = restore_of(prep, blob, provider)[0]
-    lattice = fitted_codes(prep.prophoto, lattice)
-    sums = _class_sums(restored, prep.prophoto, prep.og, lattice)
-    mode, chosen = choose_mode(sums)
+    gate = restored.gate
+    if measured is not None:
+        lattice, unselected = measured[0], measured[1].result()
+    else:
+        lattice = fitted_codes(prep.prophoto, lattice)
+        unselected = unselected_sums(
+            prep.seen, prep.prophoto, prep.og, gate, restored.transform, lattice
+        )
+    selected = selected_sums(restored.values, prep.prophoto[gate], prep.og[gate], lattice)
+    mode, chosen = choose_mode(class_sums(unselected, selected))
     report = {"chosen": bool(mode), "lattice": lattice.name}
     if not mode:
         return dataclasses.replace(result, lattice={**report, "why": "snapping does not help"})
@@ -260,19 +239,30 @@ def with_map_and_lattice(prep, result, restored, pixel_error, provider: str = "a
     rather than the 48 KB cap, they are a large share of it: a map of the whole budget without
     the lattice is scored too, and the lattice kept only if it gives the better whole image and
     costs the OG pixels at most OG_TOLERANCE dB."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from gamut_onnx.exporters.residual_map import MAX_EXTRA_BYTES, map_budget, with_residual_map
 
     if not prep.config.residual_map:
         return with_lattice(prep, result, restored, None, provider)
     reserve = record_bytes(prep.lattice)
     plain = None
-    if reserve and map_budget(result.file_bytes) < MAX_EXTRA_BYTES:
-        error = None if pixel_error is None else pixel_error.copy()  # the map changes it
-        plain = with_residual_map(prep, result, provider, restored, error)[0]
-    mapped, restored, residual_map = with_residual_map(
-        prep, result, provider, restored, pixel_error, reserve
-    )
-    snapped = with_lattice(prep, mapped, restored, residual_map, provider)
+    # The map's AVIF search leaves a core idle much of the time: the lattice's sums over the
+    # pixels no map changes are taken there meanwhile, on one thread (its codes are measured
+    # first, here: their temporaries are large beside the search's).
+    with ThreadPoolExecutor(1) as beside:
+        measured = None
+        if prep.lattice is not None and result.model != "none" and restored is not None:
+            lattice = fitted_codes(prep.prophoto, prep.lattice)
+            args = prep.seen, prep.prophoto, prep.og, restored.gate, restored.transform, lattice
+            measured = lattice, beside.submit(unselected_sums, *args, parallel=False)
+        if reserve and map_budget(result.file_bytes) < MAX_EXTRA_BYTES:
+            error = None if pixel_error is None else pixel_error.copy()  # the map changes it
+            plain = with_residual_map(prep, result, provider, restored, error)[0]
+        mapped, restored, residual_map = with_residual_map(
+            prep, result, provider, restored, pixel_error, reserve
+        )
+        snapped = with_lattice(prep, mapped, restored, residual_map, provider, measured)
     if plain is None or (
         snapped.psnr > plain.psnr and snapped.psnr_og >= plain.psnr_og - OG_TOLERANCE
     ):

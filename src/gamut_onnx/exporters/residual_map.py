@@ -83,7 +83,7 @@ def coded_samples(
     scale = float(np.float32(np.percentile(np.abs(srgb), 99.9))) if srgb.size else 0.0
     scale = min(max(scale, 1e-6), 1.0)
     samples = np.full((*gate.shape, 3), 128, np.uint8)
-    samples[gate] = np.clip(np.rint(srgb * (127.5 / scale) + 128), 0, 255)
+    samples[gate] = np.clip(np.rint(srgb * (127.5 / scale) + 128), 0, 255).astype(np.uint8)
     return samples, scale
 
 
@@ -324,5 +324,5 @@ def restore_of(prep, blob: Blob, provider: str = "auto"):
 
     bands = RestoreSession(provider).bands(prep.seen, blob)
     gate = gate_of(prep.seen, blob)
-    error, restored = restore_and_error(bands, prep.prophoto, prep.seen, gate, blob)
+    error, restored = restore_and_error(bands, prep.prophoto, gate, blob)
     return restored, error

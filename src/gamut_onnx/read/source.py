@@ -15,11 +15,12 @@ import numpy as np
 from gamut_onnx.colour.cms import IccProfile, icc_to_prophoto
 from gamut_onnx.colour.spaces import PRIMARIES, ColourSpace, rgb_to_rgb_matrix, space_name
 from gamut_onnx.colour.transfer import HDR_TRANSFERS, TRANSFERS
+from gamut_onnx.cores import on_every_core
 from gamut_onnx.errors import GamutError
 from gamut_onnx.limits import MAX_ICC_BYTES
 
 SourceSpace = ColourSpace | IccProfile
-BAND_ROWS = 512  # float64 temporaries stay a few tens of MB whatever the image size
+BAND_ROWS = 128  # temporaries of a few MB per core, whatever the image size
 
 
 @dataclass
@@ -88,7 +89,7 @@ def _linear_table(space: ColourSpace, levels: int) -> np.ndarray:
 def _named_to_prophoto(samples: np.ndarray, levels: int, space: ColourSpace) -> tuple:
     """Encoded samples in a named space -> (linear ProPhoto float32 clipped to [0, 1], HxW mask
     of pixels clipped above reference white or below black in the source space, or outside
-    ProPhoto), band by band: no whole-image temporaries beside the result."""
+    ProPhoto), band by band on every core: no whole-image temporaries beside the result."""
     h, w = samples.shape[:2]
     # ProPhoto primaries: x * 1 + y * 0 + z * 0 == x, so the product is skipped, and so is the
     # range check when the decode table itself lies within it.
@@ -99,7 +100,8 @@ def _named_to_prophoto(samples: np.ndarray, levels: int, space: ColourSpace) -> 
     in_range = table is None or (table.min() >= -1e-4 and table.max() <= 1.0 + 1e-4)
     out = np.empty((h, w, 3), np.float32)
     clipped = np.zeros((h, w), bool)
-    for top in range(0, h, BAND_ROWS):
+
+    def convert(top: int) -> None:
         band = samples[top : top + BAND_ROWS, :, :3]
         if table is not None:
             linear = table[band]
@@ -117,6 +119,8 @@ def _named_to_prophoto(samples: np.ndarray, levels: int, space: ColourSpace) -> 
         if not (identity and in_range):
             clipped[rows] |= _outside(out[rows], -1e-4, 1.0 + 1e-4)
         np.clip(out[rows], 0.0, 1.0, out=out[rows])
+
+    on_every_core(convert, range(0, h, BAND_ROWS))
     return out, clipped
 
 

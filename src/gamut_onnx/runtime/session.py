@@ -171,22 +171,30 @@ class RestoreSession:
             return
         h, w = srgb8.shape[:2]
         t = self.tile
+
+        def run(band: np.ndarray, rows: np.ndarray, top: int, left: int) -> None:
+            tile_feeds = {
+                **feeds,
+                "srgb8": np.ascontiguousarray(band[:, left : left + t]),
+                "origin": np.array([top, left], np.int64),
+                "map_samples": _tile(samples, top, left, t, t),
+            }
+            rows[:, left : left + t], check = self._session.run(OUTPUTS, tile_feeds)
+            _check(check)
+
+        def start(top: int, pool: ThreadPoolExecutor) -> tuple:
+            band = np.ascontiguousarray(srgb8[top : top + t, :, :3], dtype=np.uint8)
+            rows = _band_buffer(out, top, band.shape[0], w)
+            return top, rows, [pool.submit(run, band, rows, top, x) for x in range(0, w, t)]
+
+        # The next band's tiles run while the caller takes this one: no core waits for it.
         with ThreadPoolExecutor(self.workers) as pool:
-            for top in range(0, h, t):
-                band = np.ascontiguousarray(srgb8[top : top + t, :, :3], dtype=np.uint8)
-                rows = _band_buffer(out, top, band.shape[0], w)
-
-                def run(left: int, band=band, rows=rows, top=top) -> None:
-                    tile_feeds = {
-                        **feeds,
-                        "srgb8": np.ascontiguousarray(band[:, left : left + t]),
-                        "origin": np.array([top, left], np.int64),
-                        "map_samples": _tile(samples, top, left, t, t),
-                    }
-                    rows[:, left : left + t], check = self._session.run(OUTPUTS, tile_feeds)
-                    _check(check)
-
-                list(pool.map(run, range(0, w, t)))  # list(): re-raises a tile's error here
+            ahead = start(0, pool)
+            while ahead is not None:
+                top, rows, tiles = ahead
+                for tile in tiles:
+                    tile.result()  # re-raises a tile's error here
+                ahead = start(top + t, pool) if top + t < h else None
                 yield top, rows
 
     def row_bands(
