@@ -32,7 +32,7 @@ def _init_worker(threads: int, requests, replies, counter) -> None:
     _WORKER.update(index=index, requests=requests, reply=replies[index])
 
 
-def _remote_fit(prepared):
+def _remote_fit(staged):
     """Send the photo's pool to the fit server; a FitResult when the weights come back."""
     import numpy as np
 
@@ -41,7 +41,9 @@ def _remote_fit(prepared):
     from gamut_onnx.fit.model import load_parameters
     from gamut_onnx.fit.train import FitResult
 
-    problem = Problem(prepared.fit_pixels, prepared.prophoto, prepared.og, prepared.train_margin)
+    prepared = staged.prepared  # stage_file computed its context grids already
+    problem = Problem(prepared.fit_pixels, prepared.prophoto, prepared.og,
+                      prepared.train_margin, staged.grids)  # fmt: skip
     config = prepared.config
     _WORKER["requests"].put((_WORKER["index"], problem.pool(config), config))
     reply = _WORKER["reply"].get()
@@ -63,7 +65,7 @@ def encode_in_worker(task: Task, options) -> dict:
     try:
         task.output.parent.mkdir(parents=True, exist_ok=True)
         staged = stage_file(task.source, task.output, options)
-        fitted = _remote_fit(staged.prepared) if staged.prepared.needs_fit else None
+        fitted = _remote_fit(staged) if staged.prepared.needs_fit else None
         record = ok_record("encode", task, finish_file(staged, fitted, options))
     except Exception as exc:  # noqa: BLE001 (one bad file never stops the batch)
         record = error_record("encode", task, exc)

@@ -37,7 +37,7 @@ DETECT_SAMPLES = 200_000  # pixels tested against each candidate lattice
 DETECT_PSNR = 80.0
 CANDIDATES = ("display-p3", "adobe-rgb", "srgb", "rec2020", "prophoto")
 OG_TOLERANCE = 0.1  # dB of OG PSNR the lattice may cost against a map of the whole budget
-BAND = 1 << 19  # pixels snapped at a time (float temporaries of a few tens of MB)
+BAND = 1 << 19  # pixels measured at a time (float temporaries of a few tens of MB)
 FIT_SAMPLES = 2_000_000  # pixels whose colours measure the code values
 
 

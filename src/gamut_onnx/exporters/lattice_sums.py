@@ -46,38 +46,44 @@ def unselected_sums(
     when `parallel`, else on the calling thread (beside other work). The same sums either way."""
     codes = seen.reshape(-1, seen.shape[-1])
     want, og, outside = truth.reshape(-1, 3), og.reshape(-1), ~gate.reshape(-1)
-    starts = range(0, outside.size, BAND)
-    parts = [np.zeros((2, 2, 2))] * len(starts)  # replaced, never changed in place
+
+    def sums_of(part: slice) -> np.ndarray | None:
+        keep = outside[part]
+        if not keep.any():
+            return None
+        estimate = srgb8_to_prophoto(codes[part][keep, :3], transform)
+        target = np.ascontiguousarray(want[part][keep].T)
+        return error_sums(estimate.T.copy(), target, og[part][keep], lattice)
+
+    return _in_bands(outside.size, sums_of, parallel)
+
+
+def selected_sums(values: np.ndarray, truth: np.ndarray, og: np.ndarray, lattice: Lattice):
+    """`error_sums` of the MLP's pixels: their restored `values` [n, 3], truth [n, 3] and OG
+    flags [n], in the gate's row-major order, band by band on every core."""
+
+    def sums_of(part: slice) -> np.ndarray:
+        return error_sums(values[part].T.copy(), truth[part].T.copy(), og[part], lattice)
+
+    return _in_bands(len(values), sums_of)
+
+
+def _in_bands(count: int, sums_of, parallel: bool = True) -> np.ndarray:
+    """The sum, in band order, of `sums_of(part)` over the parts of BAND pixels of [0, count)
+    (None: nothing there), on every core when `parallel`, else on the calling thread: the
+    same float64 additions either way."""
+    starts = range(0, count, BAND)
+    parts = [None] * len(starts)
 
     def band(start: int) -> None:
-        keep = outside[start : start + BAND]
-        if keep.any():
-            part = slice(start, start + BAND)
-            estimate = srgb8_to_prophoto(codes[part][keep, :3], transform)
-            target = np.ascontiguousarray(want[part][keep].T)
-            parts[start // BAND] = error_sums(estimate.T.copy(), target, og[part][keep], lattice)
+        parts[start // BAND] = sums_of(slice(start, start + BAND))
 
     if parallel:
         on_every_core(band, starts)
     else:
         for start in starts:
             band(start)
-    return sum(parts, np.zeros((2, 2, 2)))
-
-
-def selected_sums(values: np.ndarray, truth: np.ndarray, og: np.ndarray, lattice: Lattice):
-    """`error_sums` of the MLP's pixels: their restored `values` [n, 3], truth [n, 3] and OG
-    flags [n], in the gate's row-major order, band by band on every core."""
-    starts = range(0, len(values), BAND)
-    parts = [np.zeros((2, 2, 2))] * len(starts)
-
-    def band(start: int) -> None:
-        part = slice(start, start + BAND)
-        estimate, target = values[part].T.copy(), truth[part].T.copy()
-        parts[start // BAND] = error_sums(estimate, target, og[part], lattice)
-
-    on_every_core(band, starts)
-    return sum(parts, np.zeros((2, 2, 2)))
+    return sum((part for part in parts if part is not None), np.zeros((2, 2, 2)))
 
 
 def class_sums(unselected: np.ndarray, selected: np.ndarray) -> np.ndarray:

@@ -28,16 +28,18 @@ Pool = tuple[np.ndarray, np.ndarray]  # pool_arrays: MLP inputs [n, 5 or 21], re
 
 @dataclass
 class Problem:
-    """One photo to fit: the pixels the fit sees, the truth, its OG mask, the JPEG margin."""
+    """One photo to fit: the pixels the fit sees, the truth, its OG mask, the JPEG margin, and
+    the context grids of those pixels when the caller has them already."""
 
     srgb8: np.ndarray
     truth: np.ndarray
     og: np.ndarray
     boundary_margin: int = 0
+    grids: object = None  # runtime.feeds.Grids
 
     def pool(self, config: FitConfig) -> Pool:
         index = training_pixels(self.srgb8, self.og, config, self.boundary_margin)
-        return pool_arrays(self.srgb8, self.truth, index, config.context)
+        return pool_arrays(self.srgb8, self.truth, index, config.context, self.grids)
 
 
 def fit_pools(pools: list[Pool], config: FitConfig, device: str = "auto") -> list[FitResult]:
