@@ -1,9 +1,10 @@
 """Optional dependencies, imported on first use, with a one-line error naming the pip extra.
 
-The decode-only install (`gamut-onnx[cpu]`) carries numpy, Pillow, tifffile and onnxruntime;
-everything else lives in extras so that a restore-only container stays small (README). Among
-them jpeglib (78 MB installed: libjpeg in many versions), which reads a JPEG carrier's
-coefficients when its byte digest fails; without it such a carrier is taken as edited.
+The decode-only install (`gamut-onnx[cpu]`) carries numpy, Pillow, tifffile, typer,
+threadpoolctl and onnxruntime; everything else lives in extras so that a restore-only container
+stays small (README). Among them jpeglib (78 MB installed: libjpeg in many versions), which
+reads a JPEG carrier's coefficients when its byte digest fails; without it such a carrier is
+taken as edited.
 """
 
 from __future__ import annotations

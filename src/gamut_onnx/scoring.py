@@ -9,6 +9,7 @@ import numpy as np
 
 from gamut_onnx.colour import boundary_mask, srgb8_to_prophoto
 from gamut_onnx.metrics import psnr_of_error, squared_error
+from gamut_onnx.pixels import masked, put_masked
 
 
 def gate_restore(
@@ -65,8 +66,8 @@ def clip_error(
     if mlp_error is None or gate is None:
         return banded_squared_error(expanded_bands(seen), prophoto)
     error = mlp_error.copy()
-    diff = srgb8_to_prophoto(seen[gate]) - prophoto[gate]  # float32, as squared_error takes it
-    error[gate] = np.einsum("ij,ij->i", diff, diff)
+    diff = srgb8_to_prophoto(masked(seen, gate)) - masked(prophoto, gate)  # float32, as ever
+    put_masked(error, gate, np.einsum("ij,ij->i", diff, diff))
     return error
 
 
@@ -106,7 +107,7 @@ def restore_and_error(bands, prophoto: np.ndarray, gate: np.ndarray, blob):
     def keeping():
         nonlocal filled
         for top, rows in bands:  # in order, top to bottom
-            part = rows[gate[top : top + len(rows)]]
+            part = masked(rows, gate[top : top + len(rows)])
             values[filled : filled + len(part)] = part
             filled += len(part)
             yield top, rows

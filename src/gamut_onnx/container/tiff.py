@@ -103,7 +103,7 @@ TIFFFILE_ERRORS = (IndexError, KeyError, TypeError, ZeroDivisionError, OverflowE
 def probe_tiff_carrier(data: bytes) -> tuple[int, int, bytes | None, bytes | None, list[str]]:
     """(width, height, blob, ICC profile, notes) of the first page, without decoding pixels."""
     check_first_page(data)
-    with tifffile_log() as logged, tifffile.TiffFile(io.BytesIO(data)) as tif:
+    with tifffile_log() as logged, io.BytesIO(data) as buffer, tifffile.TiffFile(buffer) as tif:
         page = tif.pages.first
         _check_carrier_page(page)
         blob, notes = _blob_tag(page)
@@ -120,7 +120,7 @@ def _refuse_logged(logged: list[str]) -> None:
 
 def decode_tiff_pixels(data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
     """First page's pixels -> (srgb8 HxWx3, alpha HxW or None)."""
-    with tifffile_log() as logged, tifffile.TiffFile(io.BytesIO(data)) as tif:
+    with tifffile_log() as logged, io.BytesIO(data) as buffer, tifffile.TiffFile(buffer) as tif:
         page = tif.pages.first
         shape = (page.imagelength, page.imagewidth, page.samplesperpixel)
         pixels = page.asarray()

@@ -29,6 +29,7 @@ from gamut_onnx.colour.spaces import NAMED_SPACES, ColourSpace, rgb_to_rgb_matri
 from gamut_onnx.colour.transfer import HDR_TRANSFERS, TRANSFERS
 from gamut_onnx.errors import GamutError
 from gamut_onnx.exporters.lattice_sums import class_sums, selected_sums, unselected_sums
+from gamut_onnx.pixels import masked
 
 DETECT_SAMPLES = 200_000  # pixels tested against each candidate lattice
 # Snapped onto the lattice it came from (code values fitted), a sample of a 16-bit file holding
@@ -213,7 +214,8 @@ def with_lattice(
         unselected = unselected_sums(
             prep.seen, prep.prophoto, prep.og, gate, restored.transform, lattice
         )
-    selected = selected_sums(restored.values, prep.prophoto[gate], prep.og[gate], lattice)
+    truth, og = masked(prep.prophoto, gate), masked(prep.og, gate)
+    selected = selected_sums(restored.values, truth, og, lattice)
     mode, chosen = choose_mode(class_sums(unselected, selected))
     report = {"chosen": bool(mode), "lattice": lattice.name}
     if not mode:

@@ -13,6 +13,7 @@ import numpy as np
 from gamut_onnx.colour import srgb8_to_prophoto
 from gamut_onnx.colour.lattice import Lattice, snap
 from gamut_onnx.cores import on_every_core
+from gamut_onnx.pixels import masked
 
 BAND = 1 << 16  # pixels at a time: temporaries of a few MB, in cache
 
@@ -51,9 +52,9 @@ def unselected_sums(
         keep = outside[part]
         if not keep.any():
             return None
-        estimate = srgb8_to_prophoto(codes[part][keep, :3], transform)
-        target = np.ascontiguousarray(want[part][keep].T)
-        return error_sums(estimate.T.copy(), target, og[part][keep], lattice)
+        estimate = srgb8_to_prophoto(masked(codes[part], keep)[:, :3], transform)
+        target = np.ascontiguousarray(masked(want[part], keep).T)
+        return error_sums(estimate.T.copy(), target, masked(og[part], keep), lattice)
 
     return _in_bands(outside.size, sums_of, parallel)
 

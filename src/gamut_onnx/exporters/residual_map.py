@@ -11,7 +11,12 @@ import numpy as np
 
 from gamut_onnx.blob import Blob, unpack_blob
 from gamut_onnx.colour import SRGB8_TO_LINEAR, boundary_mask
-from gamut_onnx.colour.protocol import PROPHOTO_TO_SRGB, apply_matrix, expansion_matrix
+from gamut_onnx.colour.protocol import (
+    MATRIX_CHUNK,
+    PROPHOTO_TO_SRGB,
+    apply_matrix,
+    expansion_matrix,
+)
 from gamut_onnx.container.residual_map import (
     HEADER_BYTES,
     ResidualMap,
@@ -22,6 +27,7 @@ from gamut_onnx.container.residual_map import (
 )
 from gamut_onnx.errors import GamutError
 from gamut_onnx.metrics import psnr_of_error
+from gamut_onnx.pixels import masked, put_masked
 
 MAX_EXTRA_BYTES = 48_000  # a map: min(48 KB, 1 % of the carrier file), beside the blob
 MIN_MAP_BYTES = 1_000  # below this a map is all container overhead
@@ -37,7 +43,7 @@ def pixel_weights(codes: np.ndarray, power: float) -> np.ndarray:
     errors are coded relative to it, so coding noise shrinks where the eye sees more of it."""
     if power == 0:
         return np.ones(codes.shape[:-1])
-    luminance = SRGB8_TO_LINEAR[codes[..., :3]].astype(np.float64) @ LUMINANCE
+    luminance = np.take(SRGB8_TO_LINEAR, codes[..., :3]).astype(np.float64) @ LUMINANCE
     return (luminance + WEIGHT_OFFSET) ** power
 
 
@@ -52,7 +58,8 @@ def correct(
     """Add the map `m`'s correction (ProPhoto) where `gate` to a restored band whose carrier
     pixels are `codes`, then clip to [0, 1] (blob-format.md section 9). `transform`: the
     blob's carrier transform, whose matrix the restore used."""
-    band[gate] = corrected(band[gate], samples[gate], codes[gate], m, transform)
+    values = corrected(masked(band, gate), masked(samples, gate), masked(codes, gate), m, transform)
+    put_masked(band, gate, values)
 
 
 def corrected(
@@ -61,10 +68,13 @@ def corrected(
     """`correct` on the gated pixels alone ([n, 3] restored values, map samples and carrier
     codes): the encoder's estimate of what the restore graph does (exporters/map_graph.py;
     equal within 1e-6, tests/test_residual_map.py), cheaper than a second restore."""
-    step = pixel_weights(codes, m.weight_power) * (m.scale / 127.5)
-    coded = ((samples - 128.0) * step[:, None]).astype(np.float32)
-    fixed = values + coded @ expansion_matrix(transform).T
-    return np.clip(fixed, np.float32(0), np.float32(1))
+    matrix = expansion_matrix(transform).T
+    fixed = np.empty(values.shape, np.float32)
+    for part in _chunks(len(values)):  # float64 temporaries of a chunk, in cache
+        step = pixel_weights(codes[part], m.weight_power) * (m.scale / 127.5)
+        coded = ((samples[part] - 128.0) * step[:, None]).astype(np.float32)
+        np.add(values[part], coded @ matrix, out=fixed[part])
+    return np.clip(fixed, np.float32(0), np.float32(1), out=fixed)
 
 
 def gate_of(srgb8: np.ndarray, blob: Blob) -> np.ndarray:
@@ -78,13 +88,38 @@ def coded_samples(
     error: np.ndarray, gate: np.ndarray, codes: np.ndarray, power: float
 ) -> tuple[np.ndarray, float]:
     """The map's HxWx3 8-bit samples (128 outside the gate) and its scale, for the ProPhoto
-    errors (truth - restore) `error` [n, 3] of the gated pixels in row-major order."""
-    srgb = apply_matrix(error, PROPHOTO_TO_SRGB) / pixel_weights(codes[gate], power)[:, None]
-    scale = float(np.float32(np.percentile(np.abs(srgb), 99.9))) if srgb.size else 0.0
+    errors (truth - restore) `error` [n, 3] of the gated pixels in row-major order.
+
+    Chunk by chunk, the weighted sRGB errors twice (once for their 99.9th percentile, once to
+    code them) rather than float64 temporaries at every gated pixel: the same values."""
+    gated = masked(codes, gate)
+
+    def weighted(part: slice) -> np.ndarray:
+        return (
+            apply_matrix(error[part], PROPHOTO_TO_SRGB) / pixel_weights(gated[part], power)[:, None]
+        )
+
+    magnitude = np.empty(error.shape)
+    for part in _chunks(len(error)):
+        np.abs(weighted(part), out=magnitude[part])
+    scale = (
+        float(np.float32(np.percentile(magnitude, 99.9, overwrite_input=True)))
+        if error.size
+        else 0.0
+    )
+    del magnitude
     scale = min(max(scale, 1e-6), 1.0)
+    coded = np.empty(error.shape, np.uint8)
+    for part in _chunks(len(error)):
+        coded[part] = np.clip(np.rint(weighted(part) * (127.5 / scale) + 128), 0, 255)
     samples = np.full((*gate.shape, 3), 128, np.uint8)
-    samples[gate] = np.clip(np.rint(srgb * (127.5 / scale) + 128), 0, 255).astype(np.uint8)
+    put_masked(samples, gate, coded)
     return samples, scale
+
+
+def _chunks(count: int):
+    """Slices of MATRIX_CHUNK pixels over [0, count), as apply_matrix takes its products."""
+    return (slice(start, start + MATRIX_CHUNK) for start in range(0, count, MATRIX_CHUNK))
 
 
 def avif_of(samples: np.ndarray, quality: int) -> bytes:
@@ -279,8 +314,8 @@ def with_residual_map(
     if restored is None or pixel_error is None:
         restored, pixel_error = restore_of(prep, blob, provider)
     gate = restored.gate
-    codes = prep.seen[gate]
-    truth = prep.prophoto[gate]
+    codes = masked(prep.seen, gate)
+    truth = masked(prep.prophoto, gate)
     error = truth - restored.values
     # Weighted coding spends more bytes on dark pixels; where even its lowest quality does not
     # fit, the unweighted map may (one dev photo of 31).
@@ -293,10 +328,10 @@ def with_residual_map(
         report["why"] = "lowest quality does not fit the budget"
         return dataclasses.replace(result, residual_map=report), restored, None
     residual_map, quality = found
-    samples = map_samples(residual_map)[gate]
+    samples = masked(map_samples(residual_map), gate)
     fixed = corrected(restored.values, samples, codes, residual_map, blob.carrier_transform)
     diff = fixed - truth  # float32 differences, as metrics.squared_error takes them
-    pixel_error[gate] = np.einsum("ij,ij->i", diff, diff)
+    put_masked(pixel_error, gate, np.einsum("ij,ij->i", diff, diff))
     scores = {"psnr": psnr_of_error(pixel_error), "psnr_og": psnr_of_error(pixel_error, prep.og)}
     packed = pack_map(residual_map)
     report.update(
