@@ -69,7 +69,7 @@ def corrected(
     codes): the encoder's estimate of what the restore graph does (exporters/map_graph.py;
     equal within 1e-6, tests/test_residual_map.py), cheaper than a second restore."""
     matrix = expansion_matrix(transform).T
-    fixed = np.empty(values.shape, np.float32)
+    fixed = np.empty(values.shape, np.result_type(values.dtype, np.float32))
     for part in _chunks(len(values)):  # float64 temporaries of a chunk, in cache
         step = pixel_weights(codes[part], m.weight_power) * (m.scale / 127.5)
         coded = ((samples[part] - 128.0) * step[:, None]).astype(np.float32)
