@@ -143,7 +143,7 @@ def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     start, inside = _code_table()
     x = np.clip(np.asarray(linear, np.float64), 0.0, 1.0)
     bucket = np.minimum((x * BUCKETS).astype(np.int32), BUCKETS - 1)
-    codes = np.take(start, bucket)  # np.take: a third of fancy indexing's time
+    codes = np.take(start, bucket)  # np.take: less per-index work than fancy indexing
     codes += x >= np.take(inside, bucket)
     return codes
 

@@ -104,7 +104,7 @@ def _named_to_prophoto(samples: np.ndarray, levels: int, space: ColourSpace) -> 
     def convert(top: int) -> None:
         band = samples[top : top + BAND_ROWS, :, :3]
         if table is not None:
-            linear = table[band]
+            linear = np.take(table, band)  # a third of fancy indexing's time for 16-bit codes
         else:  # float samples, or HLG whose OOTF mixes the channels
             values = band / (levels - 1) if levels else band
             linear = TRANSFERS[space.transfer][0](values).astype(np.float32)
