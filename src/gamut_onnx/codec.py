@@ -18,6 +18,7 @@ from gamut_onnx.colour import boundary_mask
 from gamut_onnx.colour.protocol import reduce_to_srgb8
 from gamut_onnx.container.carrier import CARRIER_FORMATS, start_carrier
 from gamut_onnx.errors import GamutError
+from gamut_onnx.heap import trim_heap
 from gamut_onnx.metrics import psnr_of_error
 from gamut_onnx.scoring import (
     banded_squared_error,
@@ -240,8 +241,10 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
     """Score the fitted model through the real graph, keep the best mode (or none) and write
     the carrier: the second half of `encode`. `result` is a FitResult, or None (no fit);
     `grids` the context grids of `prep.seen` if the caller computed them."""
+    trim_heap()  # what the fit freed, before the scoring restore
     # The scoring's other per-pixel errors are gone by now (2 x 8 bytes a pixel at its peak).
     encoded, error, kept = _scored(prep, result, provider, fallback, grids)
+    trim_heap()  # and what the scoring freed, before the map's AVIF encodes
     if prep.config.lattice:
         from gamut_onnx.exporters.lattice import with_map_and_lattice
 

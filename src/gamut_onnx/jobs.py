@@ -73,9 +73,10 @@ class Staged:
 
 
 def import_torch_early() -> None:
-    """Start importing torch (about 1 s of a 12 MP encode) on a thread while the photo is read:
-    reading and reducing are numpy work that mostly releases the GIL. A later `import torch`
-    waits for this one; a failed import is reported there."""
+    """Start importing torch (about 0.9 s) on a thread while the photo is read and reduced. The
+    import holds the GIL most of that time, so beside it those run about 3x slower: on 2 cores
+    this is no faster than importing afterwards, nor slower (docs/results.md). A later
+    `import torch` waits for this one; a failed import is reported there."""
     import sys
     import threading
 

@@ -314,9 +314,8 @@ def with_residual_map(
     if restored is None or pixel_error is None:
         restored, pixel_error = restore_of(prep, blob, provider)
     gate = restored.gate
-    codes = masked(prep.seen, gate)
-    truth = masked(prep.prophoto, gate)
-    error = truth - restored.values
+    error = masked(prep.prophoto, gate)  # the truth, then truth - restore in place: during the
+    error -= restored.values  # search (AVIF encodes, the encode's peak) it is the one [n, 3] held
     # Weighted coding spends more bytes on dark pixels; where even its lowest quality does not
     # fit, the unweighted map may (one dev photo of 31).
     for power in (WEIGHT_POWER, 0.0):
@@ -328,9 +327,9 @@ def with_residual_map(
         report["why"] = "lowest quality does not fit the budget"
         return dataclasses.replace(result, residual_map=report), restored, None
     residual_map, quality = found
-    samples = masked(map_samples(residual_map), gate)
+    samples, codes = masked(map_samples(residual_map), gate), masked(prep.seen, gate)
     fixed = corrected(restored.values, samples, codes, residual_map, blob.carrier_transform)
-    diff = fixed - truth  # float32 differences, as metrics.squared_error takes them
+    diff = fixed - masked(prep.prophoto, gate)  # float32, as metrics.squared_error takes them
     put_masked(pixel_error, gate, np.einsum("ij,ij->i", diff, diff))
     scores = {"psnr": psnr_of_error(pixel_error), "psnr_og": psnr_of_error(pixel_error, prep.og)}
     packed = pack_map(residual_map)
