@@ -72,32 +72,26 @@ class Staged:
     grids: object = None  # runtime.feeds.Grids of the carrier, when the fit uses context
 
 
-def import_torch_early() -> None:
-    """Start importing torch (about 0.9 s) on a thread while the photo is read and reduced. The
-    import holds the GIL most of that time, so beside it those run about 3x slower: on 2 cores
-    this is no faster than importing afterwards, nor slower (docs/results.md). A later
-    `import torch` waits for this one; a failed import is reported there."""
-    import sys
-    import threading
-
-    if "torch" not in sys.modules:
-        threading.Thread(target=_try_import_torch, name="gamut-onnx-torch", daemon=True).start()
-
-
-def _try_import_torch() -> None:
-    """Import torch with the cyclic garbage collector paused, then collect once and freeze what
-    is left: the import makes hundreds of thousands of objects that live until exit, which the
-    collector would otherwise walk again and again during the encode (0.3-0.45 of its
-    CPU-seconds). The collection first, so that no garbage cycle of the moment (the reader's)
-    is frozen with them."""
-    import contextlib
+def import_torch() -> None:
+    """Import torch for the fit (about 0.9 s) once the photo is read and reduced, not on a
+    thread beside them: the import holds the GIL most of the time, so there the reading and
+    the reduction ran 3x slower, and the PNG compression, which starts with the reduction, ran
+    beside the fit instead of beside the import (a 12 MP camera JPEG or HEIC took 0.4 s more;
+    docs/results.md). The cyclic collector is paused during the import, then one collection and
+    a freeze: the import makes hundreds of thousands of objects that live until exit, which the
+    collector would otherwise walk again and again (0.3-0.45 of an encode's CPU-seconds); the
+    collection first, so that no garbage cycle of the moment is frozen with them."""
     import gc
+    import sys
 
+    if sys.modules.get("torch") is not None:  # imported already (a batch worker's later files)
+        return
     collecting = gc.isenabled()
     gc.disable()
     try:
-        with contextlib.suppress(ImportError):  # stage_file's own import says so, with the hint
-            import torch  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        raise GamutError(TORCH_HINT) from None
     finally:
         if collecting:
             gc.collect()
@@ -121,7 +115,6 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
         check_map_carrier(fmt)
     check_paths(source, output)
     config = preset(options.quality, **options.overrides)
-    import_torch_early()
     image = read_prophoto(source, options.input_space)
     read_s = time.perf_counter() - start
     prepared = prepare(
@@ -136,12 +129,8 @@ def stage_file(source: str | os.PathLike, output: str | os.PathLike, options: En
         source=image.space,
         source_levels=image.levels,
     )
-    # The grids while torch is still importing: onnxruntime work that releases the GIL.
     grids = prepared.context_grids() if prepared.needs_fit else None
-    try:  # waits for import_torch_early's thread, which read and prepare overlapped
-        import torch  # noqa: F401  (the fit needs it: say so before the slow part)
-    except ImportError:
-        raise GamutError(TORCH_HINT) from None
+    import_torch()  # the fit needs it: say so before the slow part
     return Staged(source, output, prepared, image.description, image.space_name,
                   image.clipped_fraction, read_s, start, grids)  # fmt: skip
 
