@@ -11,19 +11,22 @@ from __future__ import annotations
 import numpy as np
 
 
+def _check_covers(image: np.ndarray, mask: np.ndarray) -> None:
+    if image.shape[: mask.ndim] != mask.shape:
+        raise ValueError(f"mask {mask.shape} does not cover image {image.shape}")
+
+
 def masked(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """`image[mask]` for a mask over the leading axes of `image` (HxW over HxW or HxWxC, or
     [n] over [n] or [n, C])."""
+    _check_covers(image, mask)
     flat = mask.reshape(-1)
-    if image.shape[: mask.ndim] != mask.shape:
-        raise ValueError(f"mask {mask.shape} does not cover image {image.shape}")
     return np.compress(flat, image.reshape(flat.size, *image.shape[mask.ndim :]), axis=0)
 
 
 def put_masked(image: np.ndarray, mask: np.ndarray, values: np.ndarray) -> None:
     """`image[mask] = values`, for `masked`'s shapes; `image` is written in place."""
-    if image.shape[: mask.ndim] != mask.shape:
-        raise ValueError(f"mask {mask.shape} does not cover image {image.shape}")
+    _check_covers(image, mask)
     if not image.flags.c_contiguous:  # a reshape would copy: the write would be lost
         image[mask] = values
         return

@@ -7,6 +7,7 @@ Arrays are HxWx3 (or Nx3), float values are linear light in [0, 1] unless the na
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 
 import numpy as np
@@ -57,6 +58,12 @@ SRGB8_TO_LINEAR = srgb_decode(np.arange(256) / 255.0).astype(np.float32)
 MATRIX_CHUNK = 1 << 16  # pixels per product: float64 temporaries stay in cache
 
 
+def matrix_chunks(count: int) -> Iterator[slice]:
+    """Slices of MATRIX_CHUNK pixels over [0, count): the chunks `apply_matrix` takes its
+    products on, so a caller chunking alike gets the same `dgemm` calls."""
+    return (slice(start, start + MATRIX_CHUNK) for start in range(0, count, MATRIX_CHUNK))
+
+
 def apply_matrix(rgb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """Multiply every pixel of an ...x3 array by a 3x3 matrix (float64 result).
 
@@ -68,8 +75,7 @@ def apply_matrix(rgb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
         return rgb @ transposed
     flat = rgb.reshape(-1, 3)
     out = np.empty(flat.shape, np.result_type(flat.dtype, np.float64))
-    for start in range(0, flat.shape[0], MATRIX_CHUNK):
-        part = slice(start, start + MATRIX_CHUNK)
+    for part in matrix_chunks(flat.shape[0]):
         np.matmul(flat[part].astype(out.dtype), transposed, out=out[part])
     return out.reshape(rgb.shape)
 
@@ -101,8 +107,7 @@ def reduce_to_srgb8(prophoto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     flat = prophoto.reshape(-1, 3)
     codes = np.empty(flat.shape, np.uint8)
     og = np.empty(flat.shape[0], bool)
-    for start in range(0, flat.shape[0], MATRIX_CHUNK):
-        part = slice(start, start + MATRIX_CHUNK)
+    for part in matrix_chunks(flat.shape[0]):
         linear = apply_matrix(flat[part], PROPHOTO_TO_SRGB)
         codes[part] = linear_to_srgb8(linear)
         og[part] = out_of_gamut_linear(linear)

@@ -12,10 +12,10 @@ import numpy as np
 from gamut_onnx.blob import Blob, unpack_blob
 from gamut_onnx.colour import SRGB8_TO_LINEAR, boundary_mask
 from gamut_onnx.colour.protocol import (
-    MATRIX_CHUNK,
     PROPHOTO_TO_SRGB,
     apply_matrix,
     expansion_matrix,
+    matrix_chunks,
 )
 from gamut_onnx.container.residual_map import (
     HEADER_BYTES,
@@ -70,7 +70,7 @@ def corrected(
     equal within 1e-6, tests/test_residual_map.py), cheaper than a second restore."""
     matrix = expansion_matrix(transform).T
     fixed = np.empty(values.shape, np.result_type(values.dtype, np.float32))
-    for part in _chunks(len(values)):  # float64 temporaries of a chunk, in cache
+    for part in matrix_chunks(len(values)):  # float64 temporaries of a chunk, in cache
         step = pixel_weights(codes[part], m.weight_power) * (m.scale / 127.5)
         coded = ((samples[part] - 128.0) * step[:, None]).astype(np.float32)
         np.add(values[part], coded @ matrix, out=fixed[part])
@@ -100,7 +100,7 @@ def coded_samples(
         )
 
     magnitude = np.empty(error.shape)
-    for part in _chunks(len(error)):
+    for part in matrix_chunks(len(error)):
         np.abs(weighted(part), out=magnitude[part])
     scale = (
         float(np.float32(np.percentile(magnitude, 99.9, overwrite_input=True)))
@@ -110,16 +110,11 @@ def coded_samples(
     del magnitude
     scale = min(max(scale, 1e-6), 1.0)
     coded = np.empty(error.shape, np.uint8)
-    for part in _chunks(len(error)):
+    for part in matrix_chunks(len(error)):
         coded[part] = np.clip(np.rint(weighted(part) * (127.5 / scale) + 128), 0, 255)
     samples = np.full((*gate.shape, 3), 128, np.uint8)
     put_masked(samples, gate, coded)
     return samples, scale
-
-
-def _chunks(count: int):
-    """Slices of MATRIX_CHUNK pixels over [0, count), as apply_matrix takes its products."""
-    return (slice(start, start + MATRIX_CHUNK) for start in range(0, count, MATRIX_CHUNK))
 
 
 def avif_of(samples: np.ndarray, quality: int) -> bytes:
