@@ -262,3 +262,26 @@ def test_fitting_a_group_at_once_writes_the_same_carriers(photos, tmp_path):
     for name in names:
         png = Path(name).with_suffix(".png")
         assert (grouped / png).read_bytes() == (lone / png).read_bytes(), name
+
+
+def test_a_worker_killed_while_writing_leaves_no_temporary_file(tmp_path):
+    """A worker killed between creating its temporary file and renaming it (Ray then runs the
+    task again elsewhere) leaves the file behind; the batch removes it once every task is in."""
+    from gamut_onnx.batch.plan import Task
+    from gamut_onnx.batch.run import run_batch
+    from gamut_onnx.files import TEMP_SUFFIX
+
+    out = tmp_path / "out"
+    source = tmp_path / "a.tif"
+    source.write_bytes(b"x")
+    task = Task(source, out / "a.png")
+
+    def killed_then_retried(kind, tasks, options):
+        for t in tasks:
+            (out / f".{t.output.name}.killed{TEMP_SUFFIX}").write_bytes(b"partial")
+            t.output.write_bytes(b"done by the retry")
+            yield {"input": str(t.source), "output": str(t.output), "kind": kind, "status": "ok"}
+
+    summary = run_batch("encode", [task], out, None, executor=killed_then_retried)
+    assert summary.done == 1
+    assert not [p for p in out.rglob(".*") if p.is_file()]

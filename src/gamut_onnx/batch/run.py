@@ -86,7 +86,8 @@ def run_one(kind: str, source: Path, output: Path, options) -> dict:
 
 
 def remove_leftovers(out_dir: Path) -> int:
-    """Delete temporary files a killed run left behind (only our own, by their name)."""
+    """Delete temporary files a killed run or a killed worker left behind (only our own, by
+    their name)."""
     removed = 0
     for path in out_dir.rglob(f".*{TEMP_SUFFIX}"):
         path.unlink(missing_ok=True)
@@ -155,6 +156,7 @@ def run_batch(
             todo.append(task)
     for record in executor(kind, todo, options):
         finish(record)
+    remove_leftovers(out_dir)  # a worker killed while writing, whose task ran again elsewhere
     summary.seconds = time.perf_counter() - start
     return summary
 
