@@ -149,3 +149,19 @@ def test_sampling_is_thinned_evenly_to_the_cap():
     idx = sample_indices(mask, og_stride=1, ig_stride=1, max_samples=1000)
     assert idx.size == 1000 and np.all(np.diff(idx) > 0)
     assert idx[0] == 0 and idx[-1] == 9999
+
+
+def test_the_pool_encoded_in_row_blocks_equals_the_pool_encoded_at_once():
+    """featurise encodes FEATURE_ROWS rows at a time; the fit must see the same features."""
+    from gamut_onnx.features import frequency_bands
+    from gamut_onnx.fit.model import encode_features
+    from gamut_onnx.fit.pool import FEATURE_ROWS, featurise
+
+    rng = np.random.default_rng(4)
+    rows = 2 * FEATURE_ROWS + 1_001  # a last block shorter than the others
+    inputs = rng.uniform(-1, 1, (rows, 21)).astype(np.float32)
+    residual = rng.normal(0, 0.01, (rows, 3)).astype(np.float32)
+    features, targets = featurise(inputs, residual, 8, "cpu")
+    whole = encode_features(torch.from_numpy(inputs), torch.from_numpy(frequency_bands(8)))
+    assert torch.equal(features, whole)
+    assert torch.equal(targets, torch.from_numpy(residual))
