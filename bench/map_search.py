@@ -62,8 +62,8 @@ def main() -> None:
         probe_s = time.perf_counter() - start
         print(
             f"| {photo.name} | {samples.shape[0]} | {seen['budget']} | q{bisected}, "
-            f"{bisection_s:.2f} s | q{found}, {probe_s:.2f} s | {len(full.known)} + "
-            f"{len(probe.known)} |"
+            f"{bisection_s:.2f} s | q{found}, {probe_s:.2f} s | {full.encodes} + "
+            f"{probe.encodes} |"
         )
 
 

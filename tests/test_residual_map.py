@@ -357,3 +357,35 @@ def test_a_large_map_is_searched_on_a_probe_with_few_full_encodes(monkeypatch):
         assert found is not None and len(rm.pack_map(found[0])) <= budget
         assert 0 <= best - found[1] <= 2, (budget, best, found[1])
         assert len(full_encodes) <= rm.MAX_FULL_ENCODES, full_encodes
+
+
+def test_qualities_share_bytes_exactly_when_they_share_a_quantizer():
+    """The search encodes each quantizer once (residual_map.quantizer_of); that holds only while
+    libavif maps qualities to quantizers this way."""
+    rng = np.random.default_rng(3)
+    samples = np.clip(rng.normal(128, 12, (48, 64, 3)), 0, 255).astype(np.uint8)
+    encoded = [rm.avif_of(samples, q) for q in range(101)]
+    for q in range(100):
+        same_quantizer = rm.quantizer_of(q) == rm.quantizer_of(q + 1)
+        assert (encoded[q] == encoded[q + 1]) == same_quantizer, q
+
+
+def test_gated_error_scores_as_the_whole_error_image():
+    """The map keeps a restore's error as its gated pixels and two sums (scoring.GatedError):
+    its PSNRs are the whole image's, before and after the gated errors change."""
+    from gamut_onnx.metrics import psnr_of_error
+    from gamut_onnx.scoring import GatedError
+
+    rng = np.random.default_rng(7)
+    error = rng.gamma(0.5, 1e-5, (300, 200)).astype(np.float32)
+    gate, og = rng.random((300, 200)) < 0.2, rng.random((300, 200)) < 0.3
+    errors = GatedError.of(error, gate, og)
+    assert errors.gated.nbytes < error.nbytes / 4
+    expected = {"psnr": psnr_of_error(error), "psnr_og": psnr_of_error(error, og)}
+    assert errors.psnr() == pytest.approx(expected, abs=1e-9)
+    changed = errors.gated / 3
+    error[gate] = changed
+    expected = {"psnr": psnr_of_error(error), "psnr_og": psnr_of_error(error, og)}
+    assert errors.replaced(changed).psnr() == pytest.approx(expected, abs=1e-9)
+    none_og = GatedError.of(error, gate, np.zeros_like(og)).psnr()
+    assert np.isnan(none_og["psnr_og"]) and none_og["psnr"] == pytest.approx(expected["psnr"])

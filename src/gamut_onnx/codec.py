@@ -21,6 +21,7 @@ from gamut_onnx.errors import GamutError
 from gamut_onnx.heap import trim_heap
 from gamut_onnx.metrics import psnr_of_error
 from gamut_onnx.scoring import (
+    GatedError,
     banded_squared_error,
     candidate_modes,
     clip_error,
@@ -244,16 +245,19 @@ def finish(prep: Prepared, result, *, provider: str = "auto", fallback: bool = T
     trim_heap()  # what the fit freed, before the scoring restore
     # The scoring's other per-pixel errors are gone by now (2 x 8 bytes a pixel at its peak).
     encoded, error, kept = _scored(prep, result, provider, fallback, grids)
+    if not (prep.config.lattice or prep.config.residual_map):
+        return encoded
+    # The map changes the gated pixels' errors alone: the rest become two sums.
+    errors = None if kept is None else GatedError.of(error, kept.gate, prep.og)
+    del error
     trim_heap()  # and what the scoring freed, before the map's AVIF encodes
     if prep.config.lattice:
         from gamut_onnx.exporters.lattice import with_map_and_lattice
 
-        return with_map_and_lattice(prep, encoded, kept, error, provider)
-    if prep.config.residual_map:
-        from gamut_onnx.exporters.residual_map import with_residual_map
+        return with_map_and_lattice(prep, encoded, kept, errors, provider)
+    from gamut_onnx.exporters.residual_map import with_residual_map
 
-        return with_residual_map(prep, encoded, provider, restored=kept, pixel_error=error)[0]
-    return encoded
+    return with_residual_map(prep, encoded, provider, restored=kept, errors=errors)[0]
 
 
 def _scored(prep: Prepared, result, provider: str, fallback: bool, grids):

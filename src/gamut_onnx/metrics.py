@@ -29,9 +29,14 @@ def psnr_of_error(error: np.ndarray, mask: np.ndarray | None = None, channels: i
     """PSNR in dB from `squared_error` (over the `mask` pixels); nan for an empty mask."""
     if mask is not None:
         error = error[np.asarray(mask, bool)]
-    if error.size == 0:
+    return psnr_of_sum(float(error.sum(dtype=np.float64)), error.size, channels)
+
+
+def psnr_of_sum(total: float, pixels: int, channels: int = 3) -> float:
+    """PSNR in dB from the sum of `squared_error` over `pixels` pixels; nan for none."""
+    if pixels == 0:
         return float("nan")
-    mean = float(error.sum(dtype=np.float64)) / (error.size * channels)
+    mean = total / (pixels * channels)
     return float("inf") if mean == 0 else -10.0 * math.log10(mean)
 
 

@@ -26,7 +26,6 @@ from gamut_onnx.container.residual_map import (
     pack_map,
 )
 from gamut_onnx.errors import GamutError
-from gamut_onnx.metrics import psnr_of_error
 from gamut_onnx.pixels import masked, put_masked
 
 MAX_EXTRA_BYTES = 48_000  # a map: min(48 KB, 1 % of the carrier file), beside the blob
@@ -236,21 +235,38 @@ def probe_of(samples: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(samples[(rows // PROBE_BAND) % PROBE_STRIDE == 0])
 
 
+def quantizer_of(quality: int) -> int:
+    """The AV1 quantizer (0-63) libavif encodes a quality (0-100) with (its
+    avifQualityToQuantizer): qualities that share one give the same bytes, so each quantizer
+    is encoded once (tests/test_residual_map.py checks the mapping against the library)."""
+    return ((100 - quality) * 63 + 50) // 100
+
+
 class _Sizes:
-    """AVIF encodes of one set of samples, by quality, each made once."""
+    """AVIF encodes of one set of samples, by quality, each quantizer encoded once."""
 
     def __init__(self, samples: np.ndarray) -> None:
         self.samples, self.rows, self._avif = samples, samples.shape[0], {}
 
     @property
     def known(self) -> dict[int, int]:
-        """Bytes by quality, of the encodes made so far."""
-        return {quality: len(avif) for quality, avif in self._avif.items()}
+        """Bytes by quality, of every quality whose quantizer has been encoded."""
+        return {
+            quality: len(self._avif[quantizer_of(quality)])
+            for quality in range(LOWEST_QUALITY, 101)
+            if quantizer_of(quality) in self._avif
+        }
+
+    @property
+    def encodes(self) -> int:
+        """AVIF encodes made so far."""
+        return len(self._avif)
 
     def avif(self, quality: int) -> bytes:
-        if quality not in self._avif:
-            self._avif[quality] = avif_of(self.samples, quality)
-        return self._avif[quality]
+        quantizer = quantizer_of(quality)
+        if quantizer not in self._avif:
+            self._avif[quantizer] = avif_of(self.samples, quality)
+        return self._avif[quantizer]
 
     def size(self, quality: int) -> int:
         return len(self.avif(quality))
@@ -282,16 +298,16 @@ def sealed(blob: Blob, residual_map: ResidualMap) -> tuple[bytes, bytes]:
 
 
 def with_residual_map(
-    prep, result, provider: str = "auto", restored=None, pixel_error=None, reserve: int = 0
+    prep, result, provider: str = "auto", restored=None, errors=None, reserve: int = 0
 ):
     """(`result` (codec.EncodeResult) with a residual map in its carrier when one fits the
     budget and improves the whole-image PSNR, the restore a decoder makes of it (a
     scoring.GatedRestore) or None, the map or None); `residual_map` in the report says what
     and why.
 
-    `restored` (a GatedRestore) and `pixel_error` (HxW squared error, changed here) are the
-    restore of `result.blob` and its error when the caller has them (the encoder's scoring
-    restore): a 12 MP restore costs more than a second. The budget leaves `reserve` bytes for
+    `restored` (a GatedRestore) and `errors` (its scoring.GatedError) are the restore of
+    `result.blob` and its error when the caller has them (the encoder's scoring restore): a
+    12 MP restore costs more than a second. The budget leaves `reserve` bytes for
     the source lattice's record (exporters/lattice.py)."""
     if result.model == "none" or prep.carrier not in MAP_CARRIERS:
         why = "no model" if result.model == "none" else f"{prep.carrier.upper()} carrier"
@@ -306,8 +322,8 @@ def with_residual_map(
         report["why"] = f"budget under {MIN_MAP_BYTES} bytes"
         return dataclasses.replace(result, residual_map=report), restored, None
     blob = unpack_blob(result.blob)
-    if restored is None or pixel_error is None:
-        restored, pixel_error = restore_of(prep, blob, provider)
+    if restored is None or errors is None:
+        restored, errors = restore_of(prep, blob, provider)
     gate = restored.gate
     error = masked(prep.prophoto, gate)  # the truth, then truth - restore in place: during the
     error -= restored.values  # search (AVIF encodes, the encode's peak) it is the one [n, 3] held
@@ -325,8 +341,7 @@ def with_residual_map(
     samples, codes = masked(map_samples(residual_map), gate), masked(prep.seen, gate)
     fixed = corrected(restored.values, samples, codes, residual_map, blob.carrier_transform)
     diff = fixed - masked(prep.prophoto, gate)  # float32, as metrics.squared_error takes them
-    put_masked(pixel_error, gate, np.einsum("ij,ij->i", diff, diff))
-    scores = {"psnr": psnr_of_error(pixel_error), "psnr_og": psnr_of_error(pixel_error, prep.og)}
+    scores = errors.replaced(np.einsum("ij,ij->i", diff, diff)).psnr()
     packed = pack_map(residual_map)
     report.update(
         bytes=len(packed),
@@ -335,7 +350,7 @@ def with_residual_map(
         psnr_without=result.psnr,
         **scores,
     )
-    if scores["psnr"] <= result.psnr:
+    if scores["psnr"] <= errors.psnr()["psnr"]:  # the same sums without the map
         report["why"] = "does not improve the whole image"
         return dataclasses.replace(result, residual_map=report), restored, None
     report.update(chosen=True, psnr_og_without=result.psnr_og)
@@ -346,12 +361,12 @@ def with_residual_map(
 
 
 def restore_of(prep, blob: Blob, provider: str = "auto"):
-    """(GatedRestore, per-pixel squared error) of `blob`'s restore of the carrier, for callers
+    """(GatedRestore, its scoring.GatedError) of `blob`'s restore of the carrier, for callers
     without the encoder's scoring restore."""
     from gamut_onnx.runtime import RestoreSession
-    from gamut_onnx.scoring import restore_and_error
+    from gamut_onnx.scoring import GatedError, restore_and_error
 
     bands = RestoreSession(provider).bands(prep.seen, blob)
     gate = gate_of(prep.seen, blob)
     error, restored = restore_and_error(bands, prep.prophoto, gate, blob)
-    return restored, error
+    return restored, GatedError.of(error, gate, prep.og)
