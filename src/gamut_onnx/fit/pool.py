@@ -8,7 +8,7 @@ import numpy as np
 
 from gamut_onnx.colour import boundary_mask
 from gamut_onnx.context import context_inputs
-from gamut_onnx.features import INPUT_CHANNELS, frequency_bands, mlp_inputs_at
+from gamut_onnx.features import frequency_bands, mlp_inputs_at
 from gamut_onnx.fit.config import FitConfig
 from gamut_onnx.fit.model import encode_features
 
@@ -77,9 +77,9 @@ def featurise(inputs: np.ndarray, residual: np.ndarray, octaves: int, device):
 
     freq = torch.from_numpy(frequency_bands(octaves)).to(device)
     inputs = torch.from_numpy(inputs).to(device)
-    width = 2 * len(freq) * INPUT_CHANNELS + inputs.shape[1] - INPUT_CHANNELS
-    features = torch.empty((len(inputs), width), device=device)
     with torch.no_grad():
+        width = encode_features(inputs[:0], freq).shape[1]  # the layout's, from no rows
+        features = torch.empty((len(inputs), width), device=device)
         for top in range(0, len(inputs), FEATURE_ROWS):
             rows = slice(top, top + FEATURE_ROWS)
             features[rows] = encode_features(inputs[rows], freq)
